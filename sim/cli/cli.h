@@ -1,0 +1,17 @@
+// SPDX-License-Identifier: MIT
+// The loopsim subcommands.
+#ifndef LOOPSIM_CLI_CLI_H
+#define LOOPSIM_CLI_CLI_H
+
+/* Exit codes: the user-facing contract (DESIGN.md). */
+enum {
+	EXIT_CLEAN = 0,
+	EXIT_DESYNC = 1,
+	EXIT_USAGE = 2,
+	EXIT_RUNTIME = 3,
+};
+
+/* `loopsim wire ...`; argv[0] is "wire". Returns the exit code. */
+int cmd_wire(int argc, char **argv);
+
+#endif

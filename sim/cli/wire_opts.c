@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: MIT
+// The link settings by name.
+#include "cli/wire_opts.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/args.h"
+#include "wire/preset.h"
+
+const struct wire_opt wire_opts[] = {
+	{ "preset", "NAME", "start from a named preset (below); other settings override it" },
+	{ "latency", "MS", "one-way delay in ms, fractional allowed (also 2s, 500us)" },
+	{ "jitter", "MS", "delay variation in ms: ± range for uniform, stddev otherwise" },
+	{ "jitter-dist", "DIST", "uniform (default), normal or pareto" },
+	{ "jitter-corr", "PCT", "correlation of each jitter sample with the previous one" },
+	{ "jitter-reorders", "BOOL", "netem's jitter: let deliveries overtake (default: keep order)" },
+	{ "loss", "PCT", "random loss; with --burst, the mean loss of a Gilbert burst model" },
+	{ "burst", "N", "mean loss burst length in packets (Gilbert-Elliott); 0 = independent" },
+	{ "ge", "P,R,1-H,1-K", "Gilbert-Elliott in netem's four parameters, in percent (R, 1-H, 1-K optional)" },
+	{ "dup", "PCT", "duplicate this share of datagrams" },
+	{ "dup-delay", "MS", "a duplicate trails its original by up to this (default 1)" },
+	{ "reorder", "PCT", "send this share at once, skipping the delay" },
+	{ "reorder-gap", "G", "netem's gap: only every G-th datagram may be reordered" },
+	{ "corrupt", "PCT", "flip one random bit in this share of datagrams" },
+	{ "rate", "KBIT", "rate limit in kbit/s (or 30mbit); IP and UDP headers count" },
+	{ "queue", "N", "rate limiter queue in packets, drop-tail (default 1000)" },
+	{ "mtu", "BYTES", "drop IP datagrams (payload + 28) larger than this" },
+	{ "blocked", "BOOL", "cut the link: a blackhole" },
+	{ NULL, NULL, NULL },
+};
+
+const struct wire_opt *wire_opt_find(const char *key)
+{
+	for (const struct wire_opt *o = wire_opts; o->key; o++)
+		if (strcmp(o->key, key) == 0)
+			return o;
+	return NULL;
+}
+
+static int parse_ge(struct wire_link_cfg *c, const char *value, const char *what, char *err, size_t errlen)
+{
+	double v[4] = { 0, 0, 100, 0 }; /* netem's defaults: r = 1 - p, 1-h = 100%, 1-k = 0% */
+	char buf[128];
+	if (strlen(value) >= sizeof buf) {
+		snprintf(err, errlen, "%s: '%s' is too long", what, value);
+		return -1;
+	}
+	strcpy(buf, value);
+	int n = 0;
+	char *save = NULL;
+	for (char *tok = strtok_r(buf, ",/", &save); tok; tok = strtok_r(NULL, ",/", &save)) {
+		if (n == 4 || cli_parse_pct(what, tok, &v[n], err, errlen) < 0) {
+			if (n == 4)
+				snprintf(err, errlen, "%s: '%s' has more than four parameters (p,r,1-h,1-k)", what, value);
+			return -1;
+		}
+		n++;
+	}
+	if (n == 0) {
+		snprintf(err, errlen, "%s: expected p[,r[,1-h[,1-k]]] in percent", what);
+		return -1;
+	}
+	if (n == 1)
+		v[1] = 100 - v[0];
+	c->ge = true;
+	c->ge_p_pct = v[0];
+	c->ge_r_pct = v[1];
+	c->ge_bad_loss_pct = v[2];
+	c->ge_good_loss_pct = v[3];
+	return 0;
+}
+
+int wire_opt_set(struct wire_link_cfg *cfg, const char *key, const char *value, const char *what, char *err,
+		 size_t errlen)
+{
+	struct wire_link_cfg c = *cfg;
+	int b, r = 0;
+	if (strcmp(key, "preset") == 0) {
+		const struct wire_preset *p = wire_preset_find(value);
+		if (!p) {
+			snprintf(err, errlen, "%s: no preset called '%s' (see --help)", what, value);
+			return -1;
+		}
+		wire_preset_apply(p, &c);
+	} else if (strcmp(key, "latency") == 0) {
+		r = cli_parse_ms(what, value, 0, 60000, &c.latency_ms, err, errlen);
+	} else if (strcmp(key, "jitter") == 0) {
+		r = cli_parse_ms(what, value, 0, 60000, &c.jitter_ms, err, errlen);
+	} else if (strcmp(key, "jitter-dist") == 0) {
+		int d = wire_dist_parse(value);
+		if (d < 0) {
+			snprintf(err, errlen, "%s: '%s' is not uniform, normal or pareto", what, value);
+			return -1;
+		}
+		c.jitter_dist = (enum wire_dist)d;
+	} else if (strcmp(key, "jitter-corr") == 0) {
+		r = cli_parse_pct(what, value, &c.jitter_corr_pct, err, errlen);
+		if (r == 0 && c.jitter_corr_pct >= 100) {
+			snprintf(err, errlen, "%s: must be below 100 percent", what);
+			return -1;
+		}
+	} else if (strcmp(key, "jitter-reorders") == 0) {
+		r = cli_parse_bool(what, value, &b, err, errlen);
+		c.jitter_reorders = b;
+	} else if (strcmp(key, "loss") == 0) {
+		r = cli_parse_pct(what, value, &c.loss_pct, err, errlen);
+		c.ge = false;
+	} else if (strcmp(key, "burst") == 0) {
+		r = cli_parse_double(what, value, 0, 1e6, &c.burst, err, errlen);
+		if (r == 0 && c.burst > 0 && c.burst < 1) {
+			snprintf(err, errlen, "%s: a mean burst length is at least 1 packet (or 0 for none)", what);
+			return -1;
+		}
+		c.ge = false;
+	} else if (strcmp(key, "ge") == 0) {
+		r = parse_ge(&c, value, what, err, errlen);
+	} else if (strcmp(key, "dup") == 0) {
+		r = cli_parse_pct(what, value, &c.dup_pct, err, errlen);
+	} else if (strcmp(key, "dup-delay") == 0) {
+		r = cli_parse_ms(what, value, 0, 1000, &c.dup_delay_ms, err, errlen);
+	} else if (strcmp(key, "reorder") == 0) {
+		r = cli_parse_pct(what, value, &c.reorder_pct, err, errlen);
+	} else if (strcmp(key, "reorder-gap") == 0) {
+		r = cli_parse_u32(what, value, 0, 1000000, &c.reorder_gap, err, errlen);
+	} else if (strcmp(key, "corrupt") == 0) {
+		r = cli_parse_pct(what, value, &c.corrupt_pct, err, errlen);
+	} else if (strcmp(key, "rate") == 0) {
+		r = cli_parse_kbit(what, value, &c.rate_kbit, err, errlen);
+	} else if (strcmp(key, "queue") == 0) {
+		r = cli_parse_u32(what, value, 1, 1000000, &c.queue_limit, err, errlen);
+	} else if (strcmp(key, "mtu") == 0) {
+		r = cli_parse_u32(what, value, 0, 65535 + WIRE_IP_UDP_HEADER, &c.mtu, err, errlen);
+		if (r == 0 && c.mtu && c.mtu < WIRE_IP_UDP_HEADER) {
+			snprintf(err, errlen, "%s: must be 0 (unlimited) or at least 28 bytes", what);
+			return -1;
+		}
+	} else if (strcmp(key, "blocked") == 0) {
+		r = cli_parse_bool(what, value, &b, err, errlen);
+		c.blocked = b;
+	} else {
+		snprintf(err, errlen, "%s: unknown link setting '%s'", what, key);
+		return -1;
+	}
+	if (r < 0)
+		return -1;
+	*cfg = c;
+	return 0;
+}
+
+int wire_opt_set_list(struct wire_link_cfg *cfg, const char *list, const char *what, char *err, size_t errlen)
+{
+	struct wire_link_cfg c = *cfg;
+	char *buf = strdup(list);
+	if (!buf) {
+		snprintf(err, errlen, "%s: out of memory", what);
+		return -1;
+	}
+	int rc = 0;
+	char *save = NULL;
+	/* Items split on ','; ge's own parameters take '/' here: "ge=1/20/100/0". */
+	for (char *item = strtok_r(buf, ",", &save); item && rc == 0; item = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(item, '=');
+		if (!eq) {
+			snprintf(err, errlen, "%s: '%s' is not key=value", what, item);
+			rc = -1;
+			break;
+		}
+		*eq = '\0';
+		char label[96];
+		snprintf(label, sizeof label, "%s: %s", what, item);
+		const char *value = eq + 1;
+		rc = wire_opt_set(&c, item, value, label, err, errlen);
+	}
+	free(buf);
+	if (rc == 0)
+		*cfg = c;
+	return rc;
+}
+
+void wire_opts_print_help(FILE *out)
+{
+	for (const struct wire_opt *o = wire_opts; o->key; o++) {
+		char flag[48];
+		snprintf(flag, sizeof flag, "--%s %s", o->key, o->arg);
+		fprintf(out, "  %-26s %s\n", flag, o->help);
+	}
+	fprintf(out, "\nPresets (one-way, per direction):\n");
+	for (const struct wire_preset *p = wire_presets; p->name; p++)
+		fprintf(out, "  %-12s %s\n", p->name, p->summary);
+}

@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: MIT
+// Capture: the pcap of delivered datagrams, and the fate log.
+#include "wire/capture.h"
+
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <pcap/pcap.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wire/sched.h"
+
+struct wire_pcap {
+	pcap_t *dead;
+	pcap_dumper_t *dumper;
+	uint8_t frame[WIRE_IP_UDP_HEADER + WIRE_MAX_PAYLOAD];
+};
+
+struct wire_pcap *wire_pcap_open(const char *path, char *err, size_t errlen)
+{
+	struct wire_pcap *pc = calloc(1, sizeof *pc);
+	if (!pc) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return NULL;
+	}
+	pc->dead = pcap_open_dead(DLT_RAW, 65535);
+	if (!pc->dead) {
+		snprintf(err, errlen, "%s: libpcap could not start a capture", path);
+		goto err;
+	}
+	pc->dumper = pcap_dump_open(pc->dead, path);
+	if (!pc->dumper) {
+		snprintf(err, errlen, "%s", pcap_geterr(pc->dead));
+		goto err;
+	}
+	return pc;
+err:
+	if (pc->dead)
+		pcap_close(pc->dead);
+	free(pc);
+	return NULL;
+}
+
+static uint16_t ip_checksum(const uint8_t *h, size_t len)
+{
+	uint32_t sum = 0;
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)(h[i] << 8 | h[i + 1]);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	put16(p, (uint16_t)(v >> 16));
+	put16(p + 2, (uint16_t)v);
+}
+
+void wire_pcap_write(struct wire_pcap *pc, uint64_t ts_us, uint32_t src_ip, uint16_t src_port, uint32_t dst_ip,
+		     uint16_t dst_port, const uint8_t *payload, uint32_t len)
+{
+	if (len > WIRE_MAX_PAYLOAD)
+		return;
+	uint8_t *ip = pc->frame, *udp = pc->frame + 20;
+	uint32_t total = WIRE_IP_UDP_HEADER + len;
+	memset(ip, 0, WIRE_IP_UDP_HEADER);
+	ip[0] = 0x45; /* IPv4, 5-word header */
+	put16(ip + 2, (uint16_t)total);
+	put16(ip + 6, 0x4000); /* don't fragment */
+	ip[8] = 64;            /* TTL */
+	ip[9] = 17;            /* UDP */
+	put32(ip + 12, src_ip);
+	put32(ip + 16, dst_ip);
+	put16(ip + 10, ip_checksum(ip, 20));
+	put16(udp, src_port);
+	put16(udp + 2, dst_port);
+	put16(udp + 4, (uint16_t)(8 + len));
+	memcpy(pc->frame + WIRE_IP_UDP_HEADER, payload, len);
+
+	struct pcap_pkthdr h = {
+		.ts = { .tv_sec = (time_t)(ts_us / 1000000u), .tv_usec = (suseconds_t)(ts_us % 1000000u) },
+		.caplen = total,
+		.len = total,
+	};
+	pcap_dump((u_char *)pc->dumper, &h, pc->frame);
+}
+
+void wire_pcap_flush(struct wire_pcap *pc)
+{
+	if (pc)
+		pcap_dump_flush(pc->dumper);
+}
+
+void wire_pcap_close(struct wire_pcap *pc)
+{
+	if (!pc)
+		return;
+	pcap_dump_close(pc->dumper);
+	pcap_close(pc->dead);
+	free(pc);
+}
+
+int wire_fate_format(char *buf, size_t cap, sim_time_us t_us, uint32_t from, uint32_t to, uint32_t size,
+		     const struct wire_fate *f)
+{
+	char delay[24] = "-", copy_delay[24] = "-", flags[4] = "-";
+	int nflags = 0;
+	if (f->ncopies >= 1) {
+		snprintf(delay, sizeof delay, "%" PRIu64, f->copy[0].deliver_at_us - t_us);
+		if (f->copy[0].reordered)
+			flags[nflags++] = 'r';
+		if (f->copy[0].corrupt_bit >= 0)
+			flags[nflags++] = 'c';
+	}
+	if (f->ncopies == 2) {
+		snprintf(copy_delay, sizeof copy_delay, "%" PRIu64, f->copy[1].deliver_at_us - t_us);
+		if (f->copy[1].corrupt_bit >= 0)
+			flags[nflags++] = 'C';
+	}
+	if (nflags)
+		flags[nflags] = '\0';
+	int n = snprintf(buf, cap, "%" PRIu64 "\t%u\t%u\t%" PRIu64 "\t%u\t%s\t%s\t%s\t%s\n", t_us, from, to, f->index,
+			 size, wire_fate_name(f->kind), delay, copy_delay, flags);
+	return n < (int)cap ? n : (int)cap - 1;
+}
+
+void wire_fate_header(FILE *f, uint64_t seed, uint32_t npeers)
+{
+	fprintf(f, "# loopsim fate log v1 seed=%" PRIu64 " peers=%u\n", seed, npeers);
+	fprintf(f, "# t_us\tfrom\tto\tindex\tsize\tfate\tdelay_us\tcopy_delay_us\tflags\n");
+}

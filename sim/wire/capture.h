@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: MIT
+// Capture: the pcap of delivered datagrams, and the fate log of every datagram.
+#ifndef LOOPSIM_WIRE_CAPTURE_H
+#define LOOPSIM_WIRE_CAPTURE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "wire/link.h"
+
+/*
+ * The pcap holds what the receivers got, as raw IPv4 (LINKTYPE_RAW) with the
+ * addresses the peers see: source = the sender's public address, destination
+ * = the receiver's own bound address. UDP checksums are left 0, which IPv4
+ * allows, so a corrupted datagram shows its flipped bit and not a checksum
+ * error. Written through libpcap, so Wireshark and tshark read it.
+ */
+struct wire_pcap;
+
+/* Creates path. Returns NULL with a reason in err on failure. */
+struct wire_pcap *wire_pcap_open(const char *path, char *err, size_t errlen);
+/* Appends one datagram; ts_us is wall-clock time since the epoch. Addresses in host byte order. */
+void wire_pcap_write(struct wire_pcap *pc, uint64_t ts_us, uint32_t src_ip, uint16_t src_port, uint32_t dst_ip,
+		     uint16_t dst_port, const uint8_t *payload, uint32_t len);
+void wire_pcap_flush(struct wire_pcap *pc);
+/* Flushes and closes. NULL does nothing. */
+void wire_pcap_close(struct wire_pcap *pc);
+
+/*
+ * The fate log: text, one line per datagram that entered a link, in the
+ * order the wire saw them:
+ *   t_us  from  to  index  size  fate  delay_us  copy_delay_us  flags
+ * t_us counts from the wire's start. delay_us is the scheduled delay of the
+ * datagram ("-" when dropped); copy_delay_us that of its duplicate, or "-".
+ * flags: 'r' skipped the delay (reordered), 'c' the original was corrupted,
+ * 'C' the copy was; "-" for none. Lines starting with '#' are comments.
+ */
+#define WIRE_FATE_LINE_MAX 160
+
+/* Formats one record with its newline. Returns its length. This function can't fail. */
+int wire_fate_format(char *buf, size_t cap, sim_time_us t_us, uint32_t from, uint32_t to, uint32_t size,
+		     const struct wire_fate *fate);
+/* Writes the header comment, naming the seed so that the run can be repeated. */
+void wire_fate_header(FILE *f, uint64_t seed, uint32_t npeers);
+
+#endif

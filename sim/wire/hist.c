@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: MIT
+// A log-linear histogram of delays in microseconds.
+#include "wire/hist.h"
+
+static unsigned bucket_of(uint64_t v)
+{
+	if (v < WIRE_HIST_SUB)
+		return (unsigned)v;
+	unsigned e = 63u - (unsigned)__builtin_clzll(v); /* e >= 3 */
+	unsigned sub = (unsigned)(v >> (e - 3)) & (WIRE_HIST_SUB - 1);
+	unsigned idx = WIRE_HIST_SUB + (e - 3) * WIRE_HIST_SUB + sub;
+	return idx < WIRE_HIST_BUCKETS ? idx : WIRE_HIST_BUCKETS - 1;
+}
+
+/* The lowest value of a bucket and its width. */
+static void bucket_range(unsigned idx, uint64_t *lo, uint64_t *width)
+{
+	if (idx < WIRE_HIST_SUB) {
+		*lo = idx;
+		*width = 1;
+		return;
+	}
+	unsigned e = (idx - WIRE_HIST_SUB) / WIRE_HIST_SUB + 3;
+	unsigned sub = (idx - WIRE_HIST_SUB) % WIRE_HIST_SUB;
+	*lo = ((uint64_t)(WIRE_HIST_SUB + sub)) << (e - 3);
+	*width = 1ull << (e - 3);
+}
+
+void wire_hist_record(struct wire_hist *h, uint64_t value_us)
+{
+	h->bucket[bucket_of(value_us)]++;
+	h->count++;
+	if (value_us > h->max_us)
+		h->max_us = value_us;
+}
+
+uint64_t wire_hist_quantile(const struct wire_hist *h, double q)
+{
+	if (h->count == 0)
+		return 0;
+	if (q <= 0)
+		q = 0;
+	if (q >= 1)
+		return h->max_us;
+	/* The rank of the q-quantile, 1-based: the smallest value with at least q*count at or below it. */
+	uint64_t rank = (uint64_t)(q * (double)h->count);
+	if (rank < 1)
+		rank = 1;
+	uint64_t seen = 0;
+	for (unsigned i = 0; i < WIRE_HIST_BUCKETS; i++) {
+		if (seen + h->bucket[i] >= rank) {
+			/* Interpolate within the bucket, as if its values were spread evenly. */
+			uint64_t lo, width;
+			bucket_range(i, &lo, &width);
+			double frac = ((double)(rank - seen) - 0.5) / (double)h->bucket[i];
+			uint64_t v = lo + (uint64_t)(frac * (double)width);
+			return v < h->max_us ? v : h->max_us;
+		}
+		seen += h->bucket[i];
+	}
+	return h->max_us;
+}
+
+void wire_hist_merge(struct wire_hist *dst, const struct wire_hist *src)
+{
+	for (unsigned i = 0; i < WIRE_HIST_BUCKETS; i++)
+		dst->bucket[i] += src->bucket[i];
+	dst->count += src->count;
+	if (src->max_us > dst->max_us)
+		dst->max_us = src->max_us;
+}

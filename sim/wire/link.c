@@ -1,0 +1,404 @@
+// SPDX-License-Identifier: MIT
+// The link model: one directed link's impairments.
+#include "wire/link.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wire/rng.h"
+
+static const char *const fate_names[] = {
+#define WIRE_FATE_STR(name, str) str,
+	WIRE_FATES(WIRE_FATE_STR)
+#undef WIRE_FATE_STR
+};
+
+static const char *const dist_names[WIRE_DIST_COUNT] = { "uniform", "normal", "pareto" };
+
+const char *wire_fate_name(enum wire_fate_kind kind)
+{
+	return (unsigned)kind < WIRE_FATE_COUNT ? fate_names[kind] : "?";
+}
+
+const char *wire_dist_name(enum wire_dist dist)
+{
+	return (unsigned)dist < WIRE_DIST_COUNT ? dist_names[dist] : "?";
+}
+
+int wire_dist_parse(const char *s)
+{
+	for (int i = 0; i < WIRE_DIST_COUNT; i++)
+		if (strcmp(s, dist_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+void wire_link_cfg_default(struct wire_link_cfg *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	cfg->jitter_dist = WIRE_DIST_UNIFORM;
+	cfg->dup_delay_ms = 1;
+	cfg->queue_limit = 1000;
+}
+
+#define CHECK(cond, name, reason)          \
+	do {                               \
+		if (!(cond)) {             \
+			*field = (name);   \
+			*why = (reason);   \
+			return -1;         \
+		}                          \
+	} while (0)
+
+static bool pct_ok(double v)
+{
+	return v >= 0 && v <= 100; /* false for NaN too */
+}
+
+int wire_link_cfg_validate(const struct wire_link_cfg *c, const char **field, const char **why)
+{
+	CHECK(c->latency_ms >= 0 && c->latency_ms <= 60000, "latency", "must be between 0 and 60000 ms");
+	CHECK(c->jitter_ms >= 0 && c->jitter_ms <= 60000, "jitter", "must be between 0 and 60000 ms");
+	CHECK((unsigned)c->jitter_dist < WIRE_DIST_COUNT, "jitter-dist", "must be uniform, normal or pareto");
+	CHECK(c->jitter_corr_pct >= 0 && c->jitter_corr_pct < 100, "jitter-corr",
+	      "must be at least 0 and below 100 percent");
+	CHECK(pct_ok(c->loss_pct), "loss", "must be between 0 and 100 percent");
+	CHECK(c->burst == 0 || (c->burst >= 1 && c->burst <= 1e6), "burst",
+	      "must be 0 (no bursts) or a mean burst length between 1 and 1000000 packets");
+	CHECK(c->burst == 0 || c->loss_pct < 100, "burst", "needs a loss below 100 percent");
+	CHECK(pct_ok(c->ge_p_pct), "ge", "p must be between 0 and 100 percent");
+	CHECK(pct_ok(c->ge_r_pct), "ge", "r must be between 0 and 100 percent");
+	CHECK(pct_ok(c->ge_bad_loss_pct), "ge", "1-h must be between 0 and 100 percent");
+	CHECK(pct_ok(c->ge_good_loss_pct), "ge", "1-k must be between 0 and 100 percent");
+	CHECK(pct_ok(c->dup_pct), "dup", "must be between 0 and 100 percent");
+	CHECK(c->dup_delay_ms >= 0 && c->dup_delay_ms <= 1000, "dup-delay", "must be between 0 and 1000 ms");
+	CHECK(pct_ok(c->reorder_pct), "reorder", "must be between 0 and 100 percent");
+	CHECK(c->reorder_gap <= 1000000, "reorder-gap", "must be between 0 and 1000000");
+	CHECK(pct_ok(c->corrupt_pct), "corrupt", "must be between 0 and 100 percent");
+	CHECK(c->rate_kbit == 0 || (c->rate_kbit >= 1 && c->rate_kbit <= 100e6), "rate",
+	      "must be 0 (unlimited) or between 1 and 100000000 kbit/s");
+	CHECK(c->queue_limit >= 1 && c->queue_limit <= 1000000, "queue", "must be between 1 and 1000000 packets");
+	CHECK(c->mtu == 0 || (c->mtu >= WIRE_IP_UDP_HEADER && c->mtu <= 65535 + WIRE_IP_UDP_HEADER), "mtu",
+	      "must be 0 (unlimited) or between 28 and 65563 bytes");
+	return 0;
+}
+
+static uint64_t ms_to_us(double ms)
+{
+	return (uint64_t)llround(ms * 1000.0);
+}
+
+/* Derives the model's working values; the caller has validated cfg. */
+static void derive(struct wire_link *l, const struct wire_link_cfg *c)
+{
+	l->cfg = *c;
+	l->latency_us = ms_to_us(c->latency_ms);
+	l->jitter_us = ms_to_us(c->jitter_ms);
+	l->dup_delay_us = ms_to_us(c->dup_delay_ms);
+	l->rate_bps = (uint64_t)llround(c->rate_kbit * 1000.0);
+	l->corr = c->jitter_corr_pct / 100.0;
+	l->loss_p = c->loss_pct / 100.0;
+	if (c->ge) {
+		/* netem's four-parameter form: p, r, 1-h, 1-k. */
+		l->loss_model = 2;
+		l->ge_p = c->ge_p_pct / 100.0;
+		l->ge_r = c->ge_r_pct / 100.0;
+		l->ge_bad_loss = c->ge_bad_loss_pct / 100.0;
+		l->ge_good_loss = c->ge_good_loss_pct / 100.0;
+	} else if (c->burst >= 1 && c->loss_pct > 0) {
+		/*
+		 * Simple Gilbert: every datagram in the bad state is lost, none
+		 * in the good one. Bad runs are geometric with mean 1/r = burst,
+		 * and the stationary share of bad, p / (p + r), is the loss.
+		 */
+		l->loss_model = 2;
+		l->ge_r = 1.0 / c->burst;
+		l->ge_p = l->loss_p * l->ge_r / (1.0 - l->loss_p);
+		if (l->ge_p > 1)
+			l->ge_p = 1;
+		l->ge_bad_loss = 1;
+		l->ge_good_loss = 0;
+	} else {
+		l->loss_model = c->loss_pct > 0 ? 1 : 0;
+	}
+}
+
+static int queue_resize(struct wire_link *l, uint32_t limit)
+{
+	uint32_t cap = limit > l->queue_len ? limit : l->queue_len;
+	if (l->rate_bps == 0 || cap == l->queue_cap)
+		return 0;
+	sim_time_us *q = malloc(sizeof *q * cap);
+	if (!q)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < l->queue_len; i++)
+		q[i] = l->queue_us[(l->queue_head + i) % l->queue_cap];
+	free(l->queue_us);
+	l->queue_us = q;
+	l->queue_cap = cap;
+	l->queue_head = 0;
+	return 0;
+}
+
+int wire_link_init(struct wire_link *l, uint64_t seed, uint32_t from, uint32_t to, const struct wire_link_cfg *cfg)
+{
+	memset(l, 0, sizeof *l);
+	l->seed = seed;
+	l->from = from;
+	l->to = to;
+	derive(l, cfg);
+	return queue_resize(l, cfg->queue_limit);
+}
+
+void wire_link_fini(struct wire_link *l)
+{
+	free(l->queue_us);
+	l->queue_us = NULL;
+	l->queue_cap = l->queue_len = l->queue_head = 0;
+}
+
+int wire_link_configure(struct wire_link *l, const struct wire_link_cfg *cfg)
+{
+	struct wire_link_cfg old = l->cfg;
+	derive(l, cfg);
+	if (queue_resize(l, cfg->queue_limit) < 0) {
+		derive(l, &old);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static double draw(const struct wire_link *l, uint32_t purpose)
+{
+	return wire_rng_unit(l->seed, l->from, l->to, l->n, purpose);
+}
+
+/* A standardised jitter sample (mean 0, stddev 1) from a uniform u in [0, 1). */
+static double standard_sample(enum wire_dist dist, double u)
+{
+	switch (dist) {
+	case WIRE_DIST_NORMAL:
+		return wire_normal_quantile(u);
+	case WIRE_DIST_PARETO: {
+		/* Pareto with x_m = 1, alpha = 3: mean 1.5, variance 0.75. */
+		double x = pow(1.0 - u, -1.0 / 3.0);
+		return (x - 1.5) / sqrt(0.75);
+	}
+	case WIRE_DIST_UNIFORM:
+	default:
+		return (2.0 * u - 1.0) * sqrt(3.0);
+	}
+}
+
+/*
+ * The jittered delay of the datagram, in µs. Correlation is an AR(1) on the
+ * standardised sample, z = rho * z_prev + sqrt(1 - rho^2) * z_fresh, which
+ * keeps the mean and stddev the user asked for (netem's mixing of uniforms
+ * narrows the spread as correlation grows).
+ */
+static uint64_t jitter_delay(struct wire_link *l)
+{
+	if (l->jitter_us == 0)
+		return l->latency_us;
+	double z = standard_sample(l->cfg.jitter_dist, draw(l, WIRE_RNG_JITTER));
+	if (l->corr > 0) {
+		z = l->corr * l->jitter_prev + sqrt(1.0 - l->corr * l->corr) * z;
+		l->jitter_prev = z;
+	}
+	/* Uniform means latency ± jitter, so its stddev is jitter / sqrt(3). */
+	double sigma = (double)l->jitter_us;
+	if (l->cfg.jitter_dist == WIRE_DIST_UNIFORM)
+		sigma /= sqrt(3.0);
+	double d = (double)l->latency_us + z * sigma;
+	return d <= 0 ? 0 : (uint64_t)llround(d);
+}
+
+static bool lost(struct wire_link *l)
+{
+	switch (l->loss_model) {
+	case 1:
+		return draw(l, WIRE_RNG_LOSS) < l->loss_p;
+	case 2: {
+		double step = draw(l, WIRE_RNG_GE_STEP);
+		if (l->ge_bad) {
+			if (step < l->ge_r)
+				l->ge_bad = false;
+		} else if (step < l->ge_p) {
+			l->ge_bad = true;
+		}
+		return draw(l, WIRE_RNG_LOSS) < (l->ge_bad ? l->ge_bad_loss : l->ge_good_loss);
+	}
+	default:
+		return false;
+	}
+}
+
+/*
+ * Admits one copy to the rate limiter. Returns false if its queue is full
+ * (drop-tail); else sets *out_us to when its last bit leaves.
+ */
+static bool rate_admit(struct wire_link *l, sim_time_us now, uint32_t size, sim_time_us *out_us)
+{
+	if (l->rate_bps == 0) {
+		*out_us = now;
+		return true;
+	}
+	while (l->queue_len > 0 && l->queue_us[l->queue_head] <= now) {
+		l->queue_head = (l->queue_head + 1) % l->queue_cap;
+		l->queue_len--;
+	}
+	if (l->queue_len >= l->cfg.queue_limit)
+		return false;
+	uint64_t bits = (uint64_t)(size + WIRE_IP_UDP_HEADER) * 8u;
+	uint64_t tx_us = (bits * 1000000u + l->rate_bps - 1) / l->rate_bps;
+	sim_time_us start = l->busy_until_us > now ? l->busy_until_us : now;
+	l->busy_until_us = start + tx_us;
+	l->queue_us[(l->queue_head + l->queue_len) % l->queue_cap] = l->busy_until_us;
+	l->queue_len++;
+	*out_us = l->busy_until_us;
+	return true;
+}
+
+/* netem's reorder rule: with gap G, only a datagram after G-1 in-order ones may skip the delay. */
+static bool pick_reorder(struct wire_link *l)
+{
+	if (l->cfg.reorder_pct <= 0)
+		return false;
+	uint32_t gap = l->cfg.reorder_gap > 1 ? l->cfg.reorder_gap : 1;
+	if (l->reorder_count + 1 < gap || draw(l, WIRE_RNG_REORDER) >= l->cfg.reorder_pct / 100.0) {
+		l->reorder_count++;
+		return false;
+	}
+	l->reorder_count = 0;
+	return true;
+}
+
+static sim_time_us in_order(struct wire_link *l, sim_time_us at)
+{
+	if (!l->cfg.jitter_reorders) {
+		if (at < l->fifo_until_us)
+			at = l->fifo_until_us;
+		l->fifo_until_us = at;
+	}
+	return at;
+}
+
+static int32_t corrupt_bit(struct wire_link *l, unsigned copy, uint32_t size)
+{
+	if (l->cfg.corrupt_pct <= 0 || size == 0)
+		return -1;
+	uint32_t salt = copy << 8;
+	if (draw(l, WIRE_RNG_CORRUPT | salt) >= l->cfg.corrupt_pct / 100.0)
+		return -1;
+	uint64_t bits = (uint64_t)size * 8u;
+	return (int32_t)(wire_rng_u64(l->seed, l->from, l->to, l->n, WIRE_RNG_CORRUPT_BIT | salt) % bits);
+}
+
+static void drop(struct wire_link *l, struct wire_fate *f, enum wire_fate_kind kind)
+{
+	f->kind = kind;
+	f->ncopies = 0;
+	l->stats.dropped[kind]++;
+}
+
+void wire_link_fate(struct wire_link *l, sim_time_us now, uint32_t size, struct wire_fate *f)
+{
+	f->index = l->n;
+	f->kind = WIRE_FATE_DELIVER;
+	f->ncopies = 0;
+	l->stats.sent++;
+
+	if (l->cfg.blocked || l->partitioned) {
+		drop(l, f, WIRE_FATE_PARTITION);
+	} else if (l->cfg.mtu && size + WIRE_IP_UDP_HEADER > l->cfg.mtu) {
+		drop(l, f, WIRE_FATE_MTU);
+	} else if (lost(l)) {
+		drop(l, f, WIRE_FATE_LOSS);
+	} else {
+		bool dup = l->cfg.dup_pct > 0 && draw(l, WIRE_RNG_DUP) < l->cfg.dup_pct / 100.0;
+		sim_time_us out;
+		if (!rate_admit(l, now, size, &out)) {
+			drop(l, f, WIRE_FATE_QUEUE);
+		} else {
+			struct wire_copy *c = &f->copy[0];
+			c->corrupt_bit = corrupt_bit(l, 0, size);
+			c->reordered = pick_reorder(l);
+			if (c->reordered) {
+				c->deliver_at_us = out;
+				l->stats.reordered++;
+			} else {
+				c->deliver_at_us = in_order(l, out + jitter_delay(l));
+			}
+			f->ncopies = 1;
+			l->stats.corrupted += c->corrupt_bit >= 0;
+
+			sim_time_us copy_out;
+			if (dup && rate_admit(l, now, size, &copy_out)) {
+				/* The copy trails its original by up to dup_delay, and keeps order. */
+				struct wire_copy *d = &f->copy[1];
+				uint64_t extra = (uint64_t)llround(draw(l, WIRE_RNG_DUP_DELAY) * (double)l->dup_delay_us);
+				sim_time_us at = c->deliver_at_us + extra;
+				if (at < copy_out)
+					at = copy_out;
+				d->deliver_at_us = in_order(l, at);
+				d->corrupt_bit = corrupt_bit(l, 1, size);
+				d->reordered = false;
+				f->ncopies = 2;
+				l->stats.duplicated++;
+				l->stats.corrupted += d->corrupt_bit >= 0;
+			}
+		}
+	}
+	l->n++;
+}
+
+void wire_link_note_delivery(struct wire_link *l, uint32_t size, uint64_t delay_us)
+{
+	l->stats.delivered++;
+	l->stats.bytes += size;
+	wire_hist_record(&l->stats.delay, delay_us);
+}
+
+int wire_model_init(struct wire_model *m, uint32_t npeers, uint64_t seed, const struct wire_link_cfg *cfg)
+{
+	memset(m, 0, sizeof *m);
+	size_t count = (size_t)npeers * npeers;
+	m->links = calloc(count ? count : 1, sizeof *m->links);
+	if (!m->links)
+		return -ENOMEM;
+	m->npeers = npeers;
+	m->seed = seed;
+	for (uint32_t i = 0; i < npeers; i++)
+		for (uint32_t j = 0; j < npeers; j++)
+			if (wire_link_init(wire_model_link(m, i, j), seed, i, j, cfg) < 0) {
+				wire_model_fini(m);
+				return -ENOMEM;
+			}
+	return 0;
+}
+
+void wire_model_fini(struct wire_model *m)
+{
+	if (!m->links)
+		return;
+	for (size_t k = 0; k < (size_t)m->npeers * m->npeers; k++)
+		wire_link_fini(&m->links[k]);
+	free(m->links);
+	m->links = NULL;
+	m->npeers = 0;
+}
+
+void wire_model_partition(struct wire_model *m, const uint32_t *group)
+{
+	for (uint32_t i = 0; i < m->npeers; i++)
+		for (uint32_t j = 0; j < m->npeers; j++)
+			wire_model_link(m, i, j)->partitioned = group[i] != group[j];
+}
+
+void wire_model_heal(struct wire_model *m)
+{
+	for (size_t k = 0; k < (size_t)m->npeers * m->npeers; k++)
+		m->links[k].partitioned = false;
+}

@@ -1,0 +1,569 @@
+// SPDX-License-Identifier: MIT
+// The relay: real loopback sockets around the link model, on a thread of its own.
+#include "wire/relay.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "wire/addr.h"
+#include "wire/capture.h"
+#include "wire/sched.h"
+
+/* Datagrams per recvmmsg/sendmmsg call. */
+#define WIRE_BATCH 64
+/* Kernel buffer asked for on each public socket, so bursts wait in the kernel and not on the floor. */
+#define WIRE_SOCKBUF_BYTES (4 << 20)
+/* How often the captures reach the disk while running, so a crash loses at most this much. */
+#define WIRE_FLUSH_US 1000000u
+
+struct wire {
+	uint32_t npeers;
+	uint64_t seed;
+	struct wire_model model;
+	struct wire_sched sched;
+	int *fd;                 /* public socket of each peer */
+	uint16_t *public_port;
+	uint16_t *private_port;  /* 0 until learned or registered */
+	uint32_t *ovfl_seen;     /* last SO_RXQ_OVFL counter per socket */
+	int epfd, timerfd, stopfd;
+	sim_time_us timer_armed_us; /* 0 when disarmed */
+	sim_time_us t0_us, last_flush_us;
+	uint64_t realtime0_us;
+	struct wire_pcap *pcap;
+	FILE *fates;
+	struct wire_totals totals;
+
+	pthread_mutex_t lock;    /* held by the relay while it works a batch, by callers to read or change */
+	pthread_t thread;
+	bool running;
+
+	struct mmsghdr rx_msg[WIRE_BATCH];
+	struct iovec rx_iov[WIRE_BATCH];
+	struct sockaddr_in rx_addr[WIRE_BATCH];
+	union {
+		char buf[CMSG_SPACE(sizeof(uint32_t))];
+		struct cmsghdr align;
+	} rx_ctl[WIRE_BATCH];
+	uint8_t *rx_buf;         /* WIRE_BATCH * WIRE_MAX_PAYLOAD */
+
+	struct mmsghdr tx_msg[WIRE_BATCH];
+	struct iovec tx_iov[WIRE_BATCH];
+	struct sockaddr_in tx_addr[WIRE_BATCH];
+	struct wire_pkt *tx_pkt[WIRE_BATCH];
+};
+
+sim_time_us wire_clock_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (sim_time_us)ts.tv_sec * 1000000u + (sim_time_us)ts.tv_nsec / 1000u;
+}
+
+static uint64_t realtime_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void wire_config_default(struct wire_config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	cfg->npeers = 1;
+	cfg->seed = 1;
+	wire_link_cfg_default(&cfg->link);
+}
+
+static int bind_public(struct wire *w, uint32_t k, char *err, size_t errlen)
+{
+	char addr[WIRE_ADDR_STRLEN];
+	uint32_t ip = wire_peer_ip(k);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open a UDP socket for peer %u: %s", k, strerror(errno));
+		return -1;
+	}
+	w->fd[k] = fd;
+	int one = 1, size = WIRE_SOCKBUF_BYTES;
+	setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one);
+	/* FORCE needs CAP_NET_ADMIN; without it the plain option is capped by rmem_max/wmem_max. */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(ip), .sin_port = 0 };
+	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+		int e = errno;
+		wire_addr_str(addr, sizeof addr, ip, 0);
+		snprintf(err, errlen,
+			 "cannot bind peer %u's public socket on %s: %s. Every 127.0.0.0/8 address must answer on "
+			 "the loopback interface: on Linux check `ip addr show lo` (lo up, 127.0.0.1/8); on macOS "
+			 "run `sudo ifconfig lo0 alias %s up`",
+			 k, addr, strerror(e), addr);
+		return -1;
+	}
+	socklen_t len = sizeof sa;
+	getsockname(fd, (struct sockaddr *)&sa, &len);
+	w->public_port[k] = ntohs(sa.sin_port);
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = k };
+	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		snprintf(err, errlen, "epoll_ctl: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+struct wire *wire_create(const struct wire_config *cfg, char *err, size_t errlen, int *exit_hint)
+{
+	const char *field, *why;
+	*exit_hint = 2;
+	if (cfg->npeers < 1 || cfg->npeers > WIRE_MAX_PEERS) {
+		snprintf(err, errlen, "peers: must be between 1 and %u (the address plan runs 127.0.0.2 to 127.0.1.255)",
+			 WIRE_MAX_PEERS);
+		return NULL;
+	}
+	if (wire_link_cfg_validate(&cfg->link, &field, &why) < 0) {
+		snprintf(err, errlen, "%s: %s", field, why);
+		return NULL;
+	}
+	*exit_hint = 3;
+	struct wire *w = calloc(1, sizeof *w);
+	if (!w) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	w->npeers = cfg->npeers;
+	w->seed = cfg->seed;
+	w->epfd = w->timerfd = w->stopfd = -1;
+	pthread_mutex_init(&w->lock, NULL);
+	wire_sched_init(&w->sched, cfg->inflight_limit, 0);
+
+	uint32_t n = cfg->npeers;
+	w->fd = malloc(sizeof *w->fd * n);
+	w->public_port = calloc(n, sizeof *w->public_port);
+	w->private_port = calloc(n, sizeof *w->private_port);
+	w->ovfl_seen = calloc(n, sizeof *w->ovfl_seen);
+	w->rx_buf = malloc((size_t)WIRE_BATCH * WIRE_MAX_PAYLOAD);
+	if (!w->fd || !w->public_port || !w->private_port || !w->ovfl_seen || !w->rx_buf ||
+	    wire_model_init(&w->model, n, cfg->seed, &cfg->link) < 0) {
+		snprintf(err, errlen, "out of memory for %u peers", n);
+		goto err;
+	}
+	for (uint32_t k = 0; k < n; k++)
+		w->fd[k] = -1;
+
+	w->epfd = epoll_create1(EPOLL_CLOEXEC);
+	w->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	w->stopfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (w->epfd < 0 || w->timerfd < 0 || w->stopfd < 0) {
+		snprintf(err, errlen, "cannot set up the event loop: %s", strerror(errno));
+		goto err;
+	}
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = UINT32_MAX };
+	epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->timerfd, &ev);
+	ev.data.u32 = UINT32_MAX - 1;
+	epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->stopfd, &ev);
+
+	for (uint32_t k = 0; k < n; k++)
+		if (bind_public(w, k, err, errlen) < 0)
+			goto err;
+
+	if (cfg->pcap_path && !(w->pcap = wire_pcap_open(cfg->pcap_path, err, errlen)))
+		goto err;
+	if (cfg->fates_path) {
+		w->fates = fopen(cfg->fates_path, "we");
+		if (!w->fates) {
+			snprintf(err, errlen, "%s: %s", cfg->fates_path, strerror(errno));
+			goto err;
+		}
+		setvbuf(w->fates, NULL, _IOFBF, 1 << 16);
+		wire_fate_header(w->fates, w->seed, n);
+	}
+
+	for (uint32_t i = 0; i < WIRE_BATCH; i++) {
+		w->rx_iov[i].iov_base = w->rx_buf + (size_t)i * WIRE_MAX_PAYLOAD;
+		w->rx_iov[i].iov_len = WIRE_MAX_PAYLOAD;
+	}
+	w->t0_us = w->last_flush_us = wire_clock_us();
+	w->realtime0_us = realtime_us();
+	return w;
+err:
+	wire_destroy(w);
+	return NULL;
+}
+
+void wire_destroy(struct wire *w)
+{
+	if (!w)
+		return;
+	wire_stop(w);
+	if (w->fd)
+		for (uint32_t k = 0; k < w->npeers; k++)
+			if (w->fd[k] >= 0)
+				close(w->fd[k]);
+	if (w->epfd >= 0)
+		close(w->epfd);
+	if (w->timerfd >= 0)
+		close(w->timerfd);
+	if (w->stopfd >= 0)
+		close(w->stopfd);
+	wire_pcap_close(w->pcap);
+	if (w->fates)
+		fclose(w->fates);
+	wire_model_fini(&w->model);
+	wire_sched_fini(&w->sched);
+	pthread_mutex_destroy(&w->lock);
+	free(w->fd);
+	free(w->public_port);
+	free(w->private_port);
+	free(w->ovfl_seen);
+	free(w->rx_buf);
+	free(w);
+}
+
+/* Kernel drops since the last read on this socket, from the SO_RXQ_OVFL ancillary counter. */
+static void note_kernel_drops(struct wire *w, uint32_t k, struct msghdr *mh)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
+			uint32_t v;
+			memcpy(&v, CMSG_DATA(c), sizeof v);
+			w->totals.kernel_drops += (uint32_t)(v - w->ovfl_seen[k]);
+			w->ovfl_seen[k] = v;
+		}
+	}
+}
+
+static void schedule_copy(struct wire *w, uint32_t from, uint32_t to, sim_time_us now, const struct wire_copy *c,
+			  const uint8_t *data, uint32_t len)
+{
+	struct wire_pkt *p = wire_sched_alloc(&w->sched, len);
+	if (!p) {
+		w->totals.pool_full++;
+		return;
+	}
+	memcpy(p->data, data, len);
+	if (c->corrupt_bit >= 0)
+		p->data[c->corrupt_bit / 8] ^= (uint8_t)(1u << (c->corrupt_bit % 8));
+	p->due_us = c->deliver_at_us;
+	p->sent_us = now;
+	p->from = from;
+	p->to = to;
+	wire_sched_push(&w->sched, p);
+}
+
+/* Reads one batch from peer `to`'s public socket and gives each datagram its fate. */
+static void receive(struct wire *w, uint32_t to, sim_time_us now)
+{
+	for (uint32_t i = 0; i < WIRE_BATCH; i++) {
+		struct msghdr *mh = &w->rx_msg[i].msg_hdr;
+		mh->msg_name = &w->rx_addr[i];
+		mh->msg_namelen = sizeof w->rx_addr[i];
+		mh->msg_iov = &w->rx_iov[i];
+		mh->msg_iovlen = 1;
+		mh->msg_control = w->rx_ctl[i].buf;
+		mh->msg_controllen = sizeof w->rx_ctl[i].buf;
+		mh->msg_flags = 0;
+	}
+	int n = recvmmsg(w->fd[to], w->rx_msg, WIRE_BATCH, MSG_DONTWAIT, NULL);
+	for (int i = 0; i < n; i++) {
+		struct msghdr *mh = &w->rx_msg[i].msg_hdr;
+		uint32_t len = w->rx_msg[i].msg_len;
+		const uint8_t *data = w->rx_iov[i].iov_base;
+		w->totals.received++;
+		note_kernel_drops(w, to, mh);
+
+		int from = wire_ip_peer(ntohl(w->rx_addr[i].sin_addr.s_addr), w->npeers);
+		if (from < 0 || (uint32_t)from == to || mh->msg_namelen != sizeof(struct sockaddr_in)) {
+			w->totals.strays++;
+			continue;
+		}
+		if (w->private_port[from] == 0)
+			w->private_port[from] = ntohs(w->rx_addr[i].sin_port);
+
+		struct wire_fate fate;
+		wire_link_fate(wire_model_link(&w->model, (uint32_t)from, to), now, len, &fate);
+		if (w->fates) {
+			char line[WIRE_FATE_LINE_MAX];
+			int ln = wire_fate_format(line, sizeof line, now - w->t0_us, (uint32_t)from, to, len, &fate);
+			fwrite(line, 1, (size_t)ln, w->fates);
+		}
+		for (uint32_t c = 0; c < fate.ncopies; c++)
+			schedule_copy(w, (uint32_t)from, to, now, &fate.copy[c], data, len);
+	}
+}
+
+/* Sends tx_pkt[start, start+n) from their sender's public socket, then returns them all to the pool. */
+static void send_run(struct wire *w, uint32_t start, uint32_t n, sim_time_us now)
+{
+	uint32_t from = w->tx_pkt[start]->from;
+	uint32_t m = 0;
+	for (uint32_t i = start; i < start + n; i++) {
+		struct wire_pkt *p = w->tx_pkt[i];
+		uint16_t port = w->private_port[p->to];
+		if (port == 0) {
+			w->totals.unroutable++;
+			wire_sched_release(&w->sched, p);
+			continue;
+		}
+		w->tx_addr[m] = (struct sockaddr_in){ .sin_family = AF_INET,
+						       .sin_addr.s_addr = htonl(wire_peer_ip(p->to)),
+						       .sin_port = htons(port) };
+		w->tx_iov[m] = (struct iovec){ .iov_base = p->data, .iov_len = p->len };
+		w->tx_msg[m].msg_hdr = (struct msghdr){ .msg_name = &w->tx_addr[m],
+							.msg_namelen = sizeof w->tx_addr[m],
+							.msg_iov = &w->tx_iov[m],
+							.msg_iovlen = 1 };
+		w->tx_pkt[start + m] = p; /* compact the routable ones to the front of the run */
+		m++;
+	}
+	uint32_t done = 0;
+	while (done < m) {
+		int r = sendmmsg(w->fd[from], w->tx_msg + done, m - done, 0);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			/* This datagram is refused; count it and go on with the rest. */
+			w->totals.send_errors++;
+			done++;
+			continue;
+		}
+		for (int i = 0; i < r; i++) {
+			struct wire_pkt *p = w->tx_pkt[start + done + (uint32_t)i];
+			wire_link_note_delivery(wire_model_link(&w->model, p->from, p->to), p->len, now - p->sent_us);
+			if (w->pcap)
+				wire_pcap_write(w->pcap, w->realtime0_us + (now - w->t0_us), wire_peer_ip(p->from),
+						w->public_port[p->from], wire_peer_ip(p->to), w->private_port[p->to],
+						p->data, p->len);
+		}
+		done += (uint32_t)r;
+	}
+	for (uint32_t i = start; i < start + m; i++)
+		wire_sched_release(&w->sched, w->tx_pkt[i]);
+}
+
+/* Delivers everything due at now, grouped by sender so each group is one sendmmsg. */
+static void deliver_due(struct wire *w, sim_time_us now)
+{
+	for (;;) {
+		uint32_t n = 0;
+		struct wire_pkt *p;
+		while (n < WIRE_BATCH && (p = wire_sched_peek(&w->sched)) && p->due_us <= now) {
+			w->tx_pkt[n++] = wire_sched_pop(&w->sched);
+		}
+		if (n == 0)
+			return;
+		/* Stable insertion sort by sender: order within a link is kept. */
+		for (uint32_t i = 1; i < n; i++) {
+			struct wire_pkt *x = w->tx_pkt[i];
+			uint32_t j = i;
+			while (j > 0 && w->tx_pkt[j - 1]->from > x->from) {
+				w->tx_pkt[j] = w->tx_pkt[j - 1];
+				j--;
+			}
+			w->tx_pkt[j] = x;
+		}
+		uint32_t start = 0;
+		while (start < n) {
+			uint32_t end = start + 1;
+			while (end < n && w->tx_pkt[end]->from == w->tx_pkt[start]->from)
+				end++;
+			send_run(w, start, end - start, now);
+			start = end;
+		}
+		if (n < WIRE_BATCH)
+			return;
+	}
+}
+
+static void arm_timer(struct wire *w)
+{
+	struct wire_pkt *next = wire_sched_peek(&w->sched);
+	sim_time_us at = next ? (next->due_us ? next->due_us : 1) : 0;
+	if (at == w->timer_armed_us)
+		return;
+	struct itimerspec its = { 0 };
+	if (at) {
+		its.it_value.tv_sec = (time_t)(at / 1000000u);
+		its.it_value.tv_nsec = (long)(at % 1000000u) * 1000;
+	}
+	timerfd_settime(w->timerfd, TFD_TIMER_ABSTIME, &its, NULL);
+	w->timer_armed_us = at;
+}
+
+static void flush_captures(struct wire *w)
+{
+	wire_pcap_flush(w->pcap);
+	if (w->fates)
+		fflush(w->fates);
+}
+
+static void *relay_main(void *arg)
+{
+	struct wire *w = arg;
+	sigset_t all;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	/* Wake at the deadline, not up to 50 µs after it. */
+	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+
+	struct epoll_event evs[64];
+	bool stop = false;
+	while (!stop) {
+		int nev = epoll_wait(w->epfd, evs, 64, -1);
+		if (nev < 0 && errno != EINTR)
+			break;
+		pthread_mutex_lock(&w->lock);
+		sim_time_us now = wire_clock_us();
+		deliver_due(w, now);
+		for (int e = 0; e < nev; e++) {
+			uint32_t id = evs[e].data.u32;
+			uint64_t junk;
+			if (id == UINT32_MAX) {
+				if (read(w->timerfd, &junk, sizeof junk) < 0)
+					continue;
+			} else if (id == UINT32_MAX - 1) {
+				stop = true;
+			} else {
+				receive(w, id, now);
+			}
+		}
+		deliver_due(w, now);
+		arm_timer(w);
+		if (now - w->last_flush_us >= WIRE_FLUSH_US) {
+			flush_captures(w);
+			w->last_flush_us = now;
+		}
+		pthread_mutex_unlock(&w->lock);
+	}
+	return NULL;
+}
+
+int wire_start(struct wire *w)
+{
+	if (w->running)
+		return 0;
+	int r = pthread_create(&w->thread, NULL, relay_main, w);
+	if (r)
+		return -r;
+	w->running = true;
+	return 0;
+}
+
+void wire_stop(struct wire *w)
+{
+	if (w->running) {
+		uint64_t one = 1;
+		if (write(w->stopfd, &one, sizeof one) < 0)
+			perror("wire: stop");
+		pthread_join(w->thread, NULL);
+		w->running = false;
+	}
+	pthread_mutex_lock(&w->lock);
+	flush_captures(w);
+	pthread_mutex_unlock(&w->lock);
+}
+
+uint32_t wire_npeers(const struct wire *w)
+{
+	return w->npeers;
+}
+
+uint64_t wire_seed(const struct wire *w)
+{
+	return w->seed;
+}
+
+uint16_t wire_public_port(const struct wire *w, uint32_t k)
+{
+	return k < w->npeers ? w->public_port[k] : 0;
+}
+
+uint16_t wire_private_port(struct wire *w, uint32_t k)
+{
+	if (k >= w->npeers)
+		return 0;
+	pthread_mutex_lock(&w->lock);
+	uint16_t p = w->private_port[k];
+	pthread_mutex_unlock(&w->lock);
+	return p;
+}
+
+int wire_register_port(struct wire *w, uint32_t k, uint16_t port)
+{
+	if (k >= w->npeers || port == 0)
+		return -EINVAL;
+	pthread_mutex_lock(&w->lock);
+	w->private_port[k] = port;
+	pthread_mutex_unlock(&w->lock);
+	return 0;
+}
+
+int wire_set_link(struct wire *w, int from, int to, const struct wire_link_cfg *cfg)
+{
+	const char *field, *why;
+	if (from < -1 || to < -1 || from >= (int)w->npeers || to >= (int)w->npeers ||
+	    wire_link_cfg_validate(cfg, &field, &why) < 0)
+		return -EINVAL;
+	int r = 0;
+	pthread_mutex_lock(&w->lock);
+	for (uint32_t i = 0; i < w->npeers && r == 0; i++)
+		for (uint32_t j = 0; j < w->npeers && r == 0; j++)
+			if ((from < 0 || (uint32_t)from == i) && (to < 0 || (uint32_t)to == j))
+				r = wire_link_configure(wire_model_link(&w->model, i, j), cfg);
+	pthread_mutex_unlock(&w->lock);
+	return r;
+}
+
+int wire_get_link(struct wire *w, uint32_t from, uint32_t to, struct wire_link_cfg *out)
+{
+	if (from >= w->npeers || to >= w->npeers)
+		return -EINVAL;
+	pthread_mutex_lock(&w->lock);
+	*out = wire_model_link(&w->model, from, to)->cfg;
+	pthread_mutex_unlock(&w->lock);
+	return 0;
+}
+
+void wire_partition(struct wire *w, const uint32_t *group)
+{
+	pthread_mutex_lock(&w->lock);
+	if (group)
+		wire_model_partition(&w->model, group);
+	else
+		wire_model_heal(&w->model);
+	pthread_mutex_unlock(&w->lock);
+}
+
+int wire_link_stats(struct wire *w, uint32_t from, uint32_t to, struct wire_link_stats *out)
+{
+	if (from >= w->npeers || to >= w->npeers)
+		return -EINVAL;
+	pthread_mutex_lock(&w->lock);
+	*out = wire_model_link(&w->model, from, to)->stats;
+	pthread_mutex_unlock(&w->lock);
+	return 0;
+}
+
+void wire_get_totals(struct wire *w, struct wire_totals *out)
+{
+	pthread_mutex_lock(&w->lock);
+	*out = w->totals;
+	out->inflight = w->sched.len;
+	pthread_mutex_unlock(&w->lock);
+}

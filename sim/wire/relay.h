@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: MIT
+// The relay: real loopback sockets around the link model, on a thread of its own.
+#ifndef LOOPSIM_WIRE_RELAY_H
+#define LOOPSIM_WIRE_RELAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wire/link.h"
+
+/*
+ * Model (see DESIGN.md, "How a datagram travels"): peer k owns the IP
+ * 127.0.0.(k+2). The wire binds one public socket W_k on that IP. A datagram
+ * that arrives on W_j from IP of peer i is the link i->j; after its fate it
+ * leaves from W_i towards peer j's private port, so every peer sees every
+ * other at its own public address. A datagram from an IP that is no peer's,
+ * or from a peer to its own public socket, is a stray: counted and dropped.
+ *
+ * Threads: wire_start() runs the relay on its own thread; every other
+ * function here may be called from any thread while it runs. Settings take
+ * effect for the next datagram that enters the link.
+ */
+
+struct wire_config {
+	uint32_t npeers;              /* 1..WIRE_MAX_PEERS */
+	uint64_t seed;
+	struct wire_link_cfg link;    /* every link starts with these settings */
+	const char *pcap_path;        /* NULL: no capture */
+	const char *fates_path;       /* NULL: no fate log */
+	uint32_t inflight_limit;      /* datagrams in flight across all links; 0 = WIRE_INFLIGHT_LIMIT */
+};
+
+/* Totals that belong to no link. */
+struct wire_totals {
+	uint64_t received;      /* datagrams read from public sockets */
+	uint64_t strays;        /* from no peer's address, or to the sender's own public socket */
+	uint64_t pool_full;     /* dropped because the in-flight bound was reached */
+	uint64_t unroutable;    /* due, but the receiver's port was never learned */
+	uint64_t send_errors;   /* sendmmsg refused the datagram */
+	uint64_t kernel_drops;  /* the kernel dropped them before the wire read them (SO_RXQ_OVFL) */
+	uint64_t inflight;      /* scheduled and not yet delivered */
+};
+
+struct wire;
+
+/* Defaults: 1 peer, seed 1, perfect links, no capture. This function can't fail. */
+void wire_config_default(struct wire_config *cfg);
+
+/*
+ * Binds the public sockets and opens the captures. Returns NULL with a
+ * reason in err on failure, having undone every step; *exit_hint is set to 2
+ * for a bad configuration and 3 for a refusal by the system (bind, files).
+ */
+struct wire *wire_create(const struct wire_config *cfg, char *err, size_t errlen, int *exit_hint);
+/* Stops the thread if it runs, flushes the captures, frees everything. NULL does nothing. */
+void wire_destroy(struct wire *w);
+
+/* Starts the relay thread. Returns 0 or a negative errno. */
+int wire_start(struct wire *w);
+/* Stops the relay thread and flushes the captures; datagrams still in flight are dropped and counted. */
+void wire_stop(struct wire *w);
+
+uint32_t wire_npeers(const struct wire *w);
+uint64_t wire_seed(const struct wire *w);
+/* The public port of peer k's socket W_k. */
+uint16_t wire_public_port(const struct wire *w, uint32_t k);
+/* Peer k's private port, 0 while unknown. */
+uint16_t wire_private_port(struct wire *w, uint32_t k);
+/* Registers peer k's private port (from its HELLO). Returns 0, or -EINVAL for a bad k. */
+int wire_register_port(struct wire *w, uint32_t k, uint16_t port);
+
+/*
+ * Changes the settings of link from->to; from or to may be -1 for every
+ * peer. cfg must validate. Returns 0, -EINVAL for a bad peer or setting, or
+ * -ENOMEM with nothing changed.
+ */
+int wire_set_link(struct wire *w, int from, int to, const struct wire_link_cfg *cfg);
+/* Copies link from->to's settings. Returns 0 or -EINVAL. */
+int wire_get_link(struct wire *w, uint32_t from, uint32_t to, struct wire_link_cfg *out);
+/* Splits the peers into groups (group[k] for peer k) or, with group NULL, heals every partition. */
+void wire_partition(struct wire *w, const uint32_t *group);
+
+/* Copies the stats of link from->to. Returns 0 or -EINVAL. */
+int wire_link_stats(struct wire *w, uint32_t from, uint32_t to, struct wire_link_stats *out);
+void wire_get_totals(struct wire *w, struct wire_totals *out);
+
+/* CLOCK_MONOTONIC in µs: the wire's clock. */
+sim_time_us wire_clock_us(void);
+
+#endif
