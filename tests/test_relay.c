@@ -1,0 +1,327 @@
+// SPDX-License-Identifier: MIT
+// The relay over real loopback sockets: delay, addresses, port learning, strays, live changes, pcap.
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pcap/pcap.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "wire/addr.h"
+#include "wire/relay.h"
+
+#define NPEERS 3
+
+struct fixture {
+	struct wire *wire;
+	int sock[NPEERS];   /* each peer's own socket, bound 127.0.0.(k+2):0 */
+	uint16_t port[NPEERS];
+	char pcap_path[64];
+};
+
+static int bind_at(uint32_t ip, uint16_t *port)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(ip) };
+	socklen_t len = sizeof sa;
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+static struct fixture *start(double latency_ms, const char *pcap)
+{
+	struct fixture *f = calloc(1, sizeof *f);
+	struct wire_config cfg;
+	char err[256];
+	int hint;
+	wire_config_default(&cfg);
+	cfg.npeers = NPEERS;
+	cfg.seed = 7;
+	cfg.link.latency_ms = latency_ms;
+	if (pcap) {
+		snprintf(f->pcap_path, sizeof f->pcap_path, "/tmp/loopsim-test-%d.pcap", (int)getpid());
+		cfg.pcap_path = f->pcap_path;
+	}
+	f->wire = wire_create(&cfg, err, sizeof err, &hint);
+	if (!f->wire)
+		fail_msg("wire_create: %s", err);
+	for (uint32_t k = 0; k < NPEERS; k++)
+		f->sock[k] = bind_at(wire_peer_ip(k), &f->port[k]);
+	assert_int_equal(wire_start(f->wire), 0);
+	return f;
+}
+
+static void finish(struct fixture *f)
+{
+	wire_destroy(f->wire);
+	for (int k = 0; k < NPEERS; k++)
+		close(f->sock[k]);
+	if (f->pcap_path[0])
+		unlink(f->pcap_path);
+	free(f);
+}
+
+/* Peer `from` sends to peer `to`'s public address. */
+static void send_to_peer(struct fixture *f, uint32_t from, uint32_t to, const void *buf, size_t len)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(wire_peer_ip(to)),
+				  .sin_port = htons(wire_public_port(f->wire, to)) };
+	assert_int_equal(sendto(f->sock[from], buf, len, 0, (struct sockaddr *)&sa, sizeof sa), (ssize_t)len);
+}
+
+/* Waits up to timeout_ms for a datagram on fd. Returns its length, or -1 on timeout. */
+static ssize_t recv_within(int fd, void *buf, size_t cap, int timeout_ms, struct sockaddr_in *src)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	if (poll(&p, 1, timeout_ms) != 1)
+		return -1;
+	socklen_t len = sizeof *src;
+	return recvfrom(fd, buf, cap, MSG_DONTWAIT, (struct sockaddr *)src, &len);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void test_relay_latency_30ms_is_never_early_and_median_within_1ms(void **state)
+{
+	(void)state;
+	struct fixture *f = start(30, NULL);
+	wire_register_port(f->wire, 1, f->port[1]);
+	enum { N = 200 };
+	uint64_t delay[N];
+	int got = 0, sent = 0;
+	struct sockaddr_in src;
+	/* One datagram per millisecond, paced by waiting for arrivals; then collect the tail. */
+	while (got < N) {
+		if (sent < N) {
+			uint64_t now = wire_clock_us();
+			send_to_peer(f, 0, 1, &now, sizeof now);
+			sent++;
+		}
+		uint64_t stamp;
+		if (recv_within(f->sock[1], &stamp, sizeof stamp, sent < N ? 1 : 500, &src) == sizeof stamp)
+			delay[got++] = wire_clock_us() - stamp;
+		else if (sent == N)
+			break;
+	}
+	assert_int_equal(got, N);
+	qsort(delay, N, sizeof delay[0], cmp_u64);
+	print_message("30 ms link: min %llu us, median %llu us, max %llu us\n", (unsigned long long)delay[0],
+		      (unsigned long long)delay[N / 2], (unsigned long long)delay[N - 1]);
+	assert_true(delay[0] >= 30000);
+	assert_true(delay[N / 2] <= 31000);
+	finish(f);
+}
+
+static void test_relay_receiver_sees_sender_public_address(void **state)
+{
+	(void)state;
+	struct fixture *f = start(0, NULL);
+	char buf[16];
+	struct sockaddr_in src;
+	/* Peer 0 registered (as by HELLO); peer 1 is learned from this first datagram. */
+	wire_register_port(f->wire, 0, f->port[0]);
+	send_to_peer(f, 1, 0, "hello", 5);
+	assert_int_equal(recv_within(f->sock[0], buf, sizeof buf, 2000, &src), 5);
+	assert_int_equal(ntohl(src.sin_addr.s_addr), wire_peer_ip(1));
+	assert_int_equal(ntohs(src.sin_port), wire_public_port(f->wire, 1));
+	assert_int_not_equal(ntohs(src.sin_port), f->port[1]);
+
+	send_to_peer(f, 0, 1, "back", 4);
+	assert_int_equal(recv_within(f->sock[1], buf, sizeof buf, 2000, &src), 4);
+	assert_memory_equal(buf, "back", 4);
+	assert_int_equal(ntohl(src.sin_addr.s_addr), wire_peer_ip(0));
+	assert_int_equal(ntohs(src.sin_port), wire_public_port(f->wire, 0));
+	finish(f);
+}
+
+static void test_relay_learns_private_port_from_first_datagram(void **state)
+{
+	(void)state;
+	struct fixture *f = start(0, NULL);
+	char buf[16];
+	struct sockaddr_in src;
+	struct wire_totals t;
+	assert_int_equal(wire_private_port(f->wire, 2), 0);
+
+	/* Peer 2 has not spoken yet: a datagram for it has nowhere to go. */
+	send_to_peer(f, 0, 2, "lost", 4);
+	assert_int_equal(recv_within(f->sock[2], buf, sizeof buf, 200, &src), -1);
+	wire_get_totals(f->wire, &t);
+	assert_int_equal(t.unroutable, 1);
+
+	send_to_peer(f, 2, 0, "hi", 2);
+	assert_int_equal(recv_within(f->sock[0], buf, sizeof buf, 2000, &src), 2);
+	assert_int_equal(wire_private_port(f->wire, 2), f->port[2]);
+	send_to_peer(f, 0, 2, "now", 3);
+	assert_int_equal(recv_within(f->sock[2], buf, sizeof buf, 2000, &src), 3);
+	finish(f);
+}
+
+static void test_relay_counts_and_drops_strays(void **state)
+{
+	(void)state;
+	struct fixture *f = start(0, NULL);
+	for (uint32_t k = 0; k < NPEERS; k++)
+		wire_register_port(f->wire, k, f->port[k]);
+	uint16_t port;
+	int stranger = bind_at(wire_peer_ip(40), &port); /* an address that is no peer's */
+	char buf[16];
+	struct sockaddr_in src;
+	for (uint32_t k = 0; k < NPEERS; k++) {
+		struct sockaddr_in sa = { .sin_family = AF_INET,
+					  .sin_addr.s_addr = htonl(wire_peer_ip(k)),
+					  .sin_port = htons(wire_public_port(f->wire, k)) };
+		assert_int_equal(sendto(stranger, "x", 1, 0, (struct sockaddr *)&sa, sizeof sa), 1);
+	}
+	send_to_peer(f, 1, 1, "self", 4); /* to its own public socket: also a stray */
+	/* A real datagram afterwards proves the strays were handled, and went nowhere. */
+	send_to_peer(f, 0, 2, "real", 4);
+	assert_int_equal(recv_within(f->sock[2], buf, sizeof buf, 2000, &src), 4);
+	assert_memory_equal(buf, "real", 4);
+	for (uint32_t k = 0; k < NPEERS; k++)
+		assert_int_equal(recv_within(f->sock[k], buf, sizeof buf, 50, &src), -1);
+	struct wire_totals t;
+	wire_get_totals(f->wire, &t);
+	assert_int_equal(t.strays, NPEERS + 1);
+	struct wire_link_stats s;
+	wire_link_stats(f->wire, 1, 1, &s);
+	assert_int_equal(s.sent, 0);
+	close(stranger);
+	finish(f);
+}
+
+static void test_relay_applies_link_changes_while_running(void **state)
+{
+	(void)state;
+	struct fixture *f = start(0, NULL);
+	wire_register_port(f->wire, 1, f->port[1]);
+	char buf[16];
+	struct sockaddr_in src;
+	send_to_peer(f, 0, 1, "a", 1);
+	assert_int_equal(recv_within(f->sock[1], buf, sizeof buf, 2000, &src), 1);
+
+	struct wire_link_cfg c;
+	assert_int_equal(wire_get_link(f->wire, 0, 1, &c), 0);
+	c.loss_pct = 100;
+	assert_int_equal(wire_set_link(f->wire, 0, 1, &c), 0);
+	for (int i = 0; i < 10; i++)
+		send_to_peer(f, 0, 1, "b", 1);
+	assert_int_equal(recv_within(f->sock[1], buf, sizeof buf, 200, &src), -1);
+	struct wire_link_stats s;
+	wire_link_stats(f->wire, 0, 1, &s);
+	assert_int_equal(s.sent, 11);
+	assert_int_equal(s.dropped[WIRE_FATE_LOSS], 10);
+	assert_int_equal(s.delivered, 1);
+
+	/* A partition cuts 0->1 too, and healing restores the link's own settings. */
+	c.loss_pct = 0;
+	wire_set_link(f->wire, 0, 1, &c);
+	uint32_t groups[NPEERS] = { 0, 1, 1 };
+	wire_partition(f->wire, groups);
+	send_to_peer(f, 0, 1, "c", 1);
+	assert_int_equal(recv_within(f->sock[1], buf, sizeof buf, 200, &src), -1);
+	wire_partition(f->wire, NULL);
+	send_to_peer(f, 0, 1, "d", 1);
+	assert_int_equal(recv_within(f->sock[1], buf, sizeof buf, 2000, &src), 1);
+	assert_int_equal(buf[0], 'd');
+	wire_link_stats(f->wire, 0, 1, &s);
+	assert_int_equal(s.dropped[WIRE_FATE_PARTITION], 1);
+	finish(f);
+}
+
+static void test_relay_pcap_reads_back_with_every_delivery(void **state)
+{
+	(void)state;
+	struct fixture *f = start(1, "pcap");
+	wire_register_port(f->wire, 1, f->port[1]);
+	enum { N = 25 };
+	char buf[64];
+	struct sockaddr_in src;
+	int got = 0;
+	for (int i = 0; i < N; i++) {
+		snprintf(buf, sizeof buf, "datagram %02d", i);
+		send_to_peer(f, 0, 1, buf, strlen(buf));
+	}
+	while (got < N && recv_within(f->sock[1], buf, sizeof buf, 2000, &src) > 0)
+		got++;
+	assert_int_equal(got, N);
+	wire_stop(f->wire);
+
+	char err[PCAP_ERRBUF_SIZE];
+	pcap_t *p = pcap_open_offline(f->pcap_path, err);
+	if (!p)
+		fail_msg("pcap_open_offline: %s", err);
+	assert_int_equal(pcap_datalink(p), DLT_RAW);
+	struct pcap_pkthdr *h;
+	const u_char *d;
+	int count = 0;
+	while (pcap_next_ex(p, &h, &d) == 1) {
+		assert_int_equal(h->caplen, 28 + 11);
+		assert_int_equal(d[0], 0x45);
+		assert_int_equal(d[9], 17);
+		uint32_t sip = (uint32_t)d[12] << 24 | (uint32_t)d[13] << 16 | (uint32_t)d[14] << 8 | d[15];
+		uint32_t dip = (uint32_t)d[16] << 24 | (uint32_t)d[17] << 16 | (uint32_t)d[18] << 8 | d[19];
+		uint16_t sport = (uint16_t)(d[20] << 8 | d[21]), dport = (uint16_t)(d[22] << 8 | d[23]);
+		assert_int_equal(sip, wire_peer_ip(0));
+		assert_int_equal(sport, wire_public_port(f->wire, 0));
+		assert_int_equal(dip, wire_peer_ip(1));
+		assert_int_equal(dport, f->port[1]);
+		count++;
+	}
+	pcap_close(p);
+	assert_int_equal(count, N);
+	finish(f);
+}
+
+static void test_relay_refuses_bad_configuration_with_usage_hint(void **state)
+{
+	(void)state;
+	struct wire_config cfg;
+	char err[256];
+	int hint = 0;
+	wire_config_default(&cfg);
+	cfg.npeers = 0;
+	assert_null(wire_create(&cfg, err, sizeof err, &hint));
+	assert_int_equal(hint, 2);
+	assert_non_null(strstr(err, "peers"));
+	cfg.npeers = 2;
+	cfg.link.loss_pct = 150;
+	assert_null(wire_create(&cfg, err, sizeof err, &hint));
+	assert_int_equal(hint, 2);
+	assert_non_null(strstr(err, "loss"));
+	cfg.link.loss_pct = 0;
+	cfg.fates_path = "/nonexistent-dir/fates";
+	assert_null(wire_create(&cfg, err, sizeof err, &hint));
+	assert_int_equal(hint, 3);
+	assert_non_null(strstr(err, "/nonexistent-dir/fates"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_relay_latency_30ms_is_never_early_and_median_within_1ms),
+		cmocka_unit_test(test_relay_receiver_sees_sender_public_address),
+		cmocka_unit_test(test_relay_learns_private_port_from_first_datagram),
+		cmocka_unit_test(test_relay_counts_and_drops_strays),
+		cmocka_unit_test(test_relay_applies_link_changes_while_running),
+		cmocka_unit_test(test_relay_pcap_reads_back_with_every_delivery),
+		cmocka_unit_test(test_relay_refuses_bad_configuration_with_usage_hint),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
