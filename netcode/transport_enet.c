@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: MIT
+// The ENet transport: one ENet host per peer, one connection per pair of players.
+#include <arpa/inet.h>
+#include <enet/enet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "netcode/transport.h"
+
+#define ENET_CHANNELS 1
+
+struct enet_transport {
+	struct nc_transport base;
+	ENetHost *host;
+	uint16_t bound_port;
+	uint32_t nplayers, local;
+	ENetAddress addr[NC_MAX_PLAYERS];
+	ENetPeer *peer[NC_MAX_PLAYERS];   /* NULL until connected */
+};
+
+static int enet_ready_once(void)
+{
+	static int state; /* 0 not yet, 1 ok, -1 failed; enet_initialize only sets up sockets on Windows */
+	if (state == 0)
+		state = enet_initialize() == 0 ? 1 : -1;
+	return state;
+}
+
+/* The player whose address this is, or -1. */
+static int player_of(const struct enet_transport *t, const ENetAddress *a)
+{
+	for (uint32_t k = 0; k < t->nplayers; k++)
+		if (k != t->local && t->addr[k].host == a->host && t->addr[k].port == a->port)
+			return (int)k;
+	return -1;
+}
+
+static int enet_send(struct nc_transport *base, uint32_t to, const uint8_t *data, size_t len)
+{
+	struct enet_transport *t = (struct enet_transport *)base;
+	if (to >= t->nplayers || !t->peer[to] || t->peer[to]->state != ENET_PEER_STATE_CONNECTED)
+		return -ENOTCONN;
+	ENetPacket *p = enet_packet_create(data, len, ENET_PACKET_FLAG_UNSEQUENCED);
+	if (!p)
+		return -ENOMEM;
+	/* On success ENet owns the packet; on failure it is still ours. */
+	if (enet_peer_send(t->peer[to], 0, p) < 0) {
+		enet_packet_destroy(p);
+		return -EIO;
+	}
+	return 0;
+}
+
+static int enet_poll(struct nc_transport *base, uint64_t now_ms, struct nc_event *ev)
+{
+	(void)now_ms; /* ENet keeps its own clock */
+	struct enet_transport *t = (struct enet_transport *)base;
+	ENetEvent e;
+	for (;;) {
+		int r = enet_host_service(t->host, &e, 0);
+		if (r <= 0) {
+			enet_host_flush(t->host);
+			return 0;
+		}
+		int k = e.peer ? (int)(intptr_t)e.peer->data - 1 : -1;
+		switch (e.type) {
+		case ENET_EVENT_TYPE_CONNECT:
+			k = player_of(t, &e.peer->address);
+			if (k < 0) {
+				/* Not one of ours: a stray or a stale session. */
+				enet_peer_disconnect_now(e.peer, 0);
+				continue;
+			}
+			e.peer->data = (void *)(intptr_t)(k + 1);
+			t->peer[k] = e.peer;
+			enet_peer_timeout(e.peer, 0, 2000, 5000);
+			ev->type = NC_EV_CONNECTED;
+			ev->peer = (uint32_t)k;
+			ev->len = 0;
+			return 1;
+		case ENET_EVENT_TYPE_DISCONNECT:
+			if (k < 0)
+				continue;
+			t->peer[k] = NULL;
+			ev->type = NC_EV_DISCONNECTED;
+			ev->peer = (uint32_t)k;
+			ev->len = 0;
+			return 1;
+		case ENET_EVENT_TYPE_RECEIVE: {
+			size_t len = e.packet->dataLength;
+			if (k < 0 || len > NC_MAX_PACKET) {
+				enet_packet_destroy(e.packet);
+				continue;
+			}
+			ev->type = NC_EV_DATA;
+			ev->peer = (uint32_t)k;
+			ev->len = len;
+			memcpy(ev->data, e.packet->data, len);
+			enet_packet_destroy(e.packet);
+			return 1;
+		}
+		default:
+			continue;
+		}
+	}
+}
+
+static void enet_destroy_transport(struct nc_transport *base)
+{
+	struct enet_transport *t = (struct enet_transport *)base;
+	if (!t)
+		return;
+	if (t->host) {
+		for (uint32_t k = 0; k < t->nplayers; k++)
+			if (t->peer[k])
+				enet_peer_disconnect_now(t->peer[k], 0);
+		enet_host_flush(t->host);
+		enet_host_destroy(t->host);
+	}
+	free(t);
+}
+
+struct nc_transport *nc_enet_create(uint32_t bind_ip, uint16_t bind_port, char *err, size_t errlen)
+{
+	if ((bind_ip >> 24) != 127) {
+		snprintf(err, errlen, "refusing to bind outside 127.0.0.0/8");
+		return NULL;
+	}
+	if (enet_ready_once() < 0) {
+		snprintf(err, errlen, "enet_initialize failed");
+		return NULL;
+	}
+	struct enet_transport *t = calloc(1, sizeof *t);
+	if (!t) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	t->base = (struct nc_transport){ enet_send, enet_poll, enet_destroy_transport };
+	ENetAddress a = { .host = htonl(bind_ip), .port = bind_port };
+	t->host = enet_host_create(&a, NC_MAX_PLAYERS, ENET_CHANNELS, 0, 0);
+	if (!t->host) {
+		snprintf(err, errlen, "cannot bind an ENet host on %u.%u.%u.%u:%u", bind_ip >> 24, (bind_ip >> 16) & 255,
+			 (bind_ip >> 8) & 255, bind_ip & 255, bind_port);
+		free(t);
+		return NULL;
+	}
+	ENetAddress bound;
+	if (enet_socket_get_address(t->host->socket, &bound) == 0)
+		t->bound_port = bound.port;
+	return &t->base;
+}
+
+uint16_t nc_enet_bound_port(struct nc_transport *base)
+{
+	return ((struct enet_transport *)base)->bound_port;
+}
+
+int nc_enet_connect(struct nc_transport *base, uint32_t nplayers, uint32_t local, const uint32_t *ip,
+		    const uint16_t *port)
+{
+	struct enet_transport *t = (struct enet_transport *)base;
+	if (nplayers < 1 || nplayers > NC_MAX_PLAYERS || local >= nplayers)
+		return -EINVAL;
+	t->nplayers = nplayers;
+	t->local = local;
+	for (uint32_t k = 0; k < nplayers; k++) {
+		t->addr[k].host = htonl(ip[k]);
+		t->addr[k].port = port[k];
+	}
+	for (uint32_t k = local + 1; k < nplayers; k++) {
+		ENetPeer *p = enet_host_connect(t->host, &t->addr[k], ENET_CHANNELS, 0);
+		if (!p)
+			return -ENOMEM;
+		p->data = (void *)(intptr_t)(k + 1);
+	}
+	return 0;
+}
