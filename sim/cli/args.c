@@ -32,7 +32,7 @@ static bool number_with_unit(const char *s, double *v, const char **unit)
 	for (const char *p = s; p < end; p++)
 		if (!(isdigit((unsigned char)*p) || *p == '.' || *p == '-' || *p == '+' || *p == 'e' || *p == 'E'))
 			return false;
-	*v = d;
+	*v = d == 0 ? 0 : d; /* "-0" is zero, not a negative value that slipped through */
 	*unit = end;
 	return true;
 }
@@ -219,17 +219,20 @@ bad:
 
 int cli_parse_groups(const char *what, const char *s, uint32_t npeers, uint32_t *group, char *err, size_t errlen)
 {
-	bool *seen = calloc(npeers ? npeers : 1, sizeof *seen);
-	if (!seen)
+	/* Built aside and copied at the end, so that a failure leaves group untouched. */
+	uint32_t *g_of = malloc(sizeof *g_of * (npeers ? npeers : 1));
+	if (!g_of)
 		FAIL("%s: out of memory", what);
-	const char *p = s ? s : "";
+	for (uint32_t k = 0; k < npeers; k++)
+		g_of[k] = UINT32_MAX;
+	const char *src = s ? s : "", *p = src;
 	uint32_t g = 0, members = 0, k;
 	int rc = -1;
 	for (;;) {
 		p = skip_space(p);
 		if (*p == '|' || !*p) {
 			if (members == 0) {
-				snprintf(err, errlen, "%s: '%s' has an empty group", what, s ? s : "");
+				snprintf(err, errlen, "%s: '%s' has an empty group", what, src);
 				goto out;
 			}
 			if (!*p)
@@ -240,26 +243,26 @@ int cli_parse_groups(const char *what, const char *s, uint32_t npeers, uint32_t 
 			continue;
 		}
 		if (!peer_index(&p, npeers, &k)) {
-			snprintf(err, errlen, "%s: '%s': expected peer numbers from 0 to %u separated by '|'", what, s,
+			snprintf(err, errlen, "%s: '%s': expected peer numbers from 0 to %u separated by '|'", what, src,
 				 npeers ? npeers - 1 : 0);
 			goto out;
 		}
-		if (seen[k]) {
-			snprintf(err, errlen, "%s: peer %u appears twice in '%s'", what, k, s);
+		if (g_of[k] != UINT32_MAX) {
+			snprintf(err, errlen, "%s: peer %u appears twice in '%s'", what, k, src);
 			goto out;
 		}
-		seen[k] = true;
-		group[k] = g;
+		g_of[k] = g;
 		members++;
 	}
 	for (k = 0; k < npeers; k++)
-		if (!seen[k]) {
-			snprintf(err, errlen, "%s: peer %u is in no group of '%s'", what, k, s);
+		if (g_of[k] == UINT32_MAX) {
+			snprintf(err, errlen, "%s: peer %u is in no group of '%s'", what, k, src);
 			goto out;
 		}
+	memcpy(group, g_of, sizeof *group * npeers);
 	rc = 0;
 out:
-	free(seen);
+	free(g_of);
 	return rc;
 }
 

@@ -225,6 +225,40 @@ static int apply_link_override(struct wire *w, const char *arg, char *err, size_
 	return 0;
 }
 
+/*
+ * Checks one --link override against the session-wide settings before anything
+ * is bound or opened, so that a usage error leaves no file truncated.
+ */
+static int check_link_override(uint32_t n, const struct wire_link_cfg *base, const char *arg, char *err,
+			       size_t errlen)
+{
+	const char *colon = strchr(arg, ':');
+	if (!colon) {
+		snprintf(err, errlen, "--link: '%s' needs SPEC:KEY=VALUE,... e.g. '0->1:loss=20'", arg);
+		return -1;
+	}
+	char spec[64];
+	if ((size_t)(colon - arg) >= sizeof spec) {
+		snprintf(err, errlen, "--link: '%.*s' is too long for a link", (int)(colon - arg), arg);
+		return -1;
+	}
+	snprintf(spec, sizeof spec, "%.*s", (int)(colon - arg), arg);
+	int from, to, both;
+	if (cli_parse_link_spec("--link", spec, n, &from, &to, &both, err, errlen) < 0)
+		return -1;
+	struct wire_link_cfg c = *base;
+	const char *field, *why;
+	char label[80];
+	snprintf(label, sizeof label, "--link %s", spec);
+	if (wire_opt_set_list(&c, colon + 1, label, err, errlen) < 0)
+		return -1;
+	if (wire_link_cfg_validate(&c, &field, &why) < 0) {
+		snprintf(err, errlen, "--link %s: %s %s", spec, field, why);
+		return -1;
+	}
+	return 0;
+}
+
 static uint64_t random_seed(void)
 {
 	uint64_t s = 0;
@@ -254,7 +288,7 @@ int cmd_wire(int argc, char **argv)
 	size_t nopt = 0;
 	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
 		longopts[nopt++] = fixed[i];
-	for (int i = 0; wire_opts[i].key; i++) {
+	for (int i = 0; wire_opts[i].key && nopt + 1 < sizeof longopts / sizeof longopts[0]; i++) {
 		bool is_bool = strcmp(wire_opts[i].arg, "BOOL") == 0;
 		longopts[nopt++] = (struct option){ wire_opts[i].key, is_bool ? optional_argument : required_argument,
 						    NULL, OPT_SETTING + i };
@@ -277,6 +311,10 @@ int cmd_wire(int argc, char **argv)
 	int c;
 	while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
 		const char *flag = argv[optind - 1];
+		if (optarg && optarg == flag && optind >= 2 && strncmp(optarg, "--", 2) == 0) {
+			snprintf(err, sizeof err, "%s: needs a value, not the flag '%s'", argv[optind - 2], optarg);
+			goto usage;
+		}
 		switch (c) {
 		case OPT_HELP:
 			wire_help(stdout);
@@ -338,7 +376,13 @@ int cmd_wire(int argc, char **argv)
 			goto usage;
 		default:
 			if (c >= OPT_SETTING && nsettings < MAX_ITEMS) {
-				settings[nsettings++] = (struct item){ c - OPT_SETTING, optarg ? optarg : "true" };
+				const char *value = optarg;
+				int b;
+				/* getopt gives an optional argument only as --key=value; take "--blocked false" too. */
+				if (!value && optind < argc &&
+				    cli_parse_bool(flag, argv[optind], &b, err, sizeof err) == 0)
+					value = argv[optind++];
+				settings[nsettings++] = (struct item){ c - OPT_SETTING, value ? value : "true" };
 				break;
 			}
 			snprintf(err, sizeof err, "%s: too many settings", flag);
@@ -375,6 +419,24 @@ int cmd_wire(int argc, char **argv)
 			goto usage;
 		}
 	}
+	for (size_t i = 0; i < nlinks; i++)
+		if (check_link_override(cfg.npeers, &cfg.link, links[i].arg, err, sizeof err) < 0) {
+			free(groups);
+			goto usage;
+		}
+	uint32_t port_peer[MAX_ITEMS], port_num[MAX_ITEMS];
+	for (size_t i = 0; i < nports; i++) {
+		char *eq = strchr(ports[i].arg, '=');
+		char kbuf[16];
+		snprintf(kbuf, sizeof kbuf, "%.*s", eq ? (int)(eq - ports[i].arg) : 15, ports[i].arg);
+		if (!eq || cli_parse_u32("--port", kbuf, 0, cfg.npeers - 1, &port_peer[i], err, sizeof err) < 0 ||
+		    cli_parse_u32("--port", eq + 1, 1, 65535, &port_num[i], err, sizeof err) < 0) {
+			if (!eq)
+				snprintf(err, sizeof err, "--port: '%s' is not K=PORT", ports[i].arg);
+			free(groups);
+			goto usage;
+		}
+	}
 	if (!have_seed)
 		cfg.seed = random_seed();
 
@@ -400,20 +462,8 @@ int cmd_wire(int argc, char **argv)
 			rc = EXIT_USAGE;
 			goto out;
 		}
-	for (size_t i = 0; i < nports; i++) {
-		uint32_t k, port;
-		char *eq = strchr(ports[i].arg, '=');
-		char kbuf[16];
-		snprintf(kbuf, sizeof kbuf, "%.*s", eq ? (int)(eq - ports[i].arg) : 15, ports[i].arg);
-		if (!eq || cli_parse_u32("--port", kbuf, 0, cfg.npeers - 1, &k, err, sizeof err) < 0 ||
-		    cli_parse_u32("--port", eq + 1, 1, 65535, &port, err, sizeof err) < 0) {
-			if (!eq)
-				snprintf(err, sizeof err, "--port: '%s' is not K=PORT", ports[i].arg);
-			rc = EXIT_USAGE;
-			goto out;
-		}
-		wire_register_port(w, k, (uint16_t)port);
-	}
+	for (size_t i = 0; i < nports; i++)
+		wire_register_port(w, port_peer[i], (uint16_t)port_num[i]);
 	if (groups)
 		wire_partition(w, groups);
 
@@ -423,6 +473,7 @@ int cmd_wire(int argc, char **argv)
 			pub[k] = wire_public_port(w, k);
 		struct wire_traffic_cfg tc = { .npeers = cfg.npeers, .public_port = pub, .hz = traffic_hz,
 					       .size = traffic_size, .fanout = traffic_fanout };
+		snprintf(err, sizeof err, "out of memory");
 		tr = pub ? wire_traffic_create(&tc, err, sizeof err) : NULL;
 		free(pub);
 		if (!tr) {

@@ -46,20 +46,26 @@ static int parse_ge(struct wire_link_cfg *c, const char *value, const char *what
 		snprintf(err, errlen, "%s: '%s' is too long", what, value);
 		return -1;
 	}
-	strcpy(buf, value);
-	int n = 0;
-	char *save = NULL;
-	for (char *tok = strtok_r(buf, ",/", &save); tok; tok = strtok_r(NULL, ",/", &save)) {
-		if (n == 4 || cli_parse_pct(what, tok, &v[n], err, errlen) < 0) {
-			if (n == 4)
-				snprintf(err, errlen, "%s: '%s' has more than four parameters (p,r,1-h,1-k)", what, value);
-			return -1;
-		}
-		n++;
-	}
-	if (n == 0) {
+	if (!*value) {
 		snprintf(err, errlen, "%s: expected p[,r[,1-h[,1-k]]] in percent", what);
 		return -1;
+	}
+	strcpy(buf, value);
+	/* Split by hand: strtok would skip an empty parameter and shift the rest ("1,,100"). */
+	int n = 0;
+	for (char *tok = buf, *sep;; tok = sep + 1) {
+		sep = tok + strcspn(tok, ",/");
+		char end = *sep;
+		*sep = '\0';
+		if (n == 4) {
+			snprintf(err, errlen, "%s: '%s' has more than four parameters (p,r,1-h,1-k)", what, value);
+			return -1;
+		}
+		if (cli_parse_pct(what, tok, &v[n], err, errlen) < 0)
+			return -1;
+		n++;
+		if (!end)
+			break;
 	}
 	if (n == 1)
 		v[1] = 100 - v[0];
@@ -79,10 +85,13 @@ int wire_opt_set(struct wire_link_cfg *cfg, const char *key, const char *value, 
 	if (strcmp(key, "preset") == 0) {
 		const struct wire_preset *p = wire_preset_find(value);
 		if (!p) {
-			snprintf(err, errlen, "%s: no preset called '%s' (see --help)", what, value);
+			int n = snprintf(err, errlen, "%s: no preset called '%s'; the presets are", what, value);
+			for (p = wire_presets; p->name && n >= 0 && (size_t)n < errlen; p++)
+				n += snprintf(err + n, errlen - (size_t)n, " %s", p->name);
 			return -1;
 		}
 		wire_preset_apply(p, &c);
+		c.ge = false; /* the preset's loss replaces an explicit Gilbert-Elliott model, as --loss does */
 	} else if (strcmp(key, "latency") == 0) {
 		r = cli_parse_ms(what, value, 0, 60000, &c.latency_ms, err, errlen);
 	} else if (strcmp(key, "jitter") == 0) {
@@ -102,7 +111,8 @@ int wire_opt_set(struct wire_link_cfg *cfg, const char *key, const char *value, 
 		}
 	} else if (strcmp(key, "jitter-reorders") == 0) {
 		r = cli_parse_bool(what, value, &b, err, errlen);
-		c.jitter_reorders = b;
+		if (r == 0)
+			c.jitter_reorders = b;
 	} else if (strcmp(key, "loss") == 0) {
 		r = cli_parse_pct(what, value, &c.loss_pct, err, errlen);
 		c.ge = false;
@@ -137,7 +147,8 @@ int wire_opt_set(struct wire_link_cfg *cfg, const char *key, const char *value, 
 		}
 	} else if (strcmp(key, "blocked") == 0) {
 		r = cli_parse_bool(what, value, &b, err, errlen);
-		c.blocked = b;
+		if (r == 0)
+			c.blocked = b;
 	} else {
 		snprintf(err, errlen, "%s: unknown link setting '%s'", what, key);
 		return -1;
@@ -151,26 +162,45 @@ int wire_opt_set(struct wire_link_cfg *cfg, const char *key, const char *value, 
 int wire_opt_set_list(struct wire_link_cfg *cfg, const char *list, const char *what, char *err, size_t errlen)
 {
 	struct wire_link_cfg c = *cfg;
-	char *buf = strdup(list);
+	size_t len = strlen(list);
+	char *buf = malloc(len + 1);
 	if (!buf) {
 		snprintf(err, errlen, "%s: out of memory", what);
 		return -1;
 	}
 	int rc = 0;
-	char *save = NULL;
-	/* Items split on ','; ge's own parameters take '/' here: "ge=1/20/100/0". */
-	for (char *item = strtok_r(buf, ",", &save); item && rc == 0; item = strtok_r(NULL, ",", &save)) {
-		char *eq = strchr(item, '=');
-		if (!eq) {
-			snprintf(err, errlen, "%s: '%s' is not key=value", what, item);
-			rc = -1;
-			break;
+	/*
+	 * Items split on ','; ge's own parameters take '/' here: "ge=1/20/100/0".
+	 * A preset is the base whatever its place in the list, as on the command
+	 * line, so pass 0 applies presets and pass 1 everything else.
+	 */
+	for (int pass = 0; pass < 2 && rc == 0; pass++) {
+		memcpy(buf, list, len + 1);
+		for (char *item = buf, *sep;; item = sep + 1) {
+			sep = item + strcspn(item, ",");
+			char end = *sep;
+			*sep = '\0';
+			char *eq = strchr(item, '=');
+			if (!*item || !eq) {
+				if (!*item)
+					snprintf(err, errlen, "%s: '%s' has an empty setting; expected key=value,...", what,
+						 list);
+				else
+					snprintf(err, errlen, "%s: '%s' is not key=value", what, item);
+				rc = -1;
+				break;
+			}
+			*eq = '\0';
+			if ((strcmp(item, "preset") == 0) == (pass == 0)) {
+				char label[96];
+				snprintf(label, sizeof label, "%s: %s", what, item);
+				rc = wire_opt_set(&c, item, eq + 1, label, err, errlen);
+				if (rc < 0)
+					break;
+			}
+			if (!end)
+				break;
 		}
-		*eq = '\0';
-		char label[96];
-		snprintf(label, sizeof label, "%s: %s", what, item);
-		const char *value = eq + 1;
-		rc = wire_opt_set(&c, item, value, label, err, errlen);
 	}
 	free(buf);
 	if (rc == 0)

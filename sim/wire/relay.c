@@ -300,7 +300,11 @@ static void receive(struct wire *w, uint32_t to, sim_time_us now)
 		wire_link_fate(wire_model_link(&w->model, (uint32_t)from, to), now, len, &fate);
 		if (w->fates) {
 			char line[WIRE_FATE_LINE_MAX];
-			int ln = wire_fate_format(line, sizeof line, now - w->t0_us, (uint32_t)from, to, len, &fate);
+			/* The log's clock starts at t0; deliveries are on the monotonic clock, so shift them too. */
+			struct wire_fate logged = fate;
+			for (uint32_t c = 0; c < logged.ncopies; c++)
+				logged.copy[c].deliver_at_us -= w->t0_us;
+			int ln = wire_fate_format(line, sizeof line, now - w->t0_us, (uint32_t)from, to, len, &logged);
 			fwrite(line, 1, (size_t)ln, w->fates);
 		}
 		for (uint32_t c = 0; c < fate.ncopies; c++)
