@@ -2,11 +2,26 @@
 // The netcode's packets: encoding and strict decoding.
 #include "netcode/proto.h"
 
+#include <enet/enet.h>
 #include <stdbool.h>
 #include <string.h>
 
+#define CRC_OFFSET 4
+
+/* ENet's CRC-32 (the one it uses for its own optional packet checksums) over the packet with the CRC zeroed. */
+static uint32_t packet_crc(const uint8_t *buf, size_t len)
+{
+	static const uint8_t zero[4];
+	ENetBuffer parts[3] = {
+		{ .data = (void *)buf, .dataLength = CRC_OFFSET },
+		{ .data = (void *)zero, .dataLength = 4 },
+		{ .data = (void *)(buf + CRC_OFFSET + 4), .dataLength = len - CRC_OFFSET - 4 },
+	};
+	return ENET_NET_TO_HOST_32(enet_crc32(parts, 3));
+}
+
 /*
- * Layouts after the 13-byte header:
+ * Layouts after the 17-byte header:
  *   HELLO       nplayers u8                                          1
  *   INPUT       seq u32, ack_frame u32, frame u32, advantage i16,
  *               ping u32, pong u32, pong_hold u16, start u32,
@@ -55,6 +70,7 @@ int nc_packet_encode(const struct nc_packet *p, uint8_t *buf, size_t cap)
 	put(&w, 'C', 1);
 	put(&w, NC_PROTO_VERSION, 1);
 	put(&w, p->type, 1);
+	put(&w, 0, 4); /* CRC, filled in last */
 	put(&w, p->session_id, 8);
 	put(&w, p->sender, 1);
 	switch (p->type) {
@@ -98,7 +114,12 @@ int nc_packet_encode(const struct nc_packet *p, uint8_t *buf, size_t cap)
 	default:
 		return -1;
 	}
-	return w.ok ? (int)(w.p - buf) : -1;
+	if (!w.ok)
+		return -1;
+	uint32_t crc = packet_crc(buf, (size_t)(w.p - buf));
+	for (int i = 0; i < 4; i++)
+		buf[CRC_OFFSET + i] = (uint8_t)(crc >> (8 * i));
+	return (int)(w.p - buf);
 }
 
 #define REFUSE(reason)             \
@@ -123,6 +144,8 @@ int nc_packet_decode(const uint8_t *buf, size_t len, struct nc_packet *p, const 
 	uint8_t type = (uint8_t)get(&r, 1);
 	if (type < NC_PKT_HELLO || type >= NC_PKT_TYPE_COUNT)
 		REFUSE("unknown type");
+	if ((uint32_t)get(&r, 4) != packet_crc(buf, len))
+		REFUSE("bad checksum");
 	out.type = type;
 	out.session_id = get(&r, 8);
 	out.sender = (uint8_t)get(&r, 1);

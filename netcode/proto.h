@@ -7,13 +7,15 @@
 #include <stdint.h>
 
 /*
- * Every packet: magic 'N' 'C', version, type, the session id (8 bytes) and
- * the sender's player index (1 byte): 13 bytes. Integers little-endian.
- * A packet from another session or another version is refused before any
- * state changes, so two sessions on one machine never mix.
+ * Every packet: magic 'N' 'C', version, type, a CRC-32 of the whole packet
+ * (computed with this field zero), the session id (8 bytes) and the sender's
+ * player index (1 byte): 17 bytes. Integers little-endian. A corrupted
+ * packet, or one from another session or version, is refused before any
+ * state changes: a flipped bit in an input byte would otherwise become a
+ * real desync, and two sessions on one machine must never mix.
  */
 #define NC_PROTO_VERSION 1
-#define NC_HEADER_LEN 13
+#define NC_HEADER_LEN 17
 #define NC_MAX_PLAYERS 16
 /* Inputs one packet may carry: GGPO-style redundancy, oldest unacknowledged first. */
 #define NC_MAX_INPUTS_PER_PACKET 64
