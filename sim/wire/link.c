@@ -68,6 +68,10 @@ int wire_link_cfg_validate(const struct wire_link_cfg *c, const char **field, co
 	CHECK(c->burst == 0 || (c->burst >= 1 && c->burst <= 1e6), "burst",
 	      "must be 0 (no bursts) or a mean burst length between 1 and 1000000 packets");
 	CHECK(c->burst == 0 || c->loss_pct < 100, "burst", "needs a loss below 100 percent");
+	/* Every loss burst ends with a delivery, so bursts of mean B allow at most B / (B + 1) loss. */
+	CHECK(c->burst == 0 || c->ge || c->loss_pct / 100 <= c->burst / (c->burst + 1) + 1e-12, "burst",
+	      "is too short for this loss: a mean burst of B packets allows at most B/(B+1) loss "
+	      "(50 percent for 1, 80 percent for 4)");
 	CHECK(pct_ok(c->ge_p_pct), "ge", "p must be between 0 and 100 percent");
 	CHECK(pct_ok(c->ge_r_pct), "ge", "r must be between 0 and 100 percent");
 	CHECK(pct_ok(c->ge_bad_loss_pct), "ge", "1-h must be between 0 and 100 percent");
@@ -162,10 +166,16 @@ void wire_link_fini(struct wire_link *l)
 int wire_link_configure(struct wire_link *l, const struct wire_link_cfg *cfg)
 {
 	struct wire_link_cfg old = l->cfg;
+	uint64_t old_rate_bps = l->rate_bps;
 	derive(l, cfg);
 	if (queue_resize(l, cfg->queue_limit) < 0) {
 		derive(l, &old);
 		return -ENOMEM;
+	}
+	/* busy_frac counts in units of the old rate: round the busy time up to the µs instead. */
+	if (l->rate_bps != old_rate_bps && l->busy_frac) {
+		l->busy_until_us++;
+		l->busy_frac = 0;
 	}
 	return 0;
 }
@@ -251,13 +261,24 @@ static bool rate_admit(struct wire_link *l, sim_time_us now, uint32_t size, sim_
 	}
 	if (l->queue_len >= l->cfg.queue_limit)
 		return false;
-	uint64_t bits = (uint64_t)(size + WIRE_IP_UDP_HEADER) * 8u;
-	uint64_t tx_us = (bits * 1000000u + l->rate_bps - 1) / l->rate_bps;
-	sim_time_us start = l->busy_until_us > now ? l->busy_until_us : now;
-	l->busy_until_us = start + tx_us;
-	l->queue_us[(l->queue_head + l->queue_len) % l->queue_cap] = l->busy_until_us;
+	/*
+	 * The busy time is kept exactly, as whole µs plus a remainder in
+	 * 1/rate_bps µs, so that back-to-back datagrams whose time on the wire
+	 * is not a whole number of µs (100 B at 100 Mbit/s takes 10.24 µs) do
+	 * not each lose the rounding: only the reported finish is rounded up.
+	 */
+	uint64_t bit_us = (uint64_t)(size + WIRE_IP_UDP_HEADER) * 8u * 1000000u; /* < 2^39 */
+	if (l->busy_until_us < now) {
+		l->busy_until_us = now;
+		l->busy_frac = 0;
+	}
+	uint64_t total = l->busy_frac + bit_us; /* busy_frac < rate_bps <= 1e11: no overflow */
+	l->busy_until_us += total / l->rate_bps;
+	l->busy_frac = total % l->rate_bps;
+	sim_time_us done_us = l->busy_until_us + (l->busy_frac != 0);
+	l->queue_us[(l->queue_head + l->queue_len) % l->queue_cap] = done_us;
 	l->queue_len++;
-	*out_us = l->busy_until_us;
+	*out_us = done_us;
 	return true;
 }
 

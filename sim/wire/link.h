@@ -157,7 +157,8 @@ struct wire_link {
 	double jitter_prev;        /* previous standardised jitter sample */
 	uint32_t reorder_count;    /* netem's gap counter */
 	sim_time_us fifo_until_us; /* the latest delivery scheduled in order */
-	sim_time_us busy_until_us; /* when the rate limiter's last datagram is out */
+	sim_time_us busy_until_us; /* when the rate limiter's last datagram is out, rounded down */
+	uint64_t busy_frac;        /* and the part of a µs beyond, in 1/rate_bps µs: no rounding drift */
 	sim_time_us *queue_us;     /* ring of serialisation finish times, cap queue_cap */
 	uint32_t queue_head, queue_len, queue_cap;
 

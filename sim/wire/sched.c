@@ -15,14 +15,24 @@ void wire_sched_init(struct wire_sched *s, uint32_t limit, uint32_t big_limit)
 
 void wire_sched_fini(struct wire_sched *s)
 {
-	/* Big buffers in flight are still attached to their packets. */
-	for (uint32_t i = 0; i < s->len; i++)
-		if (s->heap[i]->data != s->heap[i]->inline_data)
-			free(s->heap[i]->data);
+	/*
+	 * A big buffer in use is attached to its packet, whether the packet is
+	 * scheduled, popped or allocated and never pushed, so walk every packet
+	 * of every chunk: free and released ones have data NULL. Every chunk
+	 * but the last holds WIRE_PKT_CHUNK packets.
+	 */
+	for (uint32_t c = 0; c < s->nchunks; c++) {
+		struct wire_pkt *block = s->chunks[c];
+		uint32_t n = s->allocated - c * WIRE_PKT_CHUNK;
+		if (n > WIRE_PKT_CHUNK)
+			n = WIRE_PKT_CHUNK;
+		for (uint32_t i = 0; i < n; i++)
+			if (block[i].data && block[i].data != block[i].inline_data)
+				free(block[i].data);
+		free(block);
+	}
 	for (uint32_t i = 0; i < s->free_big_len; i++)
 		free(s->free_big[i]);
-	for (uint32_t i = 0; i < s->nchunks; i++)
-		free(s->chunks[i]);
 	free(s->chunks);
 	free(s->free_big);
 	free(s->heap);
@@ -47,6 +57,7 @@ static bool grow(struct wire_sched *s)
 		return false;
 	s->chunks[s->nchunks++] = block;
 	for (uint32_t i = 0; i < n; i++) {
+		block[i].data = NULL; /* fini tells packets holding a big buffer by data */
 		block[i].next_free = s->free_small;
 		s->free_small = &block[i];
 	}
