@@ -29,7 +29,8 @@ static void bucket_range(unsigned idx, uint64_t *lo, uint64_t *width)
 void wire_hist_record(struct wire_hist *h, uint64_t value_us)
 {
 	h->bucket[bucket_of(value_us)]++;
-	h->count++;
+	if (h->count++ == 0 || value_us < h->min_us)
+		h->min_us = value_us;
 	if (value_us > h->max_us)
 		h->max_us = value_us;
 }
@@ -39,19 +40,36 @@ uint64_t wire_hist_quantile(const struct wire_hist *h, double q)
 	if (h->count == 0)
 		return 0;
 	if (q <= 0)
-		q = 0;
+		return h->min_us;
 	if (q >= 1)
 		return h->max_us;
-	/* The rank of the q-quantile, 1-based: the smallest value with at least q*count at or below it. */
-	uint64_t rank = (uint64_t)(q * (double)h->count);
+	/*
+	 * The rank of the q-quantile, 1-based: the smallest value with at least
+	 * q*count at or below it, so q*count rounded up. The slack absorbs binary
+	 * fractions (0.7 * 10 is 7.000000000000001, which is rank 7, not 8).
+	 */
+	double x = q * (double)h->count;
+	uint64_t rank = (uint64_t)x;
+	if ((double)rank < x * (1 - 1e-12))
+		rank++;
 	if (rank < 1)
 		rank = 1;
 	uint64_t seen = 0;
 	for (unsigned i = 0; i < WIRE_HIST_BUCKETS; i++) {
 		if (seen + h->bucket[i] >= rank) {
-			/* Interpolate within the bucket, as if its values were spread evenly. */
+			/*
+			 * Interpolate within the bucket, as if its values were spread
+			 * evenly over the part of it at or below max: the bucket that
+			 * holds max is often only partly filled.
+			 */
 			uint64_t lo, width;
 			bucket_range(i, &lo, &width);
+			if (lo < h->min_us) {
+				width -= h->min_us - lo;
+				lo = h->min_us;
+			}
+			if (h->max_us - lo < width)
+				width = h->max_us - lo + 1;
 			double frac = ((double)(rank - seen) - 0.5) / (double)h->bucket[i];
 			uint64_t v = lo + (uint64_t)(frac * (double)width);
 			return v < h->max_us ? v : h->max_us;
@@ -65,6 +83,8 @@ void wire_hist_merge(struct wire_hist *dst, const struct wire_hist *src)
 {
 	for (unsigned i = 0; i < WIRE_HIST_BUCKETS; i++)
 		dst->bucket[i] += src->bucket[i];
+	if (src->count && (dst->count == 0 || src->min_us < dst->min_us))
+		dst->min_us = src->min_us;
 	dst->count += src->count;
 	if (src->max_us > dst->max_us)
 		dst->max_us = src->max_us;

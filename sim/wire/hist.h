@@ -9,7 +9,9 @@
  * Model: HDR-style buckets, exact below 8 µs, then 8 sub-buckets per power
  * of two up to 2^27 µs (134 s); larger values land in the last bucket. A
  * quantile is within one bucket (1/8 of its value) of the truth, and much
- * closer for smooth distributions since it interpolates; max is exact. 808 bytes, fixed size, no allocation when recording.
+ * closer for smooth distributions since it interpolates; min and max are
+ * exact, and every quantile lies between them. 824 bytes, fixed size, no
+ * allocation when recording.
  */
 #define WIRE_HIST_SUB 8
 #define WIRE_HIST_OCTAVES 24
@@ -17,13 +19,13 @@
 
 struct wire_hist {
 	uint64_t count;
-	uint64_t max_us;
+	uint64_t min_us, max_us;
 	uint32_t bucket[WIRE_HIST_BUCKETS];
 };
 
 void wire_hist_record(struct wire_hist *h, uint64_t value_us);
 
-/* The value at quantile q in [0, 1], in µs, interpolated within its bucket and capped by max; 0 if empty. */
+/* The value at quantile q in [0, 1], in µs, interpolated within its bucket, within [min, max]; 0 if empty. */
 uint64_t wire_hist_quantile(const struct wire_hist *h, double q);
 
 /* Adds src's counts into dst. */
