@@ -20,6 +20,8 @@
 #define CTL_STATE_MAX_SHIPS 16
 #define CTL_STATE_MAX_BULLETS 128
 #define CTL_DUMP_MAX 12288
+#define CTL_HEADER_SIZE 4           /* 'L' 'C' version type */
+#define CTL_INPUT_KEY_MASK 0x0f     /* the game's input bits (GAME_IN_MASK); INPUT refuses any other bit */
 
 enum ctl_type {
 	/* peer -> harness */
@@ -84,6 +86,12 @@ struct ctl_desync {
 	uint64_t checksum[CTL_MAX_PEERS];
 };
 
+enum ctl_bye_reason {
+	CTL_BYE_DONE = 0,
+	CTL_BYE_QUIT = 1,               /* the harness asked (QUIT) */
+	CTL_BYE_ERROR = 2,
+};
+
 struct ctl_bye {
 	uint8_t reason;                 /* 0 done, 1 quit asked, 2 error */
 };
@@ -93,6 +101,11 @@ struct ctl_dumped {
 	uint8_t ok;                     /* 0 if the frame is no longer kept */
 	uint16_t len;
 	uint8_t data[CTL_DUMP_MAX];     /* the game's explicit serialisation */
+};
+
+enum ctl_netcode {
+	CTL_NETCODE_ROLLBACK = 0,
+	CTL_NETCODE_LOCKSTEP = 1,
 };
 
 struct ctl_peers {
@@ -129,19 +142,40 @@ struct ctl_msg {
 	} u;                            /* START and QUIT carry nothing */
 };
 
-/* Encodes m into buf. Returns the length, or -1 if cap is too small or m is invalid (a count over its limit). */
+/*
+ * Validity, checked the same way by ctl_encode() and ctl_decode(), so that
+ * whatever one side can send the other accepts, and an accepted message
+ * re-encodes to exactly its bytes:
+ *   counts   STATE nships <= CTL_STATE_MAX_SHIPS, nbullets <= CTL_STATE_MAX_BULLETS;
+ *            DESYNC and PEERS 1 <= npeers <= CTL_MAX_PEERS; DUMPED len <= CTL_DUMP_MAX.
+ *   fields   HELLO index < CTL_MAX_PEERS; STATE alive in {0,1}, bullet owner < nships;
+ *            DESYNC known_mask has no bit at or above npeers; BYE reason is a ctl_bye_reason;
+ *            DUMPED ok in {0,1}, and len == 0 when ok == 0; PEERS netcode is a ctl_netcode;
+ *            INPUT keys within CTL_INPUT_KEY_MASK, human in {0,1}.
+ * The exact byte layout of each type is the table at the top of control.c.
+ */
+
+/* Encodes m into buf. Returns the length, or -1 if cap is too small or m is invalid (a count over its limit,
+ * a bad field value, an unknown type); buf is not touched then. Never more than CTL_MAX_MSG bytes. */
 int ctl_encode(const struct ctl_msg *m, uint8_t *buf, size_t cap);
 
-/* Decodes len bytes. Returns 0, or -1 with *why set to a static reason ("truncated", "bad version", ...). */
+/* Decodes len bytes of untrusted input. Returns 0 with *m filled (array entries past the counts zeroed), or -1
+ * with *why set to a static reason and *m untouched. The reasons: "too short" (no whole header), "bad magic",
+ * "bad version", "unknown type", "truncated", "trailing bytes", "count out of range", "bad field value".
+ * why may be NULL. */
 int ctl_decode(const uint8_t *buf, size_t len, struct ctl_msg *m, const char **why);
 
 /* The message type's name ("HELLO"), or "?". */
 const char *ctl_type_name(enum ctl_type t);
 
-/* Sends one message on a SOCK_SEQPACKET fd. Returns 0 or a negative errno. */
+/* Sends one message on a SOCK_SEQPACKET fd, whole or not at all, without SIGPIPE. Returns 0 or a negative errno:
+ * -EINVAL if m is invalid (nothing sent), -EPIPE when the other side has gone, -EAGAIN if fd is non-blocking and
+ * its queue is full (a blocking fd waits instead). */
 int ctl_send(int fd, const struct ctl_msg *m);
 /* Receives one message without blocking. Returns 1 with *m filled, 0 if none waits, -EPROTO with *why for a
- * malformed message (consumed), or another negative errno (e.g. -ECONNRESET when the other side has gone). */
+ * malformed message (consumed; *why is a ctl_decode() reason, or "oversized" beyond CTL_MAX_MSG), or another
+ * negative errno (e.g. -ECONNRESET when the other side has gone). *m is only written when 1 is returned, and
+ * *why only with -EPROTO; why may be NULL. */
 int ctl_recv(int fd, struct ctl_msg *m, const char **why);
 
 #endif

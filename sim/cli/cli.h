@@ -13,5 +13,7 @@ enum {
 
 /* `loopsim wire ...`; argv[0] is "wire". Returns the exit code. */
 int cmd_wire(int argc, char **argv);
+/* `loopsim synctest ...`; argv[0] is "synctest". */
+int cmd_synctest(int argc, char **argv);
 
 #endif

@@ -14,6 +14,8 @@ static void usage(FILE *out)
 		"  loopsim                 the built-in demo: 4 stand-in peers sending 60 Hz traffic through\n"
 		"                          the wire under the \"broadband\" preset for 10 s, then a summary\n"
 		"  loopsim wire [options]  the wire alone, around your own UDP programs; prints the peer table\n"
+		"  loopsim synctest [options]\n"
+		"                          GGPO-style sync test of the demo game: roll back and replay every frame\n"
 		"  loopsim --help | --version\n"
 		"\n"
 		"Every subcommand takes --help. Exit codes: 0 clean, 1 desync found, 2 bad usage,\n"
@@ -40,6 +42,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "wire") == 0)
 		return cmd_wire(argc - 1, argv + 1);
+	if (strcmp(argv[1], "synctest") == 0)
+		return cmd_synctest(argc - 1, argv + 1);
 	fprintf(stderr, "loopsim: unknown command '%s' (see loopsim --help)\n", argv[1]);
 	return EXIT_USAGE;
 }
