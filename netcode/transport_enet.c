@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <enet/enet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,8 @@
 #include "netcode/transport.h"
 
 #define ENET_CHANNELS 1
+/* While a pair is not yet connected, this peer announces itself this often (see announce()). */
+#define ANNOUNCE_MS 200
 
 struct enet_transport {
 	struct nc_transport base;
@@ -18,7 +21,28 @@ struct enet_transport {
 	uint32_t nplayers, local;
 	ENetAddress addr[NC_MAX_PLAYERS];
 	ENetPeer *peer[NC_MAX_PLAYERS];   /* NULL until connected */
+	bool joined;
+	uint64_t last_announce_ms;
 };
+
+/*
+ * Connections go from the lower index to the higher, so the highest peer
+ * would never send first, and a wire that learns ports from first datagrams
+ * could never reach it. Until every pair is connected, each peer sends a
+ * 1-byte datagram to the players it lacks: ENet drops anything shorter than
+ * its header, and the wire learns the port.
+ */
+static void announce(struct enet_transport *t, uint64_t now_ms)
+{
+	if (!t->joined || now_ms - t->last_announce_ms < ANNOUNCE_MS)
+		return;
+	t->last_announce_ms = now_ms;
+	static const uint8_t byte = 0;
+	ENetBuffer b = { .data = (void *)&byte, .dataLength = 1 };
+	for (uint32_t k = 0; k < t->nplayers; k++)
+		if (k != t->local && (!t->peer[k] || t->peer[k]->state != ENET_PEER_STATE_CONNECTED))
+			enet_socket_send(t->host->socket, &t->addr[k], &b, 1);
+}
 
 static int enet_ready_once(void)
 {
@@ -55,9 +79,9 @@ static int enet_send(struct nc_transport *base, uint32_t to, const uint8_t *data
 
 static int enet_poll(struct nc_transport *base, uint64_t now_ms, struct nc_event *ev)
 {
-	(void)now_ms; /* ENet keeps its own clock */
 	struct enet_transport *t = (struct enet_transport *)base;
 	ENetEvent e;
+	announce(t, now_ms); /* ENet keeps its own clock for everything else */
 	for (;;) {
 		int r = enet_host_service(t->host, &e, 0);
 		if (r <= 0) {
@@ -175,5 +199,7 @@ int nc_enet_connect(struct nc_transport *base, uint32_t nplayers, uint32_t local
 			return -ENOMEM;
 		p->data = (void *)(intptr_t)(k + 1);
 	}
+	t->joined = true;
+	t->last_announce_ms = 0;
 	return 0;
 }
