@@ -57,13 +57,17 @@
  *               human                            u8
  *   DUMP   10   frame                            u32     8
  *   QUIT   11   (nothing)                                4
+ *   INPUTS 12   frame                            u32     9 + n
+ *               n                                u8        (1..16)
+ *               n x input                        u8
+ *   PERTURB 13  frame                            u32     8
  *
  * Every byte string has at most one meaning and every meaning one byte
  * string: no optional fields, no slack, so an accepted message re-encodes
  * to exactly its bytes.
  */
 
-_Static_assert(CTL_TYPE_COUNT == 12, "a new type needs a row above, a name, a layout and a check");
+_Static_assert(CTL_TYPE_COUNT == 14, "a new type needs a row above, a name, a layout and a check");
 _Static_assert(CTL_MAX_PEERS <= 64, "DESYNC's known_mask has 64 bits");
 _Static_assert(CTL_STATE_MAX_SHIPS <= UINT8_MAX && CTL_STATE_MAX_BULLETS <= UINT8_MAX && CTL_MAX_PEERS <= UINT8_MAX,
 	       "counts travel as u8");
@@ -288,6 +292,20 @@ static const char *ctl_serialize_body(struct ctl_stream *s, struct ctl_msg *m)
 	case CTL_DUMP:
 		ser_u32(s, &m->u.dump.frame);
 		break;
+	case CTL_INPUTS: {
+		struct ctl_inputs *in = &m->u.inputs;
+		ser_u32(s, &in->frame);
+		ser_u8(s, &in->n);
+		if (s->overrun)
+			return why_truncated;
+		if (in->n < 1 || in->n > CTL_MAX_INPUTS)
+			return why_count;
+		ser_bytes(s, in->input, in->n);
+		break;
+	}
+	case CTL_PERTURB:
+		ser_u32(s, &m->u.perturb.frame);
+		break;
 	default:
 		return "unknown type";
 	}
@@ -323,6 +341,11 @@ static bool ctl_fields_valid(const struct ctl_msg *m)
 		return m->u.peers.netcode <= CTL_NETCODE_LOCKSTEP;
 	case CTL_INPUT:
 		return (m->u.input.keys & ~CTL_INPUT_KEY_MASK) == 0 && m->u.input.human <= 1;
+	case CTL_INPUTS:
+		for (unsigned k = 0; k < m->u.inputs.n; k++)
+			if (m->u.inputs.input[k] & ~CTL_INPUT_KEY_MASK)
+				return false;
+		return true;
 	default:
 		return true;
 	}
@@ -388,7 +411,8 @@ const char *ctl_type_name(enum ctl_type t)
 	static const char *const names[CTL_TYPE_COUNT] = {
 		[CTL_HELLO] = "HELLO", [CTL_FRAME] = "FRAME", [CTL_STATE] = "STATE", [CTL_DESYNC] = "DESYNC",
 		[CTL_BYE] = "BYE", [CTL_DUMPED] = "DUMPED", [CTL_PEERS] = "PEERS", [CTL_START] = "START",
-		[CTL_INPUT] = "INPUT", [CTL_DUMP] = "DUMP", [CTL_QUIT] = "QUIT",
+		[CTL_INPUT] = "INPUT", [CTL_DUMP] = "DUMP", [CTL_QUIT] = "QUIT", [CTL_INPUTS] = "INPUTS",
+		[CTL_PERTURB] = "PERTURB",
 	};
 	/* Compared as unsigned: t may hold any int that came from outside. */
 	if ((unsigned)t >= CTL_TYPE_COUNT || !names[t])

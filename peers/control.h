@@ -37,6 +37,10 @@ enum ctl_type {
 	CTL_INPUT,      /* a human's keys for this peer's ship */
 	CTL_DUMP,       /* send me your state at frame F */
 	CTL_QUIT,
+	/* peer -> harness */
+	CTL_INPUTS,     /* the final inputs of a confirmed frame, for the oracle's reference and the bundle */
+	/* harness -> peer */
+	CTL_PERTURB,    /* corrupt your own state at frame F: a deliberate desync */
 	CTL_TYPE_COUNT
 };
 
@@ -127,6 +131,18 @@ struct ctl_dump {
 	uint32_t frame;
 };
 
+#define CTL_MAX_INPUTS 16
+
+struct ctl_inputs {
+	uint32_t frame;
+	uint8_t n;                      /* 1..CTL_MAX_INPUTS players */
+	uint8_t input[CTL_MAX_INPUTS];
+};
+
+struct ctl_perturb {
+	uint32_t frame;
+};
+
 struct ctl_msg {
 	enum ctl_type type;
 	union {
@@ -139,6 +155,8 @@ struct ctl_msg {
 		struct ctl_peers peers;
 		struct ctl_input input;
 		struct ctl_dump dump;
+		struct ctl_inputs inputs;
+		struct ctl_perturb perturb;
 	} u;                            /* START and QUIT carry nothing */
 };
 

@@ -47,6 +47,7 @@ struct peer {
 	uint8_t human_keys;
 	bool human;
 	bool desync;
+	int64_t reported;              /* latest confirmed frame reported to the harness */
 };
 
 static void usage(FILE *out)
@@ -323,32 +324,46 @@ static void send_state(struct peer *p)
 	ctl_out(p, &m);
 }
 
+/*
+ * One FRAME (and one INPUTS) per newly confirmed frame, so that the harness
+ * sees the checksum and the final inputs of every confirmed frame, not only
+ * of the latest: its oracle compares frame by frame.
+ */
 static void send_frame(struct peer *p)
 {
 	struct nc_session_stats s;
 	nc_session_get_stats(p->session, &s);
-	struct ctl_msg m = { .type = CTL_FRAME };
-	struct ctl_frame *f = &m.u.frame;
-	f->frame = s.frame;
-	f->confirmed = s.confirmed < 0 ? 0 : (uint32_t)s.confirmed;
-	if (s.confirmed >= 0)
-		nc_session_confirmed_checksum(p->session, (uint32_t)s.confirmed, &f->checksum);
-	f->rollbacks = (uint32_t)s.rollbacks;
-	f->max_rollback = (uint16_t)s.max_rollback;
-	f->last_rollback = (uint16_t)s.last_rollback;
-	f->stalls = (uint32_t)s.stalls;
-	double rtt = 0;
-	uint32_t n = 0;
-	for (uint32_t k = 0; k < p->npeers; k++)
-		if (k != p->index && s.remote[k].connected) {
-			rtt += s.remote[k].rtt_ms;
-			n++;
-		}
-	f->rtt_ms = (uint16_t)(n ? rtt / n : 0);
-	f->frames_ahead = (int16_t)s.frames_ahead;
-	f->bytes_in_per_s = s.bytes_in_per_s;
-	f->bytes_out_per_s = s.bytes_out_per_s;
-	ctl_out(p, &m);
+	for (int64_t c = p->reported + 1; c <= s.confirmed; c++) {
+		struct ctl_msg m = { .type = CTL_FRAME };
+		struct ctl_frame *f = &m.u.frame;
+		f->frame = s.frame;
+		f->confirmed = (uint32_t)c;
+		nc_session_confirmed_checksum(p->session, (uint32_t)c, &f->checksum);
+		f->rollbacks = (uint32_t)s.rollbacks;
+		f->max_rollback = (uint16_t)s.max_rollback;
+		f->last_rollback = (uint16_t)s.last_rollback;
+		f->stalls = (uint32_t)s.stalls;
+		double rtt = 0;
+		uint32_t n = 0;
+		for (uint32_t k = 0; k < p->npeers; k++)
+			if (k != p->index && s.remote[k].connected) {
+				rtt += s.remote[k].rtt_ms;
+				n++;
+			}
+		f->rtt_ms = (uint16_t)(n ? rtt / n : 0);
+		f->frames_ahead = (int16_t)s.frames_ahead;
+		f->bytes_in_per_s = s.bytes_in_per_s;
+		f->bytes_out_per_s = s.bytes_out_per_s;
+		ctl_out(p, &m);
+
+		struct ctl_msg in = { .type = CTL_INPUTS };
+		in.u.inputs.frame = (uint32_t)c;
+		in.u.inputs.n = (uint8_t)p->npeers;
+		nc_session_confirmed_inputs(p->session, (uint32_t)c, in.u.inputs.input);
+		ctl_out(p, &in);
+	}
+	if (s.confirmed > p->reported)
+		p->reported = s.confirmed;
 }
 
 static void answer_dump(struct peer *p, uint32_t frame)
@@ -388,6 +403,9 @@ static bool read_control(struct peer *p)
 			break;
 		case CTL_DUMP:
 			answer_dump(p, m.u.dump.frame);
+			break;
+		case CTL_PERTURB:
+			p->perturb_frame = m.u.perturb.frame;
 			break;
 		default:
 			break;
@@ -524,10 +542,13 @@ static void status_line(struct peer *p)
 
 int main(int argc, char **argv)
 {
-	struct peer p = { .ctl = -1, .perturb_frame = -1, .seed = 1, .input_delay = 2, .mode = NC_ROLLBACK };
+	struct peer p = { .ctl = -1, .perturb_frame = -1, .seed = 1, .input_delay = 2, .mode = NC_ROLLBACK,
+			  .reported = -1 };
 	signal(SIGPIPE, SIG_IGN);
 	if (parse_args(&p, argc, argv) < 0)
 		return EXIT_USAGE;
+	if (p.ctl >= 0)
+		signal(SIGINT, SIG_IGN); /* Ctrl-C is the harness's to handle: it will send QUIT */
 	if (setup(&p) < 0) {
 		nc_session_destroy(p.session);
 		if (p.transport)
@@ -542,11 +563,9 @@ int main(int argc, char **argv)
 	while (go) {
 		go = read_control(&p);
 		uint8_t input = p.human ? p.human_keys : game_bot_input(&p.game, p.index, p.seed);
-		if (nc_session_tick(p.session, now_ms(), input) == NC_TICK_ADVANCED) {
-			send_frame(&p);
-			if (p.game.frame % STATE_EVERY == 0)
-				send_state(&p);
-		}
+			if (nc_session_tick(p.session, now_ms(), input) == NC_TICK_ADVANCED && p.game.frame % STATE_EVERY == 0)
+			send_state(&p);
+		send_frame(&p);
 		handle_events(&p);
 		if (p.frames && nc_session_confirmed(p.session) >= (int64_t)p.frames - 1)
 			go = false;

@@ -112,6 +112,15 @@ static struct ctl_msg *msg_sample(enum ctl_type t, int full)
 	case CTL_DUMP:
 		m->u.dump.frame = 0xffffffffu;
 		break;
+	case CTL_INPUTS:
+		m->u.inputs.frame = 0xfffffffeu;
+		m->u.inputs.n = full ? CTL_MAX_INPUTS : 4;
+		for (int k = 0; k < m->u.inputs.n; k++)
+			m->u.inputs.input[k] = (uint8_t)(k & CTL_INPUT_KEY_MASK);
+		break;
+	case CTL_PERTURB:
+		m->u.perturb.frame = 0x7fffffffu;
+		break;
 	default:
 		break;
 	}
@@ -200,6 +209,14 @@ static void assert_msg_equal(const struct ctl_msg *a, const struct ctl_msg *b)
 		break;
 	case CTL_DUMP:
 		assert_int_equal(a->u.dump.frame, b->u.dump.frame);
+		break;
+	case CTL_INPUTS:
+		assert_int_equal(a->u.inputs.frame, b->u.inputs.frame);
+		assert_int_equal(a->u.inputs.n, b->u.inputs.n);
+		assert_memory_equal(a->u.inputs.input, b->u.inputs.input, a->u.inputs.n);
+		break;
+	case CTL_PERTURB:
+		assert_int_equal(a->u.perturb.frame, b->u.perturb.frame);
 		break;
 	default:
 		break;
@@ -326,7 +343,7 @@ static void test_control_peers_layout_interleaves_ip_and_port(void **state)
 static const int sample_len[CTL_TYPE_COUNT] = {
 	[CTL_HELLO] = 16, [CTL_FRAME] = 44, [CTL_STATE] = 10 + 13 * 3 + 9 * 2, [CTL_DESYNC] = 17 + 8 * 3,
 	[CTL_BYE] = 5, [CTL_DUMPED] = 11 + 5, [CTL_PEERS] = 23 + 6 * 2, [CTL_START] = 4, [CTL_INPUT] = 6,
-	[CTL_DUMP] = 8, [CTL_QUIT] = 4,
+	[CTL_DUMP] = 8, [CTL_QUIT] = 4, [CTL_INPUTS] = 9 + 4, [CTL_PERTURB] = 8,
 };
 
 static void test_control_round_trip_every_type(void **state)
