@@ -410,9 +410,30 @@ static void test_game_bot_is_pure_and_idle_when_dead(void **state)
 	assert_true(differ > 0);
 }
 
+static void test_game_deserialize_inverts_serialize(void **state)
+{
+	(void)state;
+	struct game_state a, b;
+	game_init(&a, 5, 3);
+	for (int f = 0; f < 500; f++) {
+		game_input in[GAME_MAX_PLAYERS] = { 0 };
+		for (uint32_t k = 0; k < 5; k++)
+			in[k] = game_bot_input(&a, k, 3);
+		game_step(&a, in);
+	}
+	uint8_t buf[GAME_SERIALIZED_MAX];
+	size_t n = game_serialize(&a, buf, sizeof buf);
+	assert_int_equal(game_deserialize(&b, buf, n), 0);
+	assert_true(game_hash(&a) == game_hash(&b));
+	struct game_diff d;
+	assert_int_equal(game_diff(&a, &b, &d), 0);
+	assert_int_equal(game_deserialize(&b, buf, n - 1), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_game_deserialize_inverts_serialize),
 		cmocka_unit_test(test_game_two_runs_of_100k_frames_hash_the_same),
 		cmocka_unit_test(test_game_golden_hash_after_10k_frames),
 		cmocka_unit_test(test_game_save_load_by_memcpy_then_stepping_matches_never_saving),

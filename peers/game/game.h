@@ -134,6 +134,9 @@ uint64_t game_entity_hash(const struct game_state *s, uint32_t entity);
  * if cap is too small.
  */
 size_t game_serialize(const struct game_state *s, uint8_t *buf, size_t cap);
+/* The inverse, for states that crossed a process boundary (DUMP, bundles). Returns 0, or -1 for a wrong
+ * length or a player count out of range, with *s untouched. */
+int game_deserialize(struct game_state *s, const uint8_t *buf, size_t len);
 #define GAME_SERIALIZED_SIZE (16 + GAME_MAX_PLAYERS * 40 + GAME_MAX_BULLETS * 24)
 #define GAME_SERIALIZED_MAX 8192
 

@@ -76,6 +76,60 @@ size_t game_serialize(const struct game_state *s, uint8_t *buf, size_t cap)
 	return (size_t)(p - buf);
 }
 
+static inline const uint8_t *get_le(const uint8_t *p, uint64_t *v, size_t width)
+{
+	*v = 0;
+	for (size_t i = 0; i < width; i++)
+		*v |= (uint64_t)p[i] << (8 * i);
+	return p + width;
+}
+
+/* Reads a field back; signed fields come back from two's complement through the unsigned type of their width. */
+#define GET_FIELD(type, name)                                                                  \
+	{                                                                                      \
+		uint64_t v;                                                                    \
+		p = get_le(p, &v, sizeof(type));                                               \
+		if (sizeof(type) == 4)                                                         \
+			e->name = (type)(uint32_t)v;                                           \
+		else                                                                           \
+			e->name = (type)v;                                                     \
+	}
+
+static const uint8_t *get_globals(const uint8_t *p, struct game_state *e)
+{
+	GAME_GLOBAL_FIELDS(GET_FIELD)
+	return p;
+}
+
+static const uint8_t *get_ship(const uint8_t *p, struct game_ship *e)
+{
+	GAME_SHIP_FIELDS(GET_FIELD)
+	return p;
+}
+
+static const uint8_t *get_bullet(const uint8_t *p, struct game_bullet *e)
+{
+	GAME_BULLET_FIELDS(GET_FIELD)
+	return p;
+}
+
+int game_deserialize(struct game_state *s, const uint8_t *buf, size_t len)
+{
+	if (len != GAME_SERIALIZED_SIZE)
+		return -1;
+	struct game_state out;
+	memset(&out, 0, sizeof out);
+	const uint8_t *p = get_globals(buf, &out);
+	for (uint32_t k = 0; k < GAME_MAX_PLAYERS; k++)
+		p = get_ship(p, &out.ship[k]);
+	for (uint32_t i = 0; i < GAME_MAX_BULLETS; i++)
+		p = get_bullet(p, &out.bullet[i]);
+	if (out.nplayers < 2 || out.nplayers > GAME_MAX_PLAYERS)
+		return -1;
+	*s = out;
+	return 0;
+}
+
 uint64_t game_hash(const struct game_state *s)
 {
 	uint8_t buf[GAME_SERIALIZED_SIZE];
