@@ -288,12 +288,7 @@ int cmd_wire(int argc, char **argv)
 	size_t nopt = 0;
 	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
 		longopts[nopt++] = fixed[i];
-	for (int i = 0; wire_opts[i].key && nopt + 1 < sizeof longopts / sizeof longopts[0]; i++) {
-		bool is_bool = strcmp(wire_opts[i].arg, "BOOL") == 0;
-		longopts[nopt++] = (struct option){ wire_opts[i].key, is_bool ? optional_argument : required_argument,
-						    NULL, OPT_SETTING + i };
-	}
-	longopts[nopt] = (struct option){ 0 };
+	wire_opts_longopts(longopts, nopt, sizeof longopts / sizeof longopts[0], OPT_SETTING);
 
 	char err[512];
 	struct wire_config cfg;
@@ -302,7 +297,8 @@ int cmd_wire(int argc, char **argv)
 	bool have_seed = false, quiet = false;
 	double duration_s = 0, traffic_hz = 0;
 	uint32_t traffic_size = 64, traffic_fanout = 0;
-	struct item links[MAX_ITEMS], settings[MAX_ITEMS], ports[MAX_ITEMS];
+	struct item links[MAX_ITEMS], ports[MAX_ITEMS];
+	struct wire_opt_item settings[MAX_ITEMS];
 	size_t nlinks = 0, nsettings = 0, nports = 0;
 	const char *partition = NULL;
 
@@ -376,13 +372,8 @@ int cmd_wire(int argc, char **argv)
 			goto usage;
 		default:
 			if (c >= OPT_SETTING && nsettings < MAX_ITEMS) {
-				const char *value = optarg;
-				int b;
-				/* getopt gives an optional argument only as --key=value; take "--blocked false" too. */
-				if (!value && optind < argc &&
-				    cli_parse_bool(flag, argv[optind], &b, err, sizeof err) == 0)
-					value = argv[optind++];
-				settings[nsettings++] = (struct item){ c - OPT_SETTING, value ? value : "true" };
+				settings[nsettings++] =
+					(struct wire_opt_item){ c - OPT_SETTING, wire_opts_value(optarg, argc, argv, &optind) };
 				break;
 			}
 			snprintf(err, sizeof err, "%s: too many settings", flag);
@@ -394,18 +385,8 @@ int cmd_wire(int argc, char **argv)
 		goto usage;
 	}
 
-	/* A preset is the base; every other setting overrides it, whatever the order on the line. */
-	for (int pass = 0; pass < 2; pass++) {
-		for (size_t i = 0; i < nsettings; i++) {
-			const char *key = wire_opts[settings[i].opt].key;
-			if ((strcmp(key, "preset") == 0) != (pass == 0))
-				continue;
-			char what[48];
-			snprintf(what, sizeof what, "--%s", key);
-			if (wire_opt_set(&cfg.link, key, settings[i].arg, what, err, sizeof err) < 0)
-				goto usage;
-		}
-	}
+	if (wire_opts_apply(&cfg.link, settings, nsettings, err, sizeof err) < 0)
+		goto usage;
 	const char *field, *why;
 	if (wire_link_cfg_validate(&cfg.link, &field, &why) < 0) {
 		snprintf(err, sizeof err, "--%s: %s", field, why);

@@ -2,6 +2,8 @@
 // The link settings by name.
 #include "cli/wire_opts.h"
 
+#include <getopt.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -206,6 +208,45 @@ int wire_opt_set_list(struct wire_link_cfg *cfg, const char *list, const char *w
 	if (rc == 0)
 		*cfg = c;
 	return rc;
+}
+
+size_t wire_opts_longopts(struct option *opts, size_t n, size_t cap, int base)
+{
+	for (int i = 0; wire_opts[i].key && n + 1 < cap; i++) {
+		bool is_bool = strcmp(wire_opts[i].arg, "BOOL") == 0;
+		opts[n++] = (struct option){ wire_opts[i].key, is_bool ? optional_argument : required_argument, NULL,
+					     base + i };
+	}
+	opts[n] = (struct option){ 0 };
+	return n;
+}
+
+int wire_opts_apply(struct wire_link_cfg *cfg, const struct wire_opt_item *items, size_t n, char *err,
+		    size_t errlen)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < n; i++) {
+			const char *key = wire_opts[items[i].opt].key;
+			if ((strcmp(key, "preset") == 0) != (pass == 0))
+				continue;
+			char what[48];
+			snprintf(what, sizeof what, "--%s", key);
+			if (wire_opt_set(cfg, key, items[i].value, what, err, errlen) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+const char *wire_opts_value(const char *optarg, int argc, char **argv, int *optind)
+{
+	char err[8];
+	int b;
+	if (optarg)
+		return optarg;
+	if (*optind < argc && cli_parse_bool("", argv[*optind], &b, err, sizeof err) == 0)
+		return argv[(*optind)++];
+	return "true";
 }
 
 void wire_opts_print_help(FILE *out)

@@ -38,6 +38,37 @@ int wire_opt_set(struct wire_link_cfg *cfg, const char *key, const char *value, 
  */
 int wire_opt_set_list(struct wire_link_cfg *cfg, const char *list, const char *what, char *err, size_t errlen);
 
+struct option;
+
+/*
+ * Appends one getopt_long entry per link setting to opts[n..], with val =
+ * base + its index in wire_opts (BOOL settings take an optional argument).
+ * Stops at cap - 1, leaving room for the terminator, which it writes.
+ * Returns the new count.
+ */
+size_t wire_opts_longopts(struct option *opts, size_t n, size_t cap, int base);
+
+/* A setting given on the command line: wire_opts[opt] = value. */
+struct wire_opt_item {
+	int opt;
+	const char *value;
+};
+
+/*
+ * Applies settings from the command line to cfg, a preset first whatever its
+ * place on the line, then the rest in order; errors name the flag ("--loss").
+ * Returns 0 or -1 with err set; cfg may be partly changed on failure.
+ */
+int wire_opts_apply(struct wire_link_cfg *cfg, const struct wire_opt_item *items, size_t n, char *err,
+		    size_t errlen);
+
+/*
+ * The value of a link-setting flag that getopt_long just returned: optarg, or
+ * for a BOOL given as "--blocked false" (getopt only takes "--blocked=false")
+ * the next argument when it reads as a bool, advancing *optind; else "true".
+ */
+const char *wire_opts_value(const char *optarg, int argc, char **argv, int *optind);
+
 /* Prints the settings as "  --key ARG  help" lines, and the presets. */
 void wire_opts_print_help(FILE *out);
 
