@@ -39,6 +39,7 @@ struct wire_totals {
 	uint64_t send_errors;   /* sendmmsg refused the datagram */
 	uint64_t kernel_drops;  /* the kernel dropped them before the wire read them (SO_RXQ_OVFL) */
 	uint64_t inflight;      /* scheduled and not yet delivered */
+	uint64_t unprioritised; /* 1 if the relay could not raise its scheduling priority (not root) */
 };
 
 struct wire;
@@ -82,6 +83,8 @@ void wire_partition(struct wire *w, const uint32_t *group);
 
 /* Copies the stats of link from->to. Returns 0 or -EINVAL. */
 int wire_link_stats(struct wire *w, uint32_t from, uint32_t to, struct wire_link_stats *out);
+/* Copies every link's stats under one lock: out has npeers * npeers entries, [from * npeers + to]. */
+void wire_all_link_stats(struct wire *w, struct wire_link_stats *out);
 void wire_get_totals(struct wire *w, struct wire_totals *out);
 
 /* CLOCK_MONOTONIC in µs: the wire's clock. */
