@@ -33,12 +33,24 @@
  *   "lag.ini:7: latency: 'abc' is not a time in milliseconds".
  * Peer numbers are checked against the final peer count by scn_check(),
  * after command-line flags have had their say.
+ *
+ * A preset is the base of the section it is in: it applies before that
+ * section's other keys, wherever it is written (as on the command line).
+ * The preset of [session] and [link *] is the base of every link; a file
+ * names at most one. In [session] and [link *] a key may appear once per
+ * file, in a [link I->J] section once per section; in [at T] keys repeat
+ * freely (kill = 1, kill = 2). Inline comments start with " ;". Leading
+ * whitespace is ignored (there are no continuation lines).
  */
 
 #define SCN_MAX_OVERRIDES 256
 #define SCN_MAX_EVENTS 256
 #define SCN_KEY_MAX 32
 #define SCN_VALUE_MAX 128
+#define SCN_MIN_PEERS 2u
+#define SCN_MAX_PEERS 64u
+#define SCN_MAX_DURATION_S 86400.0
+#define SCN_MAX_INPUT_DELAY 30u
 
 enum scn_netcode { SCN_ROLLBACK, SCN_LOCKSTEP };
 
@@ -48,7 +60,7 @@ struct scn_setting {
 	bool both;
 	char key[SCN_KEY_MAX];
 	char value[SCN_VALUE_MAX];
-	int line;
+	int line;                    /* in s->path; 0 = from the command line */
 };
 
 enum scn_event_kind { SCN_EV_SET_LINK, SCN_EV_PARTITION, SCN_EV_HEAL, SCN_EV_KILL, SCN_EV_RESTART, SCN_EV_DESYNC };
@@ -73,7 +85,7 @@ struct scenario {
 	char preset[32];             /* the base preset's name, "" for none */
 	char peer_cmd[512];          /* "" = the built-in loopsim-peer */
 	struct wire_link_cfg link;   /* every link, before overrides */
-	struct scn_setting overrides[SCN_MAX_OVERRIDES];  /* in file order */
+	struct scn_setting overrides[SCN_MAX_OVERRIDES];  /* in file order, a preset first in its section */
 	uint32_t noverrides;
 	struct scn_event events[SCN_MAX_EVENTS];          /* sorted by time, file order within a time */
 	uint32_t nevents;
@@ -85,7 +97,11 @@ void scn_default(struct scenario *s);
 /* Loads path over s (start from scn_default). Returns 0, or -1 with "file:line: key: reason" in err. */
 int scn_load(struct scenario *s, const char *path, char *err, size_t errlen);
 
-/* Checks peer numbers and cross-field rules against s->peers. Returns 0, or -1 with file:line in err. */
+/*
+ * Checks peer numbers and cross-field rules against s->peers. Returns 0, or -1 with file:line in err.
+ * Every link's resolved settings (scn_link_cfg) must validate, and so must each link after every
+ * timeline setting that covers it, applied one at a time in order, as the harness applies them.
+ */
 int scn_check(const struct scenario *s, char *err, size_t errlen);
 
 /*
@@ -95,8 +111,27 @@ int scn_check(const struct scenario *s, char *err, size_t errlen);
 int scn_link_cfg(const struct scenario *s, uint32_t from, uint32_t to, struct wire_link_cfg *out, char *err,
 		 size_t errlen);
 
-/* Writes the scenario with every value resolved (the seed included) as an INI that scn_load reads back. */
+/*
+ * Writes the scenario with every value resolved (the seed included) as an INI
+ * that scn_load reads back into an equal scenario: line numbers aside, with
+ * have_seed set, and with an empty preset name left as the loaded-over one's
+ * (every link field is written, so the values match regardless).
+ * Returns 0, or -1 with nothing written if s holds what the format cannot
+ * say (a value with a newline, surrounding spaces or " ;"; an override with
+ * from or to -1: fold that into s->link), or -1 if writing failed.
+ */
 int scn_write_resolved(const struct scenario *s, FILE *out);
+
+/* Whether set covers the link from->to: -1 matches every peer, `both` the reverse direction too. */
+bool scn_setting_covers(const struct scn_setting *set, uint32_t from, uint32_t to);
+
+/*
+ * Applies one setting to cfg with wire_opt_set(); errors name s's file:line
+ * and the key. For the timeline: an event's setting applies over the link's
+ * current settings. Returns 0, or -1 with err set and cfg unchanged.
+ */
+int scn_setting_apply(const struct scenario *s, const struct scn_setting *set, struct wire_link_cfg *cfg, char *err,
+		      size_t errlen);
 
 const char *scn_netcode_name(enum scn_netcode n);
 
