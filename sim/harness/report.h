@@ -72,13 +72,42 @@ struct run_result {
  * events[] (the log), exit_code and reason. Checksums are 16-digit hex
  * strings; 64-bit seeds are written as exact integers. Returns 0, or -1
  * with "path: reason" in err.
+ *
+ * Every 64-bit value (seed, counters, bytes, confirmed_frame) is written as
+ * exact decimal digits, beyond the 2^53 a double holds. Delays are in ms
+ * with three decimals, null when the link delivered nothing; other fractions
+ * (duration_s, rtt_ms, t_s) are rounded to three decimals. exit_status is
+ * null for a peer still running (-1); problem, field and bundle are null
+ * when empty. The file appears whole or not at all: it is written to
+ * "path.tmp", synced, then renamed over path; on failure neither is left.
  */
 int report_write_json(const struct run_result *r, const char *path, char *err, size_t errlen);
 
-/* JUnit XML: one testcase per peer (failing with its problem) and one for the desync check. */
+/*
+ * JUnit XML: one testcase per peer (failing with its problem, or its exit
+ * status when that is neither 0 nor -1) and one for the desync check, with
+ * the reason in <system-out>. Written whole or not at all, as above.
+ * Returns 0, or -1 with "path: reason" in err.
+ */
 int report_write_junit(const struct run_result *r, const char *path, char *err, size_t errlen);
 
-/* A human summary for stderr: peers, the worst links, the verdict. */
+/*
+ * A human summary for a terminal, at most about 30 lines whatever the peer
+ * count: the verdict first ("clean: ...", "DESYNC at frame F: ...",
+ * "FAILED: reason"), a peer table (cut to 20 rows when longer, keeping the
+ * failed and minority peers), totals over the links with merged delay
+ * quantiles and the worst link, then the bundle path if any.
+ */
 void report_print_summary(const struct run_result *r, FILE *out);
+
+/*
+ * Writes s to out as XML text that is also safe inside a double- or
+ * single-quoted attribute: & < > " ' become entities, tab, CR and LF become
+ * character references (so attribute normalisation keeps them), and other
+ * control bytes, which XML 1.0 cannot carry at all, become '?'. Bytes >= 0x80
+ * pass through unchanged (the document says UTF-8). This function can't fail;
+ * stream errors show in ferror(out).
+ */
+void report_xml_escape(FILE *out, const char *s);
 
 #endif
