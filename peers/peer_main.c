@@ -48,7 +48,13 @@ struct peer {
 	bool human;
 	bool desync;
 	int64_t reported;              /* latest confirmed frame reported to the harness */
+	uint64_t last_frame_msg_ms;    /* when the last FRAME went out */
 };
+
+/* A FRAME goes out at least this often, new confirmed frame or not: the harness's proof of life. */
+#define HEARTBEAT_MS 500
+/* Remotes silent this long are lost. Longer than any partition a scenario heals from. */
+#define DISCONNECT_TIMEOUT_MS 10000
 
 static void usage(FILE *out)
 {
@@ -333,7 +339,11 @@ static void send_frame(struct peer *p)
 {
 	struct nc_session_stats s;
 	nc_session_get_stats(p->session, &s);
-	for (int64_t c = p->reported + 1; c <= s.confirmed; c++) {
+	int64_t from = p->reported + 1;
+	if (from > s.confirmed && now_ms() - p->last_frame_msg_ms >= HEARTBEAT_MS && s.confirmed >= 0)
+		from = s.confirmed; /* nothing new: repeat the latest, so a stalled peer is not taken for a hung one */
+	for (int64_t c = from; c <= s.confirmed; c++) {
+		p->last_frame_msg_ms = now_ms();
 		struct ctl_msg m = { .type = CTL_FRAME };
 		struct ctl_frame *f = &m.u.frame;
 		f->frame = s.frame;
@@ -480,6 +490,7 @@ static int setup(struct peer *p)
 	cfg.mode = p->mode;
 	cfg.input_delay = p->input_delay;
 	cfg.session_id = p->session_id;
+	cfg.disconnect_timeout_ms = DISCONNECT_TIMEOUT_MS;
 	cfg.state_size = sizeof(struct game_state);
 	cfg.cb = (struct nc_callbacks){ p, cb_save, cb_load, cb_advance, cb_checksum };
 	cfg.transport = p->transport;

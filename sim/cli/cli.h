@@ -13,6 +13,10 @@ enum {
 
 /* `loopsim wire ...`; argv[0] is "wire". Returns the exit code. */
 int cmd_wire(int argc, char **argv);
+/* `loopsim run ...` (and `loopsim` alone); argv[0] is "run". */
+int cmd_run(int argc, char **argv);
+/* `loopsim replay BUNDLE`; argv[0] is "replay". */
+int cmd_replay(int argc, char **argv);
 /* `loopsim synctest ...`; argv[0] is "synctest". */
 int cmd_synctest(int argc, char **argv);
 

@@ -288,7 +288,7 @@ int cmd_wire(int argc, char **argv)
 	size_t nopt = 0;
 	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
 		longopts[nopt++] = fixed[i];
-	wire_opts_longopts(longopts, nopt, sizeof longopts / sizeof longopts[0], OPT_SETTING);
+	nopt = wire_opts_longopts(longopts, nopt, sizeof longopts / sizeof longopts[0], OPT_SETTING);
 
 	char err[512];
 	struct wire_config cfg;

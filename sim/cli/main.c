@@ -11,8 +11,11 @@ static void usage(FILE *out)
 		"loopsim %s: a multiplayer game networking simulator over loopback\n"
 		"\n"
 		"Usage:\n"
-		"  loopsim                 the built-in demo: 4 stand-in peers sending 60 Hz traffic through\n"
-		"                          the wire under the \"broadband\" preset for 10 s, then a summary\n"
+		"  loopsim                 the default session: 4 peers, rollback, \"broadband\" (32±12 ms, 2%% loss),\n"
+		"                          30 s, then a summary\n"
+		"  loopsim run [SCENARIO.ini] [options]\n"
+		"                          N real peers through the wire, checked frame by frame for desyncs\n"
+		"  loopsim replay BUNDLE   re-simulate a desync bundle and say where each peer diverged\n"
 		"  loopsim wire [options]  the wire alone, around your own UDP programs; prints the peer table\n"
 		"  loopsim synctest [options]\n"
 		"                          GGPO-style sync test of the demo game: roll back and replay every frame\n"
@@ -26,11 +29,10 @@ static void usage(FILE *out)
 int main(int argc, char **argv)
 {
 	if (argc == 1) {
-		char *demo[] = { "wire", "--peers", "4", "--preset", "broadband", "--traffic", "60", "--duration", "10",
-				 NULL };
-		fprintf(stderr, "loopsim: no arguments, so the built-in demo runs: loopsim wire --peers 4 "
-				"--preset broadband --traffic 60 --duration 10\n");
-		return cmd_wire(9, demo);
+		char *def[] = { "run", NULL };
+		fprintf(stderr, "loopsim: the default session: 4 peers, rollback, broadband, 30 s "
+				"(loopsim --help for more)\n");
+		return cmd_run(1, def);
 	}
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
 		usage(stdout);
@@ -42,6 +44,10 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "wire") == 0)
 		return cmd_wire(argc - 1, argv + 1);
+	if (strcmp(argv[1], "run") == 0)
+		return cmd_run(argc - 1, argv + 1);
+	if (strcmp(argv[1], "replay") == 0)
+		return cmd_replay(argc - 1, argv + 1);
 	if (strcmp(argv[1], "synctest") == 0)
 		return cmd_synctest(argc - 1, argv + 1);
 	fprintf(stderr, "loopsim: unknown command '%s' (see loopsim --help)\n", argv[1]);

@@ -1,0 +1,312 @@
+// SPDX-License-Identifier: MIT
+// `loopsim run`: a scenario and N real peers to a verdict, a report and, on a desync, a bundle.
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/args.h"
+#include "cli/cli.h"
+#include "cli/wire_opts.h"
+#include "harness/report.h"
+#include "harness/run.h"
+#include "harness/scenario.h"
+
+#define MAX_ITEMS 256
+
+enum {
+	OPT_PEERS = 1,
+	OPT_NETCODE,
+	OPT_SEED,
+	OPT_DURATION,
+	OPT_INPUT_DELAY,
+	OPT_HEADLESS,
+	OPT_REPORT,
+	OPT_JUNIT,
+	OPT_PCAP,
+	OPT_FATES,
+	OPT_BUNDLE,
+	OPT_PEER_CMD,
+	OPT_INJECT,
+	OPT_LINK,
+	OPT_QUIET,
+	OPT_HELP,
+	OPT_SETTING = 100,
+};
+
+static void run_help(FILE *out)
+{
+	fprintf(out,
+		"Usage: loopsim run [SCENARIO.ini] [options]\n"
+		"\n"
+		"Starts the wire and N peers, each its own process on 127.0.0.(k+2), plays the scenario's\n"
+		"timeline, and compares every peer's checksum of every confirmed frame. Stops at --duration,\n"
+		"Ctrl-C or the first desync, then prints a summary. Flags override the scenario.\n"
+		"\n"
+		"Session:\n"
+		"  --peers N                  2..16 with the built-in peer, up to 64 with --peer-cmd (default 4)\n"
+		"  --netcode MODE             rollback (default) or lockstep\n"
+		"  --seed N                   seed of the game and of every wire draw (default: random, printed)\n"
+		"  --duration S               seconds to run (default 30)\n"
+		"  --input-delay D            frames of input delay (default 2)\n"
+		"  --headless                 no window (the only mode in this build)\n"
+		"  --peer-cmd 'CMD'           run your own program as each peer; placeholders {index} {addr}\n"
+		"                             {peers} {seed}; see peers/include/loopsim/peer.h\n"
+		"  --inject-desync PEER@FRAME perturb one peer's state at a frame: the desync path, end to end\n"
+		"\n"
+		"Output:\n"
+		"  --report FILE.json         the run as JSON (peers, links, desync)\n"
+		"  --junit FILE.xml           one testcase per peer and one for the desync check\n"
+		"  --pcap FILE                every delivered datagram, as the receivers saw it\n"
+		"  --fates FILE               the fate of every datagram\n"
+		"  --bundle DIR               where a desync bundle goes (default ./loopsim-desync-<time>)\n"
+		"  --quiet                    no progress line and no summary\n"
+		"\n"
+		"Links (every link; the scenario's [link] sections and --link override them):\n");
+	wire_opts_print_help(out);
+	fprintf(out,
+		"  --link 'SPEC:K=V,...'      e.g. --link '0->1:loss=20' or --link '1<->2:latency=150'\n"
+		"\n"
+		"Exit codes: 0 clean, 1 desync (bundle written), 2 bad usage or scenario, 3 runtime failure.\n");
+}
+
+/* `loopsim` alone, and `loopsim run`, share this. */
+int cmd_run(int argc, char **argv)
+{
+	static struct option longopts[64];
+	static const struct option fixed[] = {
+		{ "peers", required_argument, NULL, OPT_PEERS },
+		{ "netcode", required_argument, NULL, OPT_NETCODE },
+		{ "seed", required_argument, NULL, OPT_SEED },
+		{ "duration", required_argument, NULL, OPT_DURATION },
+		{ "input-delay", required_argument, NULL, OPT_INPUT_DELAY },
+		{ "headless", no_argument, NULL, OPT_HEADLESS },
+		{ "report", required_argument, NULL, OPT_REPORT },
+		{ "junit", required_argument, NULL, OPT_JUNIT },
+		{ "pcap", required_argument, NULL, OPT_PCAP },
+		{ "fates", required_argument, NULL, OPT_FATES },
+		{ "bundle", required_argument, NULL, OPT_BUNDLE },
+		{ "peer-cmd", required_argument, NULL, OPT_PEER_CMD },
+		{ "inject-desync", required_argument, NULL, OPT_INJECT },
+		{ "link", required_argument, NULL, OPT_LINK },
+		{ "quiet", no_argument, NULL, OPT_QUIET },
+		{ "help", no_argument, NULL, OPT_HELP },
+	};
+	size_t nopt = 0;
+	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+		longopts[nopt++] = fixed[i];
+	nopt = wire_opts_longopts(longopts, nopt, sizeof longopts / sizeof longopts[0], OPT_SETTING);
+
+	/* The scenario comes first, wherever it stands on the line: flags override it. */
+	static struct run_cfg cfg;
+	memset(&cfg, 0, sizeof cfg);
+	char err[512];
+	scn_default(&cfg.scn);
+	const char *scenario = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (argv[i][0] != '-') {
+			/* Skip values of flags that take one. */
+			const char *prev = argv[i - 1];
+			bool is_value = false;
+			if (i > 1 && prev[0] == '-' && prev[1] == '-' && !strchr(prev, '='))
+				for (size_t k = 0; k < nopt; k++)
+					if (strcmp(prev + 2, longopts[k].name) == 0)
+						is_value = longopts[k].has_arg == required_argument;
+			if (!is_value) {
+				if (scenario) {
+					snprintf(err, sizeof err, "one scenario at a time: '%s' and '%s'", scenario, argv[i]);
+					goto usage;
+				}
+				scenario = argv[i];
+			}
+		}
+	}
+	if (scenario && scn_load(&cfg.scn, scenario, err, sizeof err) < 0) {
+		fprintf(stderr, "loopsim run: %s\n", err);
+		return EXIT_USAGE;
+	}
+
+	const char *report = NULL, *junit = NULL;
+	bool quiet = false;
+	struct wire_opt_item settings[MAX_ITEMS];
+	size_t nsettings = 0;
+	opterr = 0;
+	optind = 1;
+	int c;
+	while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+		const char *flag = argv[optind - 1];
+		uint32_t u;
+		switch (c) {
+		case OPT_HELP:
+			run_help(stdout);
+			return EXIT_CLEAN;
+		case OPT_PEERS:
+			if (cli_parse_u32("--peers", optarg, 2, 64, &cfg.scn.peers, err, sizeof err) < 0)
+				goto usage;
+			break;
+		case OPT_NETCODE:
+			if (strcmp(optarg, "rollback") == 0)
+				cfg.scn.netcode = SCN_ROLLBACK;
+			else if (strcmp(optarg, "lockstep") == 0)
+				cfg.scn.netcode = SCN_LOCKSTEP;
+			else {
+				snprintf(err, sizeof err, "--netcode: '%s' is not rollback or lockstep", optarg);
+				goto usage;
+			}
+			break;
+		case OPT_SEED:
+			if (cli_parse_u64("--seed", optarg, 0, UINT64_MAX, &cfg.scn.seed, err, sizeof err) < 0)
+				goto usage;
+			cfg.scn.have_seed = true;
+			break;
+		case OPT_DURATION:
+			if (cli_parse_seconds("--duration", optarg, 86400, &cfg.scn.duration_s, err, sizeof err) < 0)
+				goto usage;
+			if (cfg.scn.duration_s <= 0) {
+				snprintf(err, sizeof err, "--duration: must be above 0");
+				goto usage;
+			}
+			break;
+		case OPT_INPUT_DELAY:
+			if (cli_parse_u32("--input-delay", optarg, 0, 30, &u, err, sizeof err) < 0)
+				goto usage;
+			cfg.scn.input_delay = u;
+			break;
+		case OPT_HEADLESS:
+			break;
+		case OPT_REPORT:
+			report = optarg;
+			break;
+		case OPT_JUNIT:
+			junit = optarg;
+			break;
+		case OPT_PCAP:
+			cfg.pcap_path = optarg;
+			break;
+		case OPT_FATES:
+			cfg.fates_path = optarg;
+			break;
+		case OPT_BUNDLE:
+			cfg.bundle_dir = optarg;
+			break;
+		case OPT_PEER_CMD:
+			if (strlen(optarg) >= sizeof cfg.scn.peer_cmd || !*optarg) {
+				snprintf(err, sizeof err, "--peer-cmd: must be 1 to %zu characters",
+					 sizeof cfg.scn.peer_cmd - 1);
+				goto usage;
+			}
+			strcpy(cfg.scn.peer_cmd, optarg);
+			break;
+		case OPT_INJECT: {
+			uint64_t frame;
+			if (cli_parse_peer_at("--inject-desync", optarg, 64, &cfg.inject_peer, &frame, err, sizeof err) < 0)
+				goto usage;
+			if (frame > UINT32_MAX - 1) {
+				snprintf(err, sizeof err, "--inject-desync: frame %" PRIu64 " is too large", frame);
+				goto usage;
+			}
+			cfg.inject = true;
+			cfg.inject_frame = (uint32_t)frame;
+			break;
+		}
+		case OPT_LINK: {
+			const char *colon = strchr(optarg, ':');
+			struct scn_setting *o;
+			char spec[64];
+			if (!colon || (size_t)(colon - optarg) >= sizeof spec) {
+				snprintf(err, sizeof err, "--link: '%s' needs SPEC:KEY=VALUE,... e.g. '0->1:loss=20'", optarg);
+				goto usage;
+			}
+			snprintf(spec, sizeof spec, "%.*s", (int)(colon - optarg), optarg);
+			int from, to, both;
+			if (cli_parse_link_spec("--link", spec, 64, &from, &to, &both, err, sizeof err) < 0)
+				goto usage;
+			/* Each key=value becomes an override, checked now so the message names the flag. */
+			char *list = strdup(colon + 1), *save = NULL;
+			for (char *item = strtok_r(list, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+				char *eq = strchr(item, '=');
+				struct wire_link_cfg scratch;
+				wire_link_cfg_default(&scratch);
+				if (!eq || cfg.scn.noverrides >= SCN_MAX_OVERRIDES) {
+					snprintf(err, sizeof err, "--link %s: '%s' is not key=value (or too many)", spec, item);
+					free(list);
+					goto usage;
+				}
+				*eq = '\0';
+				char what[96];
+				snprintf(what, sizeof what, "--link %s: %s", spec, item);
+				if (wire_opt_set(&scratch, item, eq + 1, what, err, sizeof err) < 0) {
+					free(list);
+					goto usage;
+				}
+				if (from < 0) {
+					/* '*' is every link: the scenario's [link *], not an override. */
+					if (wire_opt_set(&cfg.scn.link, item, eq + 1, what, err, sizeof err) < 0) {
+						free(list);
+						goto usage;
+					}
+					continue;
+				}
+				o = &cfg.scn.overrides[cfg.scn.noverrides++];
+				*o = (struct scn_setting){ .from = from, .to = to, .both = both, .line = 0 };
+				snprintf(o->key, sizeof o->key, "%s", item);
+				snprintf(o->value, sizeof o->value, "%s", eq + 1);
+			}
+			free(list);
+			break;
+		}
+		case OPT_QUIET:
+			quiet = true;
+			break;
+		case ':':
+			snprintf(err, sizeof err, "%s: needs a value", flag);
+			goto usage;
+		case '?':
+			snprintf(err, sizeof err, "unknown option '%s'", flag);
+			goto usage;
+		default:
+			if (c >= OPT_SETTING && nsettings < MAX_ITEMS) {
+				settings[nsettings++] =
+					(struct wire_opt_item){ c - OPT_SETTING, wire_opts_value(optarg, argc, argv, &optind) };
+				break;
+			}
+			snprintf(err, sizeof err, "%s: too many settings", flag);
+			goto usage;
+		}
+	}
+	if (wire_opts_apply(&cfg.scn.link, settings, nsettings, err, sizeof err) < 0)
+		goto usage;
+	if (!cfg.scn.peer_cmd[0] && cfg.scn.peers > 16) {
+		snprintf(err, sizeof err, "--peers: the built-in game takes 2 to 16 players (%u asked)", cfg.scn.peers);
+		goto usage;
+	}
+	if (cfg.inject && cfg.inject_peer >= cfg.scn.peers) {
+		snprintf(err, sizeof err, "--inject-desync: peer %u is not below --peers %u", cfg.inject_peer,
+			 cfg.scn.peers);
+		goto usage;
+	}
+	if (scn_check(&cfg.scn, err, sizeof err) < 0)
+		goto usage;
+	cfg.progress = !quiet && isatty(STDERR_FILENO);
+
+	static struct run_result res;
+	int rc = run_session(&cfg, &res);
+	if (!quiet)
+		report_print_summary(&res, stderr);
+	if (report && report_write_json(&res, report, err, sizeof err) < 0) {
+		fprintf(stderr, "loopsim run: --report: %s\n", err);
+		rc = rc ? rc : EXIT_RUNTIME;
+	}
+	if (junit && report_write_junit(&res, junit, err, sizeof err) < 0) {
+		fprintf(stderr, "loopsim run: --junit: %s\n", err);
+		rc = rc ? rc : EXIT_RUNTIME;
+	}
+	free(res.links);
+	return rc;
+usage:
+	fprintf(stderr, "loopsim run: %s\n(see loopsim run --help)\n", err);
+	return EXIT_USAGE;
+}

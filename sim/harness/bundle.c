@@ -1,0 +1,343 @@
+// SPDX-License-Identifier: MIT
+// The desync bundle: writing it, and replaying it.
+#include "harness/bundle.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "game/game.h"
+
+static int copy_file(const char *from, const char *to)
+{
+	int in = open(from, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return -1;
+	int out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (out < 0) {
+		close(in);
+		return -1;
+	}
+	char buf[1 << 16];
+	ssize_t n;
+	int rc = 0;
+	while ((n = read(in, buf, sizeof buf)) > 0)
+		if (write(out, buf, (size_t)n) != n) {
+			rc = -1;
+			break;
+		}
+	close(in);
+	if (close(out) < 0 || n < 0)
+		rc = -1;
+	return rc;
+}
+
+static FILE *open_in(const char *dir, const char *name, const char *mode)
+{
+	char path[1024];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	return fopen(path, mode);
+}
+
+static int write_blob(const char *dir, const char *name, const void *data, size_t len)
+{
+	FILE *f = open_in(dir, name, "wb");
+	if (!f)
+		return -1;
+	size_t w = fwrite(data, 1, len, f);
+	return fclose(f) == 0 && w == len ? 0 : -1;
+}
+
+static void write_logs(const struct bundle_input *in, const char *dir)
+{
+	uint32_t n = in->scn->peers;
+	for (uint32_t k = 0; k < n; k++) {
+		char name[64];
+		snprintf(name, sizeof name, "checksums-%u.txt", k);
+		FILE *c = open_in(dir, name, "w");
+		snprintf(name, sizeof name, "inputs-%u.txt", k);
+		FILE *i = open_in(dir, name, "w");
+		if (c)
+			fprintf(c, "# peer %u: frame, then the checksum of the state after it\n", k);
+		if (i)
+			fprintf(i, "# peer %u: frame, then each player's input bits (thrust 1, left 2, right 4, fire 8)\n", k);
+		uint32_t frames = oracle_peer_frames(in->oracle, k);
+		for (uint32_t f = 0; f < frames; f++) {
+			uint64_t h;
+			uint8_t inputs[RUN_MAX_PEERS];
+			if (c && oracle_peer_checksum(in->oracle, k, f, &h) == 0)
+				fprintf(c, "%u %016" PRIx64 "\n", f, h);
+			if (i && oracle_peer_inputs(in->oracle, k, f, inputs) == 0) {
+				fprintf(i, "%u", f);
+				for (uint32_t p = 0; p < n; p++)
+					fprintf(i, " %u", inputs[p]);
+				fputc('\n', i);
+			}
+		}
+		if (c)
+			fclose(c);
+		if (i)
+			fclose(i);
+	}
+}
+
+/* diff.txt: each peer's dumped state against the reference (or, without one, against the majority's). */
+static void write_diff(const struct bundle_input *in, const char *dir)
+{
+	struct run_desync *d = &in->res->desync;
+	FILE *f = open_in(dir, "diff.txt", "w");
+	if (!f)
+		return;
+	struct game_state ref;
+	bool have_ref = oracle_reference_state(in->oracle, d->frame, &ref) == 0;
+	const char *against = "the reference re-simulation";
+	if (!have_ref) {
+		/* Without the harness's own re-simulation, compare with a peer outside the minority. */
+		for (uint32_t k = 0; k < in->scn->peers && !have_ref; k++) {
+			bool minority = false;
+			for (uint32_t m = 0; m < d->npeers; m++)
+				minority |= d->peers[m] == k;
+			if (!minority && in->dump[k] && game_deserialize(&ref, in->dump[k], in->dump_len[k]) == 0) {
+				have_ref = true;
+				against = "a majority peer";
+			}
+		}
+	}
+	fprintf(f, "desync at frame %u: the first state that differs is the one after this frame.\n", d->frame);
+	fprintf(f, "minority:");
+	for (uint32_t m = 0; m < d->npeers; m++)
+		fprintf(f, " peer %u", d->peers[m]);
+	fprintf(f, "\nchecksums:");
+	for (uint32_t k = 0; k < in->scn->peers; k++)
+		if (d->known_mask >> k & 1)
+			fprintf(f, " %u=%016" PRIx64, k, d->checksum[k]);
+	fprintf(f, "\ncompared with %s:\n", have_ref ? against : "nothing (no state to compare with)");
+	for (uint32_t k = 0; k < in->scn->peers && have_ref; k++) {
+		struct game_state st;
+		struct game_diff gd;
+		char line[160];
+		if (!in->dump[k] || game_deserialize(&st, in->dump[k], in->dump_len[k]) < 0) {
+			fprintf(f, "  peer %u: no state (it did not answer DUMP, or the frame had left its ring)\n", k);
+			continue;
+		}
+		if (!game_diff(&ref, &st, &gd)) {
+			fprintf(f, "  peer %u: identical\n", k);
+			continue;
+		}
+		game_diff_format(&gd, line, sizeof line);
+		fprintf(f, "  peer %u: %s.%s: expected %" PRId64 ", peer has %" PRId64 "\n", k, gd.entity, gd.field, gd.a,
+			gd.b);
+		bool minority = false;
+		for (uint32_t m = 0; m < d->npeers; m++)
+			minority |= d->peers[m] == k;
+		if (minority && !d->field[0])
+			snprintf(d->field, sizeof d->field, "%s", line);
+	}
+	fclose(f);
+}
+
+int bundle_write(const struct bundle_input *in, const char *dir_in, char *err, size_t errlen)
+{
+	char dir[512];
+	if (dir_in && *dir_in) {
+		snprintf(dir, sizeof dir, "%s", dir_in);
+	} else {
+		time_t t = time(NULL); /* a name for humans; nothing in the run depends on it */
+		struct tm tm;
+		localtime_r(&t, &tm);
+		strftime(dir, sizeof dir, "loopsim-desync-%Y%m%d-%H%M%S", &tm);
+	}
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	FILE *f = open_in(dir, "scenario.ini", "w");
+	if (!f) {
+		snprintf(err, errlen, "%s/scenario.ini: %s", dir, strerror(errno));
+		return -1;
+	}
+	int written = scn_write_resolved(in->scn, f);
+	if (fclose(f) != 0 || written < 0) {
+		snprintf(err, errlen, "%s/scenario.ini: the scenario could not be written out", dir);
+		return -1;
+	}
+	write_logs(in, dir);
+	char path[1024];
+	for (uint32_t k = 0; k < in->scn->peers; k++) {
+		char name[64];
+		if (in->dump[k]) {
+			snprintf(name, sizeof name, "state-%u.bin", k);
+			write_blob(dir, name, in->dump[k], in->dump_len[k]);
+		}
+		char from[700];
+		snprintf(from, sizeof from, "%s/peer-%u.log", in->workdir, k);
+		snprintf(path, sizeof path, "%s/peer-%u.log", dir, k);
+		copy_file(from, path);
+	}
+	struct game_state ref;
+	if (oracle_reference_state(in->oracle, in->res->desync.frame, &ref) == 0) {
+		uint8_t buf[GAME_SERIALIZED_MAX];
+		size_t n = game_serialize(&ref, buf, sizeof buf);
+		write_blob(dir, "reference-state.bin", buf, n);
+	}
+	snprintf(path, sizeof path, "%s/capture.pcap", dir);
+	copy_file(in->pcap, path);
+	snprintf(path, sizeof path, "%s/fates.tsv", dir);
+	copy_file(in->fates, path);
+	write_diff(in, dir);
+	f = open_in(dir, "README.txt", "w");
+	if (f) {
+		fprintf(f,
+			"A loopsim desync bundle: the session diverged at frame %u.\n\n"
+			"  loopsim replay %s     re-simulates every peer's confirmed inputs and says where each leaves\n"
+			"                          the reference; it exits 1 when it reproduces the desync.\n\n"
+			"scenario.ini        the scenario, every value resolved, the seed included: loopsim run it again\n"
+			"inputs-K.txt        peer K's confirmed inputs, one frame a line\n"
+			"checksums-K.txt     peer K's checksum of the state after each confirmed frame\n"
+			"state-K.bin         peer K's state after the divergent frame (the game's serialisation)\n"
+			"reference-state.bin the harness's own re-simulation of that state\n"
+			"diff.txt            for each peer, the first entity and field that differ, with both values\n"
+			"fates.tsv           the fate of every datagram on the wire; capture.pcap what was delivered\n"
+			"peer-K.log          what each peer printed\n",
+			in->res->desync.frame, dir);
+		fclose(f);
+	}
+	snprintf(in->res->desync.bundle, sizeof in->res->desync.bundle, "%s", dir);
+	return 0;
+}
+
+/* --- replay --------------------------------------------------------------------------------------------- */
+
+/* Reads "frame v v v ..." lines; calls back per line. Returns 0, or -1 with err naming file:line. */
+static int read_lines(const char *dir, const char *name, int (*line_fn)(void *, uint32_t, const char *), void *ctx,
+		      char *err, size_t errlen)
+{
+	FILE *f = open_in(dir, name, "r");
+	if (!f) {
+		snprintf(err, errlen, "%s/%s: %s", dir, name, strerror(errno));
+		return -1;
+	}
+	char buf[512];
+	int lineno = 0, rc = 0;
+	uint32_t expect = 0;
+	while (fgets(buf, sizeof buf, f)) {
+		lineno++;
+		if (buf[0] == '#' || buf[0] == '\n')
+			continue;
+		char *end;
+		unsigned long frame = strtoul(buf, &end, 10);
+		if (end == buf || frame != expect || line_fn(ctx, (uint32_t)frame, end) < 0) {
+			snprintf(err, errlen, "%s/%s:%d: malformed line (expected frame %u)", dir, name, lineno, expect);
+			rc = -1;
+			break;
+		}
+		expect++;
+	}
+	fclose(f);
+	return rc;
+}
+
+struct replay_log {
+	uint32_t n, frames, cap;
+	uint8_t *inputs;
+	uint64_t *hash;
+	uint32_t nhash;
+};
+
+static int on_inputs(void *ctx, uint32_t frame, const char *rest)
+{
+	struct replay_log *l = ctx;
+	if (frame >= l->cap) {
+		uint32_t cap = l->cap ? l->cap * 2 : 1024;
+		uint8_t *p = realloc(l->inputs, (size_t)cap * l->n);
+		if (!p)
+			return -1;
+		l->inputs = p;
+		l->cap = cap;
+	}
+	for (uint32_t k = 0; k < l->n; k++) {
+		char *end;
+		unsigned long v = strtoul(rest, &end, 10);
+		if (end == rest || v > GAME_IN_MASK)
+			return -1;
+		l->inputs[(size_t)frame * l->n + k] = (uint8_t)v;
+		rest = end;
+	}
+	l->frames = frame + 1;
+	return 0;
+}
+
+static int on_checksum(void *ctx, uint32_t frame, const char *rest)
+{
+	struct replay_log *l = ctx;
+	if (frame >= l->nhash) {
+		uint64_t *h = realloc(l->hash, sizeof *h * (frame + 1024));
+		if (!h)
+			return -1;
+		l->hash = h;
+		l->nhash = frame + 1024;
+	}
+	char *end;
+	l->hash[frame] = strtoull(rest, &end, 16);
+	return end == rest ? -1 : 0;
+}
+
+int bundle_replay(const char *dir, struct replay_result *out, char *err, size_t errlen)
+{
+	struct scenario scn;
+	char path[1024];
+	memset(out, 0, sizeof *out);
+	out->desync_frame = -1;
+	snprintf(path, sizeof path, "%s/scenario.ini", dir);
+	scn_default(&scn);
+	if (scn_load(&scn, path, err, errlen) < 0)
+		return -1;
+	if (scn.peer_cmd[0]) {
+		snprintf(err, errlen, "%s: a --peer-cmd session; only the built-in game can be re-simulated", path);
+		return -1;
+	}
+	out->npeers = scn.peers;
+	out->seed = scn.seed;
+	for (uint32_t k = 0; k < scn.peers && k < RUN_MAX_PEERS; k++) {
+		struct replay_log l = { .n = scn.peers };
+		char name[64];
+		snprintf(name, sizeof name, "inputs-%u.txt", k);
+		int rc = read_lines(dir, name, on_inputs, &l, err, errlen);
+		snprintf(name, sizeof name, "checksums-%u.txt", k);
+		if (rc == 0)
+			rc = read_lines(dir, name, on_checksum, &l, err, errlen);
+		if (rc < 0) {
+			free(l.inputs);
+			free(l.hash);
+			return -1;
+		}
+		struct replay_peer *rp = &out->peer[k];
+		rp->frames = l.frames;
+		rp->diverges_at = -1;
+		struct game_state g;
+		game_init(&g, scn.peers, scn.seed);
+		for (uint32_t f = 0; f < l.frames; f++) {
+			game_input in[GAME_MAX_PLAYERS] = { 0 };
+			memcpy(in, l.inputs + (size_t)f * scn.peers, scn.peers);
+			game_step(&g, in);
+			uint64_t h = game_hash(&g);
+			if (f < l.nhash && h != l.hash[f]) {
+				rp->diverges_at = f;
+				rp->logged = l.hash[f];
+				rp->resim = h;
+				if (out->desync_frame < 0 || f < out->desync_frame)
+					out->desync_frame = f;
+				break;
+			}
+		}
+		free(l.inputs);
+		free(l.hash);
+	}
+	return 0;
+}

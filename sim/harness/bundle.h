@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: MIT
+// The desync bundle: everything needed to see, and replay, where a session diverged.
+#ifndef LOOPSIM_HARNESS_BUNDLE_H
+#define LOOPSIM_HARNESS_BUNDLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "harness/oracle.h"
+#include "harness/report.h"
+#include "harness/scenario.h"
+
+/*
+ * A bundle directory holds:
+ *   scenario.ini          the scenario with every value resolved, the seed included
+ *   inputs-K.txt          peer K's confirmed inputs: "frame i0 i1 ..." per line, from frame 0
+ *   checksums-K.txt       peer K's confirmed checksums: "frame hex" per line
+ *   state-K.bin           peer K's serialised state after the divergent frame (when it answered DUMP)
+ *   reference-state.bin   the harness's own re-simulation after that frame (built-in game)
+ *   diff.txt              per peer, the first entity/field that differs from the reference, both values
+ *   fates.tsv, capture.pcap, peer-K.log
+ *   README.txt            what the files are, and `loopsim replay DIR`
+ */
+struct bundle_input {
+	const struct scenario *scn;
+	struct run_result *res;       /* desync.bundle and desync.field are filled in */
+	const struct oracle *oracle;
+	const char *pcap, *fates, *workdir;
+	const uint8_t *dump[RUN_MAX_PEERS];
+	size_t dump_len[RUN_MAX_PEERS];
+};
+
+/* Writes the bundle into dir (NULL: ./loopsim-desync-YYYYmmdd-HHMMSS). Returns 0, or -1 with err set. */
+int bundle_write(const struct bundle_input *in, const char *dir, char *err, size_t errlen);
+
+/* What replaying a bundle found, per peer. */
+struct replay_peer {
+	uint32_t frames;          /* confirmed frames in its logs */
+	int64_t diverges_at;      /* first frame whose logged checksum differs from the re-simulation; -1 none */
+	uint64_t logged, resim;   /* the two checksums there */
+};
+
+struct replay_result {
+	uint32_t npeers;
+	uint64_t seed;
+	int64_t desync_frame;     /* the earliest divergence over all peers; -1 none */
+	struct replay_peer peer[RUN_MAX_PEERS];
+};
+
+/* Re-simulates every peer's confirmed inputs from frame 0. Returns 0, or -1 with err naming the file. */
+int bundle_replay(const char *dir, struct replay_result *out, char *err, size_t errlen);
+
+#endif

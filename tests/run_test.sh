@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# `loopsim run` end to end: a clean session, an injected desync with its bundle and replay, failures, signals.
+set -u
+loopsim=$1 example=$2
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+fail() { echo "run_test: $*" >&2; exit 1; }
+checks=0
+ok() { checks=$((checks + 1)); }
+
+# A clean session: 3 peers, exit 0, a report that follows DESIGN.md, and JUnit.
+"$loopsim" run --peers 3 --duration 3 --seed 5 --latency 20 --jitter 5 --loss 2 --quiet \
+	--report "$dir/clean.json" --junit "$dir/clean.xml" 2>"$dir/clean.err"
+rc=$?
+[ $rc = 0 ] || fail "clean session exited $rc: $(cat "$dir/clean.err")"; ok
+jq -e '.seed == 5 and .netcode == "rollback" and (.peers | length) == 3 and (.links | length) == 6 and .desync == null' \
+	"$dir/clean.json" >/dev/null || fail "clean report: $(head -c 600 "$dir/clean.json")"; ok
+jq -e '[.peers[] | select(.frames > 60 and .exit_status == 0 and .port > 0 and .public_port > 0)] | length == 3' \
+	"$dir/clean.json" >/dev/null || fail "peers in the clean report: $(jq -c .peers "$dir/clean.json")"; ok
+jq -e '[.links[] | select(.sent > 0 and .delivered > 0 and .delay_ms.p50 >= 15)] | length == 6' \
+	"$dir/clean.json" >/dev/null || fail "links in the clean report: $(jq -c '.links[0]' "$dir/clean.json")"; ok
+grep -q '<testcase' "$dir/clean.xml" && [ "$(grep -c '<testcase' "$dir/clean.xml")" = 4 ] || fail "junit: $(cat "$dir/clean.xml")"; ok
+grep -q '<failure' "$dir/clean.xml" && fail "a clean junit has a failure"; ok
+
+# An injected desync on peer 1 at frame 60: exit 1, the frame and the peer named, a bundle that replays.
+"$loopsim" run --peers 3 --duration 15 --seed 6 --inject-desync 1@60 --bundle "$dir/bundle" --quiet \
+	--report "$dir/desync.json" 2>"$dir/desync.err"
+rc=$?
+[ $rc = 1 ] || fail "desync session exited $rc: $(cat "$dir/desync.err")"; ok
+jq -e '.desync.frame == 60 and .desync.peers == [1] and (.desync.field | test("ship")) and .desync.bundle != null' \
+	"$dir/desync.json" >/dev/null || fail "desync report: $(jq -c .desync "$dir/desync.json")"; ok
+for f in scenario.ini inputs-0.txt checksums-2.txt state-1.bin reference-state.bin diff.txt fates.tsv capture.pcap README.txt; do
+	[ -s "$dir/bundle/$f" ] || fail "the bundle lacks $f"
+done; ok
+grep -q "peer 1: ship" "$dir/bundle/diff.txt" || fail "diff.txt does not name peer 1's field: $(cat "$dir/bundle/diff.txt")"; ok
+"$loopsim" replay "$dir/bundle" >"$dir/replay.out" 2>&1
+rc=$?
+[ $rc = 1 ] || fail "replay exited $rc: $(cat "$dir/replay.out")"; ok
+grep -q "peer 1: LEAVES the reference at frame 60" "$dir/replay.out" || fail "replay: $(cat "$dir/replay.out")"; ok
+grep -q "peer 0: follows" "$dir/replay.out" || fail "replay blames peer 0: $(cat "$dir/replay.out")"; ok
+
+# Two peers: no majority, so the harness's own re-simulation names the one that left it.
+"$loopsim" run --peers 2 --duration 15 --seed 7 --inject-desync 0@45 --bundle "$dir/b2" --quiet \
+	--report "$dir/two.json" 2>/dev/null
+rc=$?
+[ $rc = 1 ] && jq -e '.desync.frame == 45 and .desync.peers == [0]' "$dir/two.json" >/dev/null ||
+	fail "two peers: exit $rc, $(jq -c .desync "$dir/two.json" 2>/dev/null)"; ok
+
+# Bring your own peer: the example (plain UDP and peer.h) under the oracle, and a scenario's timeline.
+"$loopsim" run --peers 3 --duration 4 --seed 8 --latency 20 --loss 3 --quiet --peer-cmd "$example {index} {addr} {peers} {seed}" \
+	--report "$dir/byo.json" 2>"$dir/byo.err"
+rc=$?
+[ $rc = 0 ] && jq -e '([.peers[] | select(.frames > 30)] | length == 3) and .desync == null' "$dir/byo.json" >/dev/null ||
+	fail "--peer-cmd example: exit $rc, $(cat "$dir/byo.err")"; ok
+
+# A scenario error names file:line and the key, and exits 2.
+printf '[session]\npeers = 3\n[link *]\nlatency = fast\n' >"$dir/bad.ini"
+"$loopsim" run "$dir/bad.ini" 2>"$dir/bad.err"
+rc=$?
+[ $rc = 2 ] && grep -q "bad.ini:4" "$dir/bad.err" && grep -q "latency" "$dir/bad.err" ||
+	fail "bad scenario: exit $rc, $(cat "$dir/bad.err")"; ok
+"$loopsim" run --peers 40 2>"$dir/usage.err"; rc=$?
+[ $rc = 2 ] && grep -q -- "--peers" "$dir/usage.err" || fail "--peers 40: exit $rc, $(cat "$dir/usage.err")"; ok
+"$loopsim" run --inject-desync 9@10 2>"$dir/usage.err"; rc=$?
+[ $rc = 2 ] && grep -q -- "--inject-desync" "$dir/usage.err" || fail "--inject-desync 9@10: exit $rc"; ok
+
+# A peer that crashes: the run ends with exit 3 and names it.
+"$loopsim" run --peers 2 --duration 10 --peer-cmd 'sh -c "sleep 1; kill -SEGV \$\$"' --quiet \
+	--report "$dir/crash.json" 2>"$dir/crash.err"
+rc=$?
+[ $rc = 3 ] && jq -e '[.peers[] | select(.problem != null) | select(.problem | test("crashed"))] | length >= 1' "$dir/crash.json" >/dev/null ||
+	fail "crashing peer: exit $rc, $(cat "$dir/crash.err")"; ok
+
+# SIGINT ends the run cleanly, with the report and captures written.
+"$loopsim" run --peers 2 --duration 60 --quiet --report "$dir/int.json" --fates "$dir/int.fates" 2>/dev/null &
+pid=$!
+for _ in $(seq 60); do [ -s "$dir/int.fates" ] && break; sleep 0.1; done
+sleep 1
+kill -INT $pid
+wait $pid
+rc=$?
+[ $rc = 0 ] && jq -e '.reason | test("Interrupt")' "$dir/int.json" >/dev/null || fail "SIGINT: exit $rc, $(cat "$dir/int.json" 2>/dev/null | head -c 300)"; ok
+[ "$(grep -vc '^#' "$dir/int.fates")" -gt 10 ] || fail "SIGINT: the fate log is nearly empty"; ok
+
+# Children never outlive the harness, even a SIGKILLed one.
+"$loopsim" run --peers 3 --duration 60 --quiet 2>/dev/null &
+pid=$!
+sleep 1.5
+kids=$(pgrep -P $pid)
+[ -n "$kids" ] || fail "no peer processes to watch"
+kill -KILL $pid
+wait $pid 2>/dev/null
+sleep 0.5
+for k in $kids; do
+	# A dead peer may linger as a zombie until init reaps it; only a running one counts.
+	state=$(awk '{print $3}' "/proc/$k/stat" 2>/dev/null)
+	[ -n "$state" ] && [ "$state" != Z ] && fail "peer $k outlived a SIGKILLed harness (state $state)"
+done; ok
+
+echo "run_test: all $checks checks passed"
