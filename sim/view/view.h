@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: MIT
+// The SDL2 viewer: draws a session from plain-data snapshots and turns the user's input into commands.
+#ifndef LOOPSIM_VIEW_H
+#define LOOPSIM_VIEW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Model. The harness fills a struct view_snapshot (plain data, no pointers
+ * into live objects) once per frame and hands it to view_frame(); the
+ * viewer never calls into the wire or the harness, so it can never block
+ * them. Whatever the user does comes back as struct view_cmd values from
+ * view_events(); the harness applies them through the same path as scenario
+ * events, and logs them. The view keeps its own history (graphs) from the
+ * snapshots it is given.
+ *
+ * SDL is included only in sim/view. Headless (cfg.headless) the view
+ * renders with SDL's software renderer into a surface and opens no window,
+ * so --screenshot works without a display.
+ */
+
+#define VIEW_MAX_PEERS 64
+#define VIEW_MAX_LINKS (VIEW_MAX_PEERS * (VIEW_MAX_PEERS - 1))
+#define VIEW_MAX_DOTS 5000
+#define VIEW_MAX_MARKS 1024
+#define VIEW_MAX_SHIPS 16
+#define VIEW_MAX_BULLETS 128
+#define VIEW_MAX_EVENTS 64
+
+struct view_ship {
+	int32_t x, y;          /* 16.16 fixed point, field 0..1000 units square, wrapping */
+	uint16_t angle;        /* 0..1023 for a full turn; 0 faces +x, growing towards +y */
+	bool alive;
+	int16_t score;
+};
+
+struct view_bullet {
+	int32_t x, y;
+	uint8_t owner;
+};
+
+struct view_peer {
+	uint32_t index;
+	char addr[24];                 /* the public ip:port the others see */
+	uint32_t frame, confirmed;
+	float rollbacks_per_s;
+	uint32_t last_rollback;        /* depth of the latest rollback, frames */
+	float rtt_ms;
+	bool stalled;                  /* it has not advanced for a while */
+	bool alive;                    /* its process runs */
+	bool minority;                 /* named by the oracle in a desync */
+	bool human;                    /* the user flies its ship */
+	uint64_t checksum;             /* of its latest confirmed frame */
+	bool checksum_ok;              /* agrees with the others as far as compared */
+	bool has_game;                 /* the fields below are filled (built-in peers only) */
+	uint32_t game_frame;
+	uint8_t nships, nbullets;
+	struct view_ship ship[VIEW_MAX_SHIPS];
+	struct view_bullet bullet[VIEW_MAX_BULLETS];
+};
+
+struct view_link {
+	uint16_t from, to;
+	float latency_ms, jitter_ms, loss_pct;
+	bool cut;                      /* partitioned or blocked */
+	uint64_t sent, delivered, dropped;
+	float p50_ms, p99_ms;
+};
+
+enum view_dot_kind { VIEW_DOT_NORMAL, VIEW_DOT_DUP, VIEW_DOT_CORRUPT, VIEW_DOT_REORDER };
+
+/* ENet packet kinds, from the first command in a datagram's ENet header (0 = not ENet / unknown). */
+enum view_label { VIEW_LABEL_NONE, VIEW_LABEL_CONNECT, VIEW_LABEL_ACK, VIEW_LABEL_RELIABLE, VIEW_LABEL_UNRELIABLE,
+		  VIEW_LABEL_PING };
+
+struct view_dot {                  /* a datagram in flight */
+	uint16_t from, to;
+	float progress;                /* 0 at the sender .. 1 at the receiver: elapsed / delay */
+	uint8_t kind;                  /* enum view_dot_kind */
+	uint8_t label;                 /* enum view_label */
+};
+
+struct view_mark {                 /* a recent drop: a red cross that fades */
+	uint16_t from, to;
+	float age_s;                   /* since the drop */
+};
+
+struct view_event {                /* a timeline or live change, for the graph strip */
+	float t_s;
+	char label[32];
+};
+
+struct view_snapshot {
+	double t_s, duration_s;
+	const char *netcode;
+	uint64_t seed;
+	uint32_t npeers;
+	struct view_peer peer[VIEW_MAX_PEERS];
+	uint32_t nlinks;
+	struct view_link link[VIEW_MAX_LINKS];
+	uint32_t ndots;
+	uint32_t dots_hidden;          /* in flight but not drawn (sampled under load) */
+	struct view_dot dot[VIEW_MAX_DOTS];
+	uint32_t nmarks;
+	struct view_mark mark[VIEW_MAX_MARKS];
+	uint32_t nevents;
+	struct view_event event[VIEW_MAX_EVENTS];
+	struct {
+		bool found;
+		uint32_t frame;
+		char peers[64];            /* "2" or "1, 3" */
+		char field[160];           /* "ship 2.x: 1234 != 1240" or "" */
+	} desync;
+	char status[160];              /* a line for the status bar */
+};
+
+enum view_cmd_kind {
+	VIEW_CMD_SET_LINK,   /* link from->to (both if `both`): key = value, as a scenario's [at] line */
+	VIEW_CMD_PARTITION,  /* cut the link from<->to */
+	VIEW_CMD_HEAL,       /* heal every partition */
+	VIEW_CMD_PRESET,     /* value: a preset name for every link */
+	VIEW_CMD_INPUT,      /* peer: keys (game input bits), human */
+	VIEW_CMD_SCREENSHOT, /* value: a file name */
+	VIEW_CMD_QUIT,
+};
+
+struct view_cmd {
+	enum view_cmd_kind kind;
+	int from, to;
+	bool both;
+	char key[32];
+	char value[64];
+	uint32_t peer;
+	uint8_t keys;
+	bool human;
+};
+
+struct view_cfg {
+	int width, height;             /* default 1280 x 720 */
+	bool headless;                 /* software renderer into a surface; no window */
+	const char *font_path;         /* NULL: the shipped DejaVu Sans Mono (see view.c) */
+	const char *title;
+};
+
+void view_cfg_default(struct view_cfg *cfg);
+
+struct view;
+
+/* Starts SDL (video only when windowed) and opens the window or the surface. NULL with err on failure. */
+struct view *view_create(const struct view_cfg *cfg, char *err, size_t errlen);
+/* NULL does nothing. */
+void view_destroy(struct view *v);
+
+/* Draws snap (and, windowed, presents it). The view keeps what it needs for its graphs. Can't fail. */
+void view_frame(struct view *v, const struct view_snapshot *snap);
+
+/* Handles pending SDL events; writes up to max commands. Returns how many. */
+int view_events(struct view *v, struct view_cmd *cmds, int max);
+
+/* Renders the latest snapshot at the window's size into a PNG. Returns 0, or -1 with err. */
+int view_screenshot(struct view *v, const char *png_path, char *err, size_t errlen);
+
+/* Paused views keep showing the last snapshot (the session goes on). */
+bool view_paused(const struct view *v);
+
+#endif
