@@ -22,6 +22,7 @@
 
 #include "wire/addr.h"
 #include "wire/capture.h"
+#include "wire/enet_label.h"
 #include "wire/sched.h"
 
 /* Datagrams per recvmmsg/sendmmsg call. */
@@ -30,6 +31,8 @@
 #define WIRE_TX_MAX 1024
 /* Kernel buffer asked for on each public socket, so bursts wait in the kernel and not on the floor. */
 #define WIRE_SOCKBUF_BYTES (4 << 20)
+/* Recent drops kept for the viewer; older ones are overwritten. */
+#define WIRE_DROP_RING 1024
 /* How often the captures reach the disk while running, so a crash loses at most this much. */
 #define WIRE_FLUSH_US 1000000u
 
@@ -49,6 +52,8 @@ struct wire {
 	struct wire_pcap *pcap;
 	FILE *fates;
 	struct wire_totals totals;
+	struct wire_drop drops[WIRE_DROP_RING];
+	uint64_t ndrops;         /* ever recorded; the ring holds the last WIRE_DROP_RING */
 
 	pthread_mutex_t lock;    /* held by the relay while it works a batch, by callers to read or change */
 	pthread_t thread;
@@ -260,7 +265,7 @@ static void note_kernel_drops(struct wire *w, uint32_t k, struct msghdr *mh)
 }
 
 static void schedule_copy(struct wire *w, uint32_t from, uint32_t to, sim_time_us now, const struct wire_copy *c,
-			  const uint8_t *data, uint32_t len)
+			  unsigned copy, uint8_t label, const uint8_t *data, uint32_t len)
 {
 	struct wire_pkt *p = wire_sched_alloc(&w->sched, len);
 	if (!p) {
@@ -272,6 +277,8 @@ static void schedule_copy(struct wire *w, uint32_t from, uint32_t to, sim_time_u
 		p->data[c->corrupt_bit / 8] ^= (uint8_t)(1u << (c->corrupt_bit % 8));
 	p->due_us = c->deliver_at_us;
 	p->sent_us = now;
+	p->kind = copy ? 1 : c->corrupt_bit >= 0 ? 2 : c->reordered ? 3 : 0;
+	p->label = label;
 	p->from = from;
 	p->to = to;
 	wire_sched_push(&w->sched, p);
@@ -344,8 +351,14 @@ static void admit(struct wire *w, uint32_t to, int n, sim_time_us now, uint64_t 
 			int ln = wire_fate_format(line, sizeof line, at - w->t0_us, (uint32_t)from, to, len, &logged);
 			fwrite(line, 1, (size_t)ln, w->fates);
 		}
+		if (fate.kind != WIRE_FATE_DELIVER) {
+			w->drops[w->ndrops++ % WIRE_DROP_RING] =
+				(struct wire_drop){ at, (uint16_t)from, (uint16_t)to, (uint8_t)fate.kind };
+			continue;
+		}
+		uint8_t label = (uint8_t)wire_enet_label(data, len);
 		for (uint32_t c = 0; c < fate.ncopies; c++)
-			schedule_copy(w, (uint32_t)from, to, at, &fate.copy[c], data, len);
+			schedule_copy(w, (uint32_t)from, to, at, &fate.copy[c], c, label, data, len);
 	}
 }
 
@@ -641,6 +654,37 @@ int wire_link_stats(struct wire *w, uint32_t from, uint32_t to, struct wire_link
 	*out = wire_model_link(&w->model, from, to)->stats;
 	pthread_mutex_unlock(&w->lock);
 	return 0;
+}
+
+uint32_t wire_sample_flights(struct wire *w, struct wire_flight *out, uint32_t max, uint64_t *total)
+{
+	pthread_mutex_lock(&w->lock);
+	uint32_t len = w->sched.len, n = 0;
+	*total = len;
+	/* A stride over the heap's array: an even sample of what flies, in bounded time. */
+	uint32_t stride = max && len > max ? (len + max - 1) / max : 1;
+	for (uint32_t i = 0; i < len && n < max; i += stride) {
+		const struct wire_pkt *p = w->sched.heap[i];
+		out[n++] = (struct wire_flight){ (uint16_t)p->from, (uint16_t)p->to, p->sent_us, p->due_us, p->kind, p->label };
+	}
+	pthread_mutex_unlock(&w->lock);
+	return n;
+}
+
+uint32_t wire_recent_drops(struct wire *w, uint64_t *cursor, struct wire_drop *out, uint32_t max)
+{
+	pthread_mutex_lock(&w->lock);
+	uint64_t from = *cursor;
+	if (w->ndrops > WIRE_DROP_RING && from < w->ndrops - WIRE_DROP_RING)
+		from = w->ndrops - WIRE_DROP_RING;
+	if (w->ndrops - from > max)
+		from = w->ndrops - max;
+	uint32_t n = 0;
+	for (uint64_t i = from; i < w->ndrops; i++)
+		out[n++] = w->drops[i % WIRE_DROP_RING];
+	*cursor = w->ndrops;
+	pthread_mutex_unlock(&w->lock);
+	return n;
 }
 
 void wire_all_link_stats(struct wire *w, struct wire_link_stats *out)

@@ -87,6 +87,31 @@ int wire_link_stats(struct wire *w, uint32_t from, uint32_t to, struct wire_link
 void wire_all_link_stats(struct wire *w, struct wire_link_stats *out);
 void wire_get_totals(struct wire *w, struct wire_totals *out);
 
+/* A datagram in flight, for the viewer. */
+struct wire_flight {
+	uint16_t from, to;
+	sim_time_us sent_us, due_us;
+	uint8_t kind;                 /* 0 plain, 1 duplicate, 2 corrupted, 3 reordered */
+	uint8_t label;                /* enum wire_label */
+};
+
+/* A recent drop, for the viewer. */
+struct wire_drop {
+	sim_time_us at_us;
+	uint16_t from, to;
+	uint8_t fate;                 /* enum wire_fate_kind */
+};
+
+/*
+ * Samples up to max datagrams in flight, spread evenly over all of them, so
+ * the cost is bounded whatever the load. Returns how many were written;
+ * *total gets how many are in flight.
+ */
+uint32_t wire_sample_flights(struct wire *w, struct wire_flight *out, uint32_t max, uint64_t *total);
+
+/* Copies drops newer than *cursor (up to max, oldest first) and advances it. Returns how many. */
+uint32_t wire_recent_drops(struct wire *w, uint64_t *cursor, struct wire_drop *out, uint32_t max);
+
 /* CLOCK_MONOTONIC in µs: the wire's clock. */
 sim_time_us wire_clock_us(void);
 

@@ -23,6 +23,8 @@ struct wire_pkt {
 	uint64_t seq;         /* ties on due_us go first-in first-out */
 	uint32_t from, to;
 	uint32_t len;
+	uint8_t kind;         /* for the viewer: 0 plain, 1 duplicate, 2 corrupted, 3 reordered */
+	uint8_t label;        /* enum wire_label of its ENet header */
 	uint8_t *data;        /* inline_data, or a big buffer owned by the pool */
 	struct wire_pkt *next_free;
 	uint8_t inline_data[WIRE_SMALL_PAYLOAD];
