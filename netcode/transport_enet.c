@@ -11,6 +11,8 @@
 #include "netcode/transport.h"
 
 #define ENET_CHANNELS 1
+/* ENet drops a peer whose reliable traffic goes unacknowledged this long. */
+#define ENET_TIMEOUT_MS 30000
 /* While a pair is not yet connected, this peer announces itself this often (see announce()). */
 #define ANNOUNCE_MS 200
 
@@ -99,7 +101,12 @@ static int enet_poll(struct nc_transport *base, uint64_t now_ms, struct nc_event
 			}
 			e.peer->data = (void *)(intptr_t)(k + 1);
 			t->peer[k] = e.peer;
-			enet_peer_timeout(e.peer, 0, 2000, 5000);
+			/*
+			 * The session decides when a silent peer is lost (its own
+			 * disconnect timeout); ENet's own timeout only backs it up,
+			 * so a partition the session would ride out is not cut short.
+			 */
+			enet_peer_timeout(e.peer, 0, ENET_TIMEOUT_MS, ENET_TIMEOUT_MS);
 			ev->type = NC_EV_CONNECTED;
 			ev->peer = (uint32_t)k;
 			ev->len = 0;

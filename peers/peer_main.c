@@ -53,8 +53,8 @@ struct peer {
 
 /* A FRAME goes out at least this often, new confirmed frame or not: the harness's proof of life. */
 #define HEARTBEAT_MS 500
-/* Remotes silent this long are lost. Longer than any partition a scenario heals from. */
-#define DISCONNECT_TIMEOUT_MS 10000
+/* Remotes silent this long are lost: longer than a partition that is meant to heal, short enough to move on. */
+#define DISCONNECT_TIMEOUT_MS 8000
 
 static void usage(FILE *out)
 {
