@@ -76,6 +76,8 @@ static int enet_send(struct nc_transport *base, uint32_t to, const uint8_t *data
 		enet_packet_destroy(p);
 		return -EIO;
 	}
+	/* Out now, not at the next service call a frame later: that would add a frame to every one-way trip. */
+	enet_host_flush(t->host);
 	return 0;
 }
 

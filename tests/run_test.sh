@@ -72,6 +72,21 @@ rc=$?
 [ $rc = 3 ] && jq -e '[.peers[] | select(.problem != null) | select(.problem | test("crashed"))] | length >= 1' "$dir/crash.json" >/dev/null ||
 	fail "crashing peer: exit $rc, $(cat "$dir/crash.err")"; ok
 
+# A peer that hangs (stopped, so it sends no FRAME): exit 3 within the 5 s limit, naming it.
+"$loopsim" run --peers 2 --duration 30 --quiet --report "$dir/hang.json" 2>/dev/null &
+pid=$!
+for _ in $(seq 50); do kids=$(pgrep -P $pid | head -1); [ -n "$kids" ] && break; sleep 0.1; done
+sleep 2
+kill -STOP "$kids"
+start=$(date +%s)
+wait $pid
+rc=$?
+kill -CONT "$kids" 2>/dev/null
+took=$(( $(date +%s) - start ))
+[ $rc = 3 ] && jq -e '[.peers[] | select(.problem != null) | select(.problem | test("hung"))] | length == 1' "$dir/hang.json" >/dev/null ||
+	fail "hung peer: exit $rc, $(jq -c '[.peers[].problem]' "$dir/hang.json" 2>/dev/null)"; ok
+[ $took -le 12 ] || fail "the hang took ${took}s to be noticed"; ok
+
 # SIGINT ends the run cleanly, with the report and captures written.
 "$loopsim" run --peers 2 --duration 60 --quiet --report "$dir/int.json" --fates "$dir/int.fates" 2>/dev/null &
 pid=$!
@@ -89,8 +104,7 @@ pid=$!
 sleep 1.5
 kids=$(pgrep -P $pid)
 [ -n "$kids" ] || fail "no peer processes to watch"
-kill -KILL $pid
-wait $pid 2>/dev/null
+{ kill -KILL $pid; wait $pid; } 2>/dev/null
 sleep 0.5
 for k in $kids; do
 	# A dead peer may linger as a zombie until init reaps it; only a running one counts.

@@ -33,6 +33,7 @@ enum {
 	OPT_INJECT,
 	OPT_LINK,
 	OPT_QUIET,
+	OPT_SCREENSHOT,
 	OPT_HELP,
 	OPT_SETTING = 100,
 };
@@ -52,7 +53,8 @@ static void run_help(FILE *out)
 		"  --seed N                   seed of the game and of every wire draw (default: random, printed)\n"
 		"  --duration S               seconds to run (default 30)\n"
 		"  --input-delay D            frames of input delay (default 2)\n"
-		"  --headless                 no window (the only mode in this build)\n"
+		"  --headless                 no window even where there is a display (the default without one)\n"
+		"  --screenshot FILE.png      write the final frame as a PNG (rendered without a display if need be)\n"
 		"  --peer-cmd 'CMD'           run your own program as each peer; placeholders {index} {addr}\n"
 		"                             {peers} {seed}; see peers/include/loopsim/peer.h\n"
 		"  --inject-desync PEER@FRAME perturb one peer's state at a frame: the desync path, end to end\n"
@@ -93,6 +95,7 @@ int cmd_run(int argc, char **argv)
 		{ "inject-desync", required_argument, NULL, OPT_INJECT },
 		{ "link", required_argument, NULL, OPT_LINK },
 		{ "quiet", no_argument, NULL, OPT_QUIET },
+		{ "screenshot", required_argument, NULL, OPT_SCREENSHOT },
 		{ "help", no_argument, NULL, OPT_HELP },
 	};
 	size_t nopt = 0;
@@ -130,7 +133,7 @@ int cmd_run(int argc, char **argv)
 	}
 
 	const char *report = NULL, *junit = NULL;
-	bool quiet = false;
+	bool quiet = false, headless = false;
 	struct wire_opt_item settings[MAX_ITEMS];
 	size_t nsettings = 0;
 	opterr = 0;
@@ -176,6 +179,10 @@ int cmd_run(int argc, char **argv)
 			cfg.scn.input_delay = u;
 			break;
 		case OPT_HEADLESS:
+			headless = true;
+			break;
+		case OPT_SCREENSHOT:
+			cfg.screenshot = optarg;
 			break;
 		case OPT_REPORT:
 			report = optarg;
@@ -290,7 +297,9 @@ int cmd_run(int argc, char **argv)
 	}
 	if (scn_check(&cfg.scn, err, sizeof err) < 0)
 		goto usage;
-	cfg.progress = !quiet && isatty(STDERR_FILENO);
+	const char *display = getenv("DISPLAY"), *wayland = getenv("WAYLAND_DISPLAY");
+	cfg.window = !headless && ((display && *display) || (wayland && *wayland));
+	cfg.progress = !quiet && !cfg.window && isatty(STDERR_FILENO);
 
 	static struct run_result res;
 	int rc = run_session(&cfg, &res);

@@ -23,6 +23,7 @@
 #include "harness/bundle.h"
 #include "harness/launch.h"
 #include "harness/oracle.h"
+#include "view/view.h"
 #include "wire/addr.h"
 #include "wire/relay.h"
 
@@ -46,6 +47,16 @@ struct slot {
 	uint64_t last_frame_ms;
 	bool dumped;
 	struct ctl_dumped dump;
+	/* For the viewer. */
+	struct ctl_state state;  /* the latest STATE */
+	bool has_state;
+	uint64_t checksum;       /* of its latest confirmed frame */
+	uint64_t advanced_ms;    /* when its frame last moved */
+	uint32_t last_rollback;
+	uint64_t rb_base;        /* rollbacks at the start of the rate window */
+	uint64_t rb_window_ms;
+	float rb_per_s;
+	bool human;
 };
 
 struct session {
@@ -63,6 +74,17 @@ struct session {
 	int sigfd;
 	bool builtin;
 	char pcap[600], fates[600];
+	/* The viewer, when there is one. */
+	struct view *view;
+	struct view_snapshot *snap;
+	struct wire_flight *flights;
+	struct wire_link_stats *link_stats;
+	struct view_mark marks[VIEW_MAX_MARKS];  /* drops, newest last, with their time */
+	double mark_t[VIEW_MAX_MARKS];
+	uint32_t nmarks;
+	uint64_t drop_cursor;
+	uint64_t last_view_ms;
+	bool quit_requested;
 };
 
 static uint64_t clock_ms(void)
@@ -137,6 +159,10 @@ static void on_message(struct session *s, uint32_t k, const struct ctl_msg *m)
 		const struct ctl_frame *f = &m->u.frame;
 		sl->framed = true;
 		sl->last_frame_ms = clock_ms();
+		if (f->frame != rp->frames)
+			sl->advanced_ms = sl->last_frame_ms;
+		sl->checksum = f->checksum;
+		sl->last_rollback = f->last_rollback;
 		rp->frames = f->frame;
 		if ((int64_t)f->confirmed > rp->confirmed_frame)
 			rp->confirmed_frame = f->confirmed;
@@ -160,8 +186,12 @@ static void on_message(struct session *s, uint32_t k, const struct ctl_msg *m)
 	case CTL_BYE:
 		sl->expected_exit = true;
 		break;
+	case CTL_STATE:
+		sl->state = m->u.state;
+		sl->has_state = true;
+		break;
 	default:
-		break; /* STATE is the viewer's; nothing else is meant for us */
+		break; /* nothing else is meant for the harness */
 	}
 }
 
@@ -331,6 +361,267 @@ static void apply_event(struct session *s, const struct scn_event *e)
 	}
 }
 
+/* --- the viewer ----------------------------------------------------------------------------------------- */
+
+/* Frames the viewer draws per second at most; the harness's own work runs between them. */
+#define VIEW_FRAME_MS 16
+/* A peer whose frame has not moved for this long shows as stalled. */
+#define STALL_MS 250
+/* How long a drop's cross stays on screen. */
+#define MARK_LIFE_S 1.5
+
+static void snapshot_peers(struct session *s, struct view_snapshot *v, uint64_t now)
+{
+	v->npeers = s->n;
+	for (uint32_t k = 0; k < s->n && k < VIEW_MAX_PEERS; k++) {
+		struct slot *sl = &s->slot[k];
+		struct run_peer *rp = &s->res->peers[k];
+		struct view_peer *vp = &v->peer[k];
+		memset(vp, 0, sizeof *vp);
+		vp->index = k;
+		wire_addr_str(vp->addr, sizeof vp->addr, wire_peer_ip(k), rp->public_port);
+		vp->frame = rp->frames;
+		vp->confirmed = rp->confirmed_frame < 0 ? 0 : (uint32_t)rp->confirmed_frame;
+		if (now - sl->rb_window_ms >= 1000) {
+			sl->rb_per_s = (float)(rp->rollbacks - sl->rb_base) * 1000.0f / (float)(now - sl->rb_window_ms);
+			sl->rb_base = rp->rollbacks;
+			sl->rb_window_ms = now;
+		}
+		vp->rollbacks_per_s = sl->rb_per_s;
+		vp->last_rollback = sl->last_rollback;
+		vp->rtt_ms = (float)rp->rtt_ms;
+		vp->stalled = sl->framed && now - sl->advanced_ms > STALL_MS;
+		vp->alive = sl->alive;
+		vp->human = sl->human;
+		vp->checksum = sl->checksum;
+		vp->checksum_ok = !s->res->desync.found;
+		for (uint32_t m = 0; m < s->res->desync.npeers; m++)
+			if (s->res->desync.peers[m] == k) {
+				vp->minority = true;
+				vp->checksum_ok = false;
+			}
+		if (sl->has_state) {
+			const struct ctl_state *st = &sl->state;
+			vp->has_game = true;
+			vp->game_frame = st->frame;
+			vp->nships = st->nships;
+			vp->nbullets = st->nbullets;
+			for (uint32_t i = 0; i < st->nships && i < VIEW_MAX_SHIPS; i++)
+				vp->ship[i] = (struct view_ship){ st->ship[i].x, st->ship[i].y, st->ship[i].angle,
+								  st->ship[i].alive != 0, st->ship[i].score };
+			for (uint32_t i = 0; i < st->nbullets && i < VIEW_MAX_BULLETS; i++)
+				vp->bullet[i] = (struct view_bullet){ st->bullet[i].x, st->bullet[i].y, st->bullet[i].owner };
+		}
+	}
+}
+
+static void snapshot_links(struct session *s, struct view_snapshot *v)
+{
+	wire_all_link_stats(s->wire, s->link_stats);
+	v->nlinks = 0;
+	for (uint32_t i = 0; i < s->n; i++)
+		for (uint32_t j = 0; j < s->n; j++) {
+			struct wire_link_cfg c;
+			if (i == j || v->nlinks >= VIEW_MAX_LINKS || wire_get_link(s->wire, i, j, &c) < 0)
+				continue;
+			const struct wire_link_stats *st = &s->link_stats[(size_t)i * s->n + j];
+			uint64_t dropped = 0;
+			for (int r = 1; r < WIRE_FATE_COUNT; r++)
+				dropped += st->dropped[r];
+			v->link[v->nlinks++] = (struct view_link){
+				.from = (uint16_t)i, .to = (uint16_t)j, .latency_ms = (float)c.latency_ms,
+				.jitter_ms = (float)c.jitter_ms, .loss_pct = (float)c.loss_pct,
+				.cut = c.blocked || wire_link_partitioned(s->wire, i, j), .sent = st->sent,
+				.delivered = st->delivered, .dropped = dropped,
+				.p50_ms = (float)wire_hist_quantile(&st->delay, 0.5) / 1000.0f,
+				.p99_ms = (float)wire_hist_quantile(&st->delay, 0.99) / 1000.0f,
+			};
+		}
+}
+
+static void snapshot_flights(struct session *s, struct view_snapshot *v)
+{
+	uint64_t total;
+	sim_time_us now = wire_clock_us();
+	uint32_t n = wire_sample_flights(s->wire, s->flights, VIEW_MAX_DOTS, &total);
+	v->ndots = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct wire_flight *f = &s->flights[i];
+		sim_time_us span = f->due_us > f->sent_us ? f->due_us - f->sent_us : 1;
+		float p = now <= f->sent_us ? 0.0f : (float)(now - f->sent_us) / (float)span;
+		v->dot[v->ndots++] = (struct view_dot){ f->from, f->to, p > 1 ? 1 : p, f->kind, f->label };
+	}
+	v->dots_hidden = total > v->ndots ? (uint32_t)(total - v->ndots) : 0;
+
+	/* Drops: new ones join the ring; each fades out after MARK_LIFE_S. */
+	struct wire_drop drops[256];
+	uint32_t nd = wire_recent_drops(s->wire, &s->drop_cursor, drops, 256);
+	double t = elapsed_s(s);
+	for (uint32_t i = 0; i < nd; i++) {
+		if (s->nmarks == VIEW_MAX_MARKS) {
+			memmove(s->marks, s->marks + 1, sizeof s->marks[0] * (VIEW_MAX_MARKS - 1));
+			memmove(s->mark_t, s->mark_t + 1, sizeof s->mark_t[0] * (VIEW_MAX_MARKS - 1));
+			s->nmarks--;
+		}
+		s->marks[s->nmarks] = (struct view_mark){ drops[i].from, drops[i].to, 0 };
+		s->mark_t[s->nmarks++] = t;
+	}
+	uint32_t keep = 0;
+	for (uint32_t i = 0; i < s->nmarks; i++)
+		if (t - s->mark_t[i] < MARK_LIFE_S) {
+			s->marks[keep] = s->marks[i];
+			s->mark_t[keep++] = s->mark_t[i];
+		}
+	s->nmarks = keep;
+	v->nmarks = keep;
+	for (uint32_t i = 0; i < keep; i++) {
+		v->mark[i] = s->marks[i];
+		v->mark[i].age_s = (float)(t - s->mark_t[i]);
+	}
+}
+
+static void build_snapshot(struct session *s)
+{
+	struct view_snapshot *v = s->snap;
+	uint64_t now = clock_ms();
+	v->t_s = elapsed_s(s);
+	v->duration_s = s->cfg->scn.duration_s;
+	v->netcode = s->res->netcode;
+	v->seed = s->cfg->scn.seed;
+	snapshot_peers(s, v, now);
+	snapshot_links(s, v);
+	snapshot_flights(s, v);
+	uint32_t first = s->res->nlog > VIEW_MAX_EVENTS ? s->res->nlog - VIEW_MAX_EVENTS : 0;
+	v->nevents = 0;
+	for (uint32_t i = first; i < s->res->nlog; i++) {
+		v->event[v->nevents].t_s = (float)s->res->log[i].t_s;
+		snprintf(v->event[v->nevents++].label, sizeof v->event[0].label, "%s", s->res->log[i].what);
+	}
+	const struct run_desync *d = &s->res->desync;
+	v->desync.found = d->found;
+	v->desync.frame = d->frame;
+	v->desync.peers[0] = '\0';
+	for (uint32_t m = 0, used = 0; m < d->npeers && used < sizeof v->desync.peers - 8; m++)
+		used += (uint32_t)snprintf(v->desync.peers + used, sizeof v->desync.peers - used, "%s%u", m ? ", " : "",
+					   d->peers[m]);
+	snprintf(v->desync.field, sizeof v->desync.field, "%s", d->field);
+	snprintf(v->status, sizeof v->status, "%s  seed %" PRIu64 "  agreed to frame %" PRId64 "%s", v->netcode,
+		 v->seed, oracle_agreed(s->oracle), d->found ? "  (held at the desync: Esc quits)" : "");
+}
+
+/* Applies what the user did in the window, through the same path as scenario events, and logs it. */
+static void apply_view_commands(struct session *s)
+{
+	struct view_cmd cmds[32];
+	int n = view_events(s->view, cmds, 32);
+	for (int i = 0; i < n; i++) {
+		const struct view_cmd *c = &cmds[i];
+		switch (c->kind) {
+		case VIEW_CMD_SET_LINK: {
+			struct scn_setting set = { .from = c->from, .to = c->to, .both = c->both, .line = 0 };
+			snprintf(set.key, sizeof set.key, "%s", c->key);
+			snprintf(set.value, sizeof set.value, "%s", c->value);
+			set_links(s, &set);
+			log_event(s, "viewer: link %d%s%d: %s = %s", c->from, c->both ? "<->" : "->", c->to, c->key,
+				  c->value);
+			break;
+		}
+		case VIEW_CMD_PARTITION: {
+			struct scn_setting set = { .from = c->from, .to = c->to, .both = true, .key = "blocked",
+						   .value = "true" };
+			set_links(s, &set);
+			log_event(s, "viewer: cut link %d<->%d", c->from, c->to);
+			break;
+		}
+		case VIEW_CMD_HEAL: {
+			struct scn_setting set = { .from = -1, .to = -1, .both = true, .key = "blocked", .value = "false" };
+			set_links(s, &set);
+			wire_partition(s->wire, NULL);
+			log_event(s, "viewer: heal");
+			break;
+		}
+		case VIEW_CMD_PRESET: {
+			struct scn_setting set = { .from = -1, .to = -1, .both = true, .key = "preset" };
+			snprintf(set.value, sizeof set.value, "%s", c->value);
+			set_links(s, &set);
+			log_event(s, "viewer: every link: preset %s", c->value);
+			break;
+		}
+		case VIEW_CMD_INPUT:
+			if (c->peer < s->n) {
+				struct ctl_msg m = { .type = CTL_INPUT };
+				m.u.input.keys = c->keys & CTL_INPUT_KEY_MASK;
+				m.u.input.human = c->human;
+				s->slot[c->peer].human = c->human;
+				send_to(s, c->peer, &m);
+			}
+			break;
+		case VIEW_CMD_SCREENSHOT: {
+			char err[256];
+			if (view_screenshot(s->view, c->value, err, sizeof err) == 0)
+				log_event(s, "viewer: screenshot %s", c->value);
+			else
+				log_event(s, "viewer: no screenshot: %s", err);
+			break;
+		}
+		case VIEW_CMD_QUIT:
+			s->quit_requested = true;
+			break;
+		}
+	}
+}
+
+/* Draws a frame when one is due; `hold` keeps the last snapshot (a desync on screen). */
+static void view_tick(struct session *s, bool hold)
+{
+	if (!s->view)
+		return;
+	uint64_t now = clock_ms();
+	if (now - s->last_view_ms < VIEW_FRAME_MS)
+		return;
+	s->last_view_ms = now;
+	if (!hold && !view_paused(s->view))
+		build_snapshot(s);
+	view_frame(s->view, s->snap);
+	apply_view_commands(s);
+}
+
+static int open_view(struct session *s, char *err, size_t errlen)
+{
+	const struct run_cfg *cfg = s->cfg;
+	if (!cfg->window && !cfg->screenshot)
+		return 0;
+	struct view_cfg vc;
+	view_cfg_default(&vc);
+	vc.headless = !cfg->window;
+	vc.title = "loopsim";
+	s->snap = calloc(1, sizeof *s->snap);
+	s->flights = calloc(VIEW_MAX_DOTS, sizeof *s->flights);
+	s->link_stats = calloc((size_t)s->n * s->n, sizeof *s->link_stats);
+	if (!s->snap || !s->flights || !s->link_stats) {
+		snprintf(err, errlen, "out of memory for the viewer");
+		return -1;
+	}
+	s->view = view_create(&vc, err, errlen);
+	return s->view ? 0 : -1;
+}
+
+static void close_view(struct session *s)
+{
+	if (s->view && s->cfg->screenshot) {
+		char err[256];
+		if (!s->res->desync.found)
+			build_snapshot(s);
+		if (view_screenshot(s->view, s->cfg->screenshot, err, sizeof err) < 0)
+			fprintf(stderr, "loopsim: --screenshot: %s\n", err);
+	}
+	view_destroy(s->view);
+	free(s->snap);
+	free(s->flights);
+	free(s->link_stats);
+	s->view = NULL;
+}
+
 /* --- start and stop ------------------------------------------------------------------------------------- */
 
 static int start_peers(struct session *s)
@@ -423,8 +714,9 @@ static void stop_peers(struct session *s)
 	for (uint32_t k = 0; k < s->n; k++)
 		if (s->slot[k].alive) {
 			kill(s->slot[k].pid, SIGKILL);
-			snprintf(s->res->peers[k].problem, sizeof s->res->peers[k].problem,
-				 "did not quit within %d s; killed", EXIT_WAIT_MS / 1000);
+			if (!s->res->peers[k].problem[0]) /* a hung peer keeps the reason it was stopped for */
+				snprintf(s->res->peers[k].problem, sizeof s->res->peers[k].problem,
+					 "did not quit within %d s; killed", EXIT_WAIT_MS / 1000);
 		}
 	for (uint32_t k = 0; k < s->n; k++)
 		if (s->slot[k].alive) {
@@ -581,6 +873,10 @@ int run_session(const struct run_cfg *cfg_in, struct run_result *res)
 		goto out;
 	}
 	s.start_ms = clock_ms();
+	if (open_view(&s, err, sizeof err) < 0) {
+		fail(&s, "cannot open the viewer: %s", err);
+		goto stop;
+	}
 	if (start_peers(&s) < 0)
 		goto stop;
 	s.start_ms = clock_ms(); /* the timeline counts from START */
@@ -589,10 +885,15 @@ int run_session(const struct run_cfg *cfg_in, struct run_result *res)
 	uint32_t next_event = 0;
 	uint64_t last_progress = 0, end_ms = s.start_ms + (uint64_t)(cfg.scn.duration_s * 1000);
 	for (;;) {
-		read_peers(&s, 20);
+		read_peers(&s, s.view ? 4 : 20);
+		view_tick(&s, false);
 		uint64_t now = clock_ms();
 		if (interrupted(&s))
 			break;
+		if (s.quit_requested) {
+			snprintf(res->reason, sizeof res->reason, "closed by the user");
+			break;
+		}
 		reap(&s, false);
 		check_hangs(&s, now);
 		if (res->exit_code)
@@ -616,6 +917,8 @@ int run_session(const struct run_cfg *cfg_in, struct run_result *res)
 	if (cfg.progress)
 		fputc('\n', stderr);
 	if (res->exit_code == 1) {
+		if (s.view)
+			build_snapshot(&s); /* the moment of the desync, which the window then holds */
 		collect_dumps(&s, res->desync.frame);
 		struct bundle_input bi = { .scn = &cfg.scn, .res = res, .oracle = s.oracle, .pcap = s.pcap,
 					   .fates = s.fates, .workdir = s.workdir };
@@ -629,11 +932,20 @@ int run_session(const struct run_cfg *cfg_in, struct run_result *res)
 			log_event(&s, "no bundle: %s", err);
 		if (!res->reason[0])
 			snprintf(res->reason, sizeof res->reason, "desync at frame %u", res->desync.frame);
+		if (s.view) {
+			snprintf(s.snap->desync.field, sizeof s.snap->desync.field, "%s", res->desync.field);
+			/* A window holds the desync on screen until the user has seen it. */
+			while (s.cfg->window && !s.quit_requested && !interrupted(&s)) {
+				read_peers(&s, 10);
+				view_tick(&s, true);
+			}
+		}
 	}
 stop:
 	stop_peers(&s);
 out:
 	res->duration_s = s.start_ms ? elapsed_s(&s) : 0;
+	close_view(&s);
 	if (s.wire) {
 		wire_stop(s.wire);
 		collect_links(&s);

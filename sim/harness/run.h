@@ -19,6 +19,8 @@ struct run_cfg {
 	uint32_t inject_peer;
 	uint32_t inject_frame;
 	bool progress;                /* a one-line progress display on stderr */
+	bool window;                  /* draw the session in an SDL window */
+	const char *screenshot;       /* NULL, or a PNG of the final frame (rendered headless if no window) */
 };
 
 /*

@@ -165,4 +165,57 @@ int view_screenshot(struct view *v, const char *png_path, char *err, size_t errl
 /* Paused views keep showing the last snapshot (the session goes on). */
 bool view_paused(const struct view *v);
 
+/* ---- Additions: layout, selection and state, for tests and tools ---------- */
+
+/*
+ * Geometry. Every figure below is in pixels of the rendered image (the
+ * renderer's output, which on a high-DPI display is larger than the window
+ * in points; a screenshot has exactly this size). The layout depends only on
+ * that size, the DPI scale and the number of peers, so a caller can ask
+ * before anything was drawn.
+ */
+struct view_rect {
+	int x, y, w, h;
+};
+
+/* Drop marks fade out over this long (age_s), and are drawn at this fraction of their link. */
+#define VIEW_MARK_FADE_S 1.5f
+#define VIEW_MARK_AT 0.5f
+/* A desync minority's panel border, inside its rect, at a DPI scale of 1. */
+#define VIEW_DESYNC_BORDER_PX 4
+/* History for the graph strip: sampled at this rate from successive snapshots' t_s; the strip shows the last
+ * VIEW_GRAPH_S seconds. */
+#define VIEW_HIST_HZ 10
+#define VIEW_GRAPH_S 30
+
+/* The size of the rendered image in pixels. */
+void view_output_size(const struct view *v, int *w, int *h);
+/* The centre of node k (peer k) of a mesh of npeers, where its disc is filled with view_peer_rgb(k). */
+void view_layout_node(const struct view *v, uint32_t npeers, uint32_t k, int *x, int *y);
+/* The point at fraction t (0 sender .. 1 receiver) along the drawn line of link from->to. */
+void view_layout_link_point(const struct view *v, uint32_t npeers, uint32_t from, uint32_t to, float t, int *x,
+			    int *y);
+/* The rect of peer k's panel (header and game view); a desync minority's border is drawn inside it. */
+void view_layout_panel(const struct view *v, uint32_t npeers, uint32_t k, struct view_rect *out);
+/* The colour of player k (node, panel title, ship, bullets) as 0xRRGGBB. This function can't fail. */
+uint32_t view_peer_rgb(uint32_t k);
+
+/*
+ * Selection, as a click would make it (a click is hit-tested against the
+ * snapshot on screen). Returns 0, or -1 when from/to/k is not a peer of the
+ * latest snapshot (or from == to), with the selection unchanged.
+ */
+int view_select_link(struct view *v, uint32_t from, uint32_t to);
+int view_select_peer(struct view *v, uint32_t k);
+
+/* Whether the help overlay (F1 or '?') is shown. */
+bool view_help_shown(const struct view *v);
+
+/*
+ * The per-second rates of link from->to over the last second of history,
+ * derived from its cumulative delivered and dropped counters. Returns 0, or
+ * -1 when the history holds no such link.
+ */
+int view_link_rates(const struct view *v, uint32_t from, uint32_t to, float *delivered_per_s, float *dropped_per_s);
+
 #endif

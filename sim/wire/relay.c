@@ -636,6 +636,16 @@ int wire_get_link(struct wire *w, uint32_t from, uint32_t to, struct wire_link_c
 	return 0;
 }
 
+bool wire_link_partitioned(struct wire *w, uint32_t from, uint32_t to)
+{
+	if (from >= w->npeers || to >= w->npeers)
+		return false;
+	pthread_mutex_lock(&w->lock);
+	bool cut = wire_model_link(&w->model, from, to)->partitioned;
+	pthread_mutex_unlock(&w->lock);
+	return cut;
+}
+
 void wire_partition(struct wire *w, const uint32_t *group)
 {
 	pthread_mutex_lock(&w->lock);

@@ -3,6 +3,7 @@
 #ifndef LOOPSIM_WIRE_RELAY_H
 #define LOOPSIM_WIRE_RELAY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -78,6 +79,8 @@ int wire_register_port(struct wire *w, uint32_t k, uint16_t port);
 int wire_set_link(struct wire *w, int from, int to, const struct wire_link_cfg *cfg);
 /* Copies link from->to's settings. Returns 0 or -EINVAL. */
 int wire_get_link(struct wire *w, uint32_t from, uint32_t to, struct wire_link_cfg *out);
+/* Whether a partition cuts from->to now (a link's own `blocked` setting aside). */
+bool wire_link_partitioned(struct wire *w, uint32_t from, uint32_t to);
 /* Splits the peers into groups (group[k] for peer k) or, with group NULL, heals every partition. */
 void wire_partition(struct wire *w, const uint32_t *group);
 
