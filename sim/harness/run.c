@@ -495,7 +495,9 @@ static void build_snapshot(struct session *s)
 	v->nevents = 0;
 	for (uint32_t i = first; i < s->res->nlog; i++) {
 		v->event[v->nevents].t_s = (float)s->res->log[i].t_s;
-		snprintf(v->event[v->nevents++].label, sizeof v->event[0].label, "%s", s->res->log[i].what);
+		/* The strip has room for the start of each entry only. */
+		snprintf(v->event[v->nevents++].label, sizeof v->event[0].label, "%.*s",
+			 (int)sizeof v->event[0].label - 1, s->res->log[i].what);
 	}
 	const struct run_desync *d = &s->res->desync;
 	v->desync.found = d->found;
