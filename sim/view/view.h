@@ -168,6 +168,20 @@ bool view_paused(const struct view *v);
 /* ---- Additions: layout, selection and state, for tests and tools ---------- */
 
 /*
+ * Input, as view_events() reads it. Commands come out in the order of the
+ * events; an event that makes two (Tab, or W/A/D/Space moving to another
+ * peer: the previous one gets human = false first) may carry the second
+ * over to the next call when the buffer is full, so nothing is lost.
+ * W, A, D and Space are read by position (scancode), every other key by
+ * meaning (keycode); '?' is read as text, so it works on any layout. Losing
+ * the window's focus releases the ship's keys. A headless view reads events
+ * only if the caller started SDL's event subsystem (tests do); a windowed
+ * view starts SDL video with SDL's signal handlers off (SDL_HINT_NO_SIGNAL_
+ * HANDLERS): SIGINT and SIGTERM stay the harness's. One view belongs to
+ * one thread; two views may live on two threads (headless).
+ */
+
+/*
  * Geometry. Every figure below is in pixels of the rendered image (the
  * renderer's output, which on a high-DPI display is larger than the window
  * in points; a screenshot has exactly this size). The layout depends only on

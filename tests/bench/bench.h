@@ -28,6 +28,8 @@ enum bench_exit {
 int bench_wire(int argc, char **argv);
 int bench_rollback(int argc, char **argv);
 int bench_view(int argc, char **argv);
+int bench_soak(int argc, char **argv);
+int bench_scale(int argc, char **argv);
 
 /* CLOCK_MONOTONIC in nanoseconds. */
 typedef uint64_t bench_ns;

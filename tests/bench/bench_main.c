@@ -20,6 +20,8 @@ static const struct bench_cmd cmds[] = {
 	  "an 8-frame rollback of 16 players against plain resimulation; synctest frames/s;\n"
 	  "                 bytes/s per peer in an 8-peer mesh" },
 	{ "view", bench_view, "the viewer: software frame time (16 peers, 240 links, 5000 dots); the wire beside it" },
+	{ "soak", bench_soak, "16 peers, congested, split and healed every 30 s for --minutes: RSS, fds, fates, stalls" },
+	{ "scale", bench_scale, "the largest session that holds 60 Hz (8..64 peers); 250 addresses with exact counters" },
 };
 
 #define NCMDS (sizeof cmds / sizeof cmds[0])
