@@ -3,6 +3,7 @@
 #include "wire/capture.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pcap/pcap.h>
 #include <stdlib.h>
@@ -33,6 +34,8 @@ struct wire_pcap *wire_pcap_open(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s", pcap_geterr(pc->dead));
 		goto err;
 	}
+	/* libpcap opens the file without O_CLOEXEC: set it, so that no peer the harness starts inherits it. */
+	fcntl(fileno(pcap_dump_file(pc->dumper)), F_SETFD, FD_CLOEXEC);
 	return pc;
 err:
 	if (pc->dead)
