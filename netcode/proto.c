@@ -65,6 +65,11 @@ static uint64_t get(struct reader *r, int bytes)
 
 int nc_packet_encode(const struct nc_packet *p, uint8_t *buf, size_t cap)
 {
+	/* Whatever the encoder writes, the decoder must accept. */
+	if (p->sender >= NC_MAX_PLAYERS || (p->type == NC_PKT_HELLO && (p->u.hello.nplayers < 1 ||
+									 p->u.hello.nplayers > NC_MAX_PLAYERS)) ||
+	    (p->type == NC_PKT_DISCONNECT && p->u.disconnect.lost >= NC_MAX_PLAYERS))
+		return -1;
 	struct writer w = { buf, buf + cap, true };
 	put(&w, 'N', 1);
 	put(&w, 'C', 1);

@@ -71,7 +71,8 @@ struct nc_packet {
 	} u;
 };
 
-/* Returns the encoded length, or -1 if p is invalid (a count over its limit) or cap too small. */
+/* Returns the encoded length, or -1 if p is invalid (a count, player or index the decoder would refuse) or cap
+ * is too small. */
 int nc_packet_encode(const struct nc_packet *p, uint8_t *buf, size_t cap);
 /* Returns 0, or -1 with a static reason in *why. Never reads past len. */
 int nc_packet_decode(const uint8_t *buf, size_t len, struct nc_packet *p, const char **why);

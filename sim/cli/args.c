@@ -24,9 +24,14 @@ static bool number_with_unit(const char *s, double *v, const char **unit)
 	if (!s || !*s || isspace((unsigned char)*s))
 		return false;
 	char *end;
-	errno = 0;
 	double d = strtod(s, &end);
-	if (end == s || errno == ERANGE || !isfinite(d))
+	/*
+	 * Overflow gives HUGE_VAL, which is not finite. Underflow is not an
+	 * error: strtod's ERANGE there would refuse "1e-309" while "1e-306us"
+	 * scales to the same subnormal, which the scenario writer then prints
+	 * and could not read back. A tiny value is the nearest double, or 0.
+	 */
+	if (end == s || !isfinite(d))
 		return false;
 	/* strtod takes hex floats and "infinity"; a user's value is plain decimal. */
 	for (const char *p = s; p < end; p++)

@@ -637,15 +637,16 @@ static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
 			failf(err, errlen, "%s: %s", path, strerror(errno));
 			break;
 		}
+		/* On n, not cap: the buffer doubles past the limit, so a check on cap let files up to twice it in. */
+		if (n > SCN_FILE_MAX) {
+			failf(err, errlen, "%s: is larger than %u bytes; is this a scenario?", path, SCN_FILE_MAX);
+			break;
+		}
 		if (feof(f)) {
 			fclose(f);
 			buf[n] = '\0';
 			*len = n;
 			return buf;
-		}
-		if (cap > SCN_FILE_MAX) {
-			failf(err, errlen, "%s: is larger than %u bytes; is this a scenario?", path, SCN_FILE_MAX);
-			break;
 		}
 		char *bigger = realloc(buf, cap * 2);
 		if (!bigger)
@@ -863,16 +864,26 @@ int scn_check(const struct scenario *s, char *err, size_t errlen)
 
 /* ---- Writing ---- */
 
-/* Whether inih gives str back unchanged as a value: no newline, no surrounding space, no " ;" comment. */
+/*
+ * Whether inih gives str back unchanged as a value written by put_value():
+ * no newline, no surrounding space, no " ;" comment. A '\r' inside a value
+ * is kept (lines end only at '\n'), and so is a leading ';' (see put_value).
+ */
 static bool value_ok(const char *str)
 {
 	size_t n = strlen(str);
-	if (n && (is_blank(str[0]) || is_blank(str[n - 1]) || str[0] == ';'))
+	if (n && (is_blank(str[0]) || is_blank(str[n - 1])))
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (str[i] == '\n' || str[i] == '\r' || (i && str[i] == ';' && is_blank(str[i - 1])))
+		if (str[i] == '\n' || (i && str[i] == ';' && is_blank(str[i - 1])))
 			return false;
 	return true;
+}
+
+/* "key = value", or "key =;value": after a space, a leading ';' would start an inline comment. */
+static void put_value(FILE *out, const char *key, const char *value)
+{
+	fprintf(out, "%s =%s%s\n", key, value[0] == ';' ? "" : " ", value);
 }
 
 /* The shortest of %.15g, %.16g and %.17g that reads back as exactly v: "0.1", not "0.10000000000000001". */
@@ -967,7 +978,7 @@ int scn_write_resolved(const struct scenario *s, FILE *out)
 	if (s->preset[0])
 		fprintf(out, "preset = %s\n", s->preset);
 	if (s->peer_cmd[0])
-		fprintf(out, "peer-cmd = %s\n", s->peer_cmd);
+		put_value(out, "peer-cmd", s->peer_cmd);
 
 	/* Every field, so that the preset only matters as a label. ge comes after loss and burst, which clear it. */
 	fprintf(out, "\n[link *]\n");
@@ -995,7 +1006,7 @@ int scn_write_resolved(const struct scenario *s, FILE *out)
 			fprintf(out, "\n[link %s]\n", spec);
 			first = o;
 		}
-		fprintf(out, "%s = %s\n", o->key, o->value);
+		put_value(out, o->key, o->value);
 	}
 
 	for (uint32_t k = 0; k < s->nevents; k++) {
@@ -1007,14 +1018,16 @@ int scn_write_resolved(const struct scenario *s, FILE *out)
 		switch (ev->kind) {
 		case SCN_EV_SET_LINK:
 			if (ev->set.from < 0) {
-				fprintf(out, "%s = %s\n", ev->set.key, ev->set.value);
+				put_value(out, ev->set.key, ev->set.value);
 			} else {
 				spec_name(ev->set.from, ev->set.to, ev->set.both, spec, sizeof spec);
-				fprintf(out, "%s %s = %s\n", spec, ev->set.key, ev->set.value);
+				char key[sizeof spec + SCN_KEY_MAX];
+				snprintf(key, sizeof key, "%s %s", spec, ev->set.key);
+				put_value(out, key, ev->set.value);
 			}
 			break;
 		case SCN_EV_PARTITION:
-			fprintf(out, "partition = %s\n", ev->groups);
+			put_value(out, "partition", ev->groups);
 			break;
 		case SCN_EV_HEAL:
 			fprintf(out, "heal = all\n");
