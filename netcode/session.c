@@ -12,6 +12,12 @@
 #define CSUM_RECENT NC_MAX_CHECKSUMS_PER_PACKET
 /* Ticks between two time-sync stalls, so that catching up is gradual. */
 #define SYNC_STALL_SPACING 8
+/*
+ * The fair split must reach this many frames before a peer gives one up.
+ * At 1, the estimate's own noise (jitter, a tick of quantisation on each
+ * side) made peers stall about twice a second for nothing.
+ */
+#define SYNC_MIN_ADVANTAGE 2
 
 struct remote {
 	bool hello, lost, finalized, rejected;
@@ -495,7 +501,7 @@ static void read_network(struct nc_session *s)
 /*
  * GGPO's rule: if we are a frames ahead of a remote by our reckoning and it
  * says it is b ahead of us, the fair split is (a - b) / 2. Give up one frame
- * when that reaches 1, at most every SYNC_STALL_SPACING ticks.
+ * when that reaches SYNC_MIN_ADVANTAGE, at most every SYNC_STALL_SPACING ticks.
  */
 static bool time_sync_wants_stall(struct nc_session *s)
 {
@@ -512,7 +518,7 @@ static bool time_sync_wants_stall(struct nc_session *s)
 			ahead = a;
 	}
 	s->stats.frames_ahead = ahead;
-	if (worst >= 1 && s->ticks_since_sync_stall >= SYNC_STALL_SPACING) {
+	if (worst >= SYNC_MIN_ADVANTAGE && s->ticks_since_sync_stall >= SYNC_STALL_SPACING) {
 		s->ticks_since_sync_stall = 0;
 		return true;
 	}
