@@ -11,8 +11,18 @@
 #include "netcode/transport.h"
 
 #define ENET_CHANNELS 1
-/* ENet drops a peer whose reliable traffic goes unacknowledged this long. */
-#define ENET_TIMEOUT_MS 30000
+/*
+ * ENet's own timeout, which the session overrides with "never": the longest
+ * interval ENet's wrapping clock can compare (ENET_TIME_OVERFLOW is 24 h).
+ * ENet times a peer out when its reliable ping goes unacknowledged for
+ * timeoutMaximum, and its retransmissions back off exponentially, so after a
+ * few partitions a ping can miss every healed window for 30 s while the
+ * unsequenced traffic flows both ways: ENet then cut a pair that was
+ * working. Whether a silent player is lost is the session's call alone
+ * (its disconnect timeout, agreed with the others); ENet reports a
+ * disconnect only when the other side says goodbye.
+ */
+#define ENET_TIMEOUT_NEVER_MS (86400000u - 1)
 /* While a pair is not yet connected, this peer announces itself this often (see announce()). */
 #define ANNOUNCE_MS 200
 
@@ -103,12 +113,16 @@ static int enet_poll(struct nc_transport *base, uint64_t now_ms, struct nc_event
 			}
 			e.peer->data = (void *)(intptr_t)(k + 1);
 			t->peer[k] = e.peer;
+			enet_peer_timeout(e.peer, 0, ENET_TIMEOUT_NEVER_MS, ENET_TIMEOUT_NEVER_MS);
 			/*
-			 * The session decides when a silent peer is lost (its own
-			 * disconnect timeout); ENet's own timeout only backs it up,
-			 * so a partition the session would ride out is not cut short.
+			 * ENet's packet throttle drops unreliable and unsequenced
+			 * packets at the sender when its ping's round trip rises,
+			 * which jitter and every heal do: a loss the wire never saw
+			 * and the fate log cannot show. Never decelerate, so the
+			 * throttle stays open and the wire alone decides fates.
 			 */
-			enet_peer_timeout(e.peer, 0, ENET_TIMEOUT_MS, ENET_TIMEOUT_MS);
+			enet_peer_throttle_configure(e.peer, ENET_PEER_PACKET_THROTTLE_INTERVAL,
+						     ENET_PEER_PACKET_THROTTLE_SCALE, 0);
 			ev->type = NC_EV_CONNECTED;
 			ev->peer = (uint32_t)k;
 			ev->len = 0;
