@@ -33,6 +33,7 @@ struct remote {
 	uint64_t bytes_in, bytes_out;
 	bool reported[NC_MAX_PLAYERS];   /* it sent a DISCONNECT about player p */
 	uint32_t report[NC_MAX_PLAYERS]; /* ... saying it holds p's inputs below this frame */
+	uint64_t asked_ms[NC_MAX_PLAYERS]; /* ... last at this time: it is still waiting for our word */
 };
 
 struct nc_session {
@@ -40,9 +41,11 @@ struct nc_session {
 	uint64_t now_ms;
 	bool running;
 	uint32_t cur;                                /* frames simulated: the live state is at the start of cur */
+	uint32_t start;                              /* the first frame simulated here: 0, or where a rejoin began */
 	uint8_t input[NC_RING][NC_MAX_PLAYERS];      /* final, or the prediction used */
 	uint32_t known_upto[NC_MAX_PLAYERS];         /* every input below this frame is final */
 	uint32_t lost_from[NC_MAX_PLAYERS];          /* a lost player's inputs are neutral from this frame; NONE */
+	uint32_t back_at[NC_MAX_PLAYERS];            /* a readmitted player's inputs count again from this frame */
 	uint32_t rollback_from;                      /* earliest frame simulated with a wrong prediction */
 	uint8_t *states;                             /* state at the start of frame f in slot f % NC_RING */
 	uint64_t csum[NC_RING];                      /* checksum of the state at the start of frame f */
@@ -231,7 +234,7 @@ static void rollback(struct nc_session *s)
 
 static void check_frame(struct nc_session *s, uint32_t f)
 {
-	if (s->desync_reported || (int64_t)f > s->confirmed || f + NC_RING - 1 <= s->cur)
+	if (s->desync_reported || (int64_t)f > s->confirmed || f + NC_RING - 1 <= s->cur || f + 1 < s->start)
 		return;
 	uint64_t mine = s->csum[(f + 1) % NC_RING];
 	struct nc_session_event ev = { .type = NC_SE_DESYNC, .peer = s->cfg.local, .frame = f };
@@ -338,6 +341,18 @@ static void send_disconnect(struct nc_session *s, uint32_t to, uint32_t lost)
 	for (uint32_t i = 0; i < count; i++)
 		d->inputs[i] = s->input[(d->start + i) % NC_RING][lost];
 	send_packet(s, to, &p);
+}
+
+/*
+ * Whether q still needs our DISCONNECT about p. Until we have agreed, yes.
+ * After that, as long as q keeps sending its own: it finalises only once it
+ * holds everyone's word, and we may have agreed on the strength of its
+ * report before ours ever reached it.
+ */
+#define REPORT_ECHO_MS 1000
+static bool wants_report(const struct nc_session *s, uint32_t q, uint32_t p)
+{
+	return !s->remote[p].finalized || s->now_ms - s->remote[q].asked_ms[p] < REPORT_ECHO_MS;
 }
 
 static void mark_lost(struct nc_session *s, uint32_t p, const char *reason)
@@ -460,10 +475,14 @@ static void on_packet(struct nc_session *s, uint32_t from, const uint8_t *data, 
 		const struct nc_disconnect_body *d = &p.u.disconnect;
 		if (d->lost >= s->cfg.nplayers || d->lost == s->cfg.local || d->lost == from)
 			break;
+		/* Every report of a loss after a return holds its inputs up to the return at least: older ones are stale. */
+		if (d->last_frame < s->back_at[d->lost])
+			break;
 		for (uint32_t i = 0; i < d->count; i++)
 			learn_input(s, d->lost, d->start + i, d->inputs[i] & 0x0f);
 		r->reported[d->lost] = true;
 		r->report[d->lost] = d->last_frame;
+		r->asked_ms[d->lost] = s->now_ms;
 		mark_lost(s, d->lost, "lost by another peer");
 		try_finalize(s, d->lost);
 		break;
@@ -563,7 +582,7 @@ enum nc_tick_result nc_session_tick(struct nc_session *s, uint64_t now_ms, uint8
 	if (!s->running) {
 		bool all = true;
 		for (uint32_t p = 0; p < s->cfg.nplayers; p++)
-			if (p != local) {
+			if (p != local && !s->remote[p].lost) {
 				all &= s->remote[p].hello;
 				if (!s->remote[p].hello)
 					send_hello(s, p);
@@ -600,7 +619,7 @@ enum nc_tick_result nc_session_tick(struct nc_session *s, uint64_t now_ms, uint8
 			send_inputs(s, p);
 		else
 			for (uint32_t q = 0; q < s->cfg.nplayers; q++)
-				if (q != local && q != p && !s->remote[q].lost && !s->remote[p].finalized)
+				if (q != local && q != p && !s->remote[q].lost && wants_report(s, q, p))
 					send_disconnect(s, q, p);
 	}
 	update_rates(s);
@@ -615,6 +634,87 @@ enum nc_tick_result nc_session_tick(struct nc_session *s, uint64_t now_ms, uint8
 	s->stats.frame = s->cur;
 	confirm(s);
 	return NC_TICK_ADVANCED;
+}
+
+/* --- rejoining ----------------------------------------------------------------------------------------- */
+
+/* Player p's inputs are final and neutral in [from, to): the frames between its loss and its return. */
+static void neutral_inputs(struct nc_session *s, uint32_t p, uint32_t from, uint32_t to)
+{
+	/* Only frames the ring can still be asked about; older slots belong to no live frame. */
+	uint32_t low = s->cur > NC_RING / 2 ? s->cur - NC_RING / 2 : 0;
+	for (uint32_t f = from > low ? from : low; f < to; f++)
+		s->input[f % NC_RING][p] = 0;
+}
+
+int nc_session_readmit(struct nc_session *s, uint32_t p, uint32_t frame, char *err, size_t errlen)
+{
+	struct remote *r = p < s->cfg.nplayers ? &s->remote[p] : NULL;
+	const char *why = NULL;
+	if (!r || p == s->cfg.local)
+		why = "not a remote player";
+	else if (!r->finalized)
+		why = "its loss is not agreed yet";
+	else if ((int64_t)frame <= s->confirmed || frame < s->lost_from[p] || frame >= s->cur + NC_RING / 2)
+		why = "the frame is already confirmed, or too far ahead";
+	if (why) {
+		snprintf(err, errlen, "cannot take player %u back at frame %u: %s", p, frame, why);
+		return -1;
+	}
+	/*
+	 * Every frame simulated since lost_from used a neutral input for p, and
+	 * the ring must say so: it is what an arriving input is compared with
+	 * to decide on a rollback. Up to the return they stay final.
+	 */
+	neutral_inputs(s, p, s->lost_from[p], frame > s->cur ? frame : s->cur);
+	s->known_upto[p] = frame;
+	s->lost_from[p] = NONE;
+	s->back_at[p] = frame;
+	*r = (struct remote){ .last_rx_ms = s->now_ms };
+	/* The others' word on its last loss is spent: a later loss is agreed afresh. */
+	for (uint32_t q = 0; q < s->cfg.nplayers; q++) {
+		s->remote[q].reported[p] = false;
+		s->remote[q].asked_ms[p] = 0;
+	}
+	if (s->cfg.transport->renew)
+		s->cfg.transport->renew(s->cfg.transport, p);
+	peer_event(s, NC_SE_READMITTED, p, frame, NULL);
+	return 0;
+}
+
+int nc_session_start_at(struct nc_session *s, uint32_t start, uint32_t readmit, const struct nc_lost_player *lost,
+			uint32_t nlost, char *err, size_t errlen)
+{
+	const char *why = NULL;
+	if (s->running && s->cfg.nplayers > 1)
+		why = "the session is already running";
+	else if (start == 0 || readmit < start + s->cfg.input_delay || readmit >= start + NC_RING / 2)
+		why = "the return frame must follow the start by at least the input delay";
+	for (uint32_t i = 0; i < nlost && !why; i++)
+		if (lost[i].player >= s->cfg.nplayers || lost[i].player == s->cfg.local || lost[i].upto > start)
+			why = "a lost player is out of range, or its inputs end after the start";
+	if (why) {
+		snprintf(err, errlen, "cannot rejoin at frame %u: %s", start, why);
+		return -1;
+	}
+	s->cur = start;
+	s->start = start;
+	s->confirmed = (int64_t)start - 1;
+	s->stats.frame = start;
+	s->stats.confirmed = s->confirmed;
+	for (uint32_t p = 0; p < s->cfg.nplayers; p++)
+		s->known_upto[p] = start;
+	/* Our own inputs before the return were neutral on every peer. */
+	neutral_inputs(s, s->cfg.local, start, readmit);
+	s->known_upto[s->cfg.local] = readmit;
+	s->back_at[s->cfg.local] = readmit;
+	for (uint32_t i = 0; i < nlost; i++) {
+		uint32_t p = lost[i].player;
+		s->remote[p].lost = s->remote[p].finalized = true;
+		s->lost_from[p] = lost[i].upto;
+	}
+	s->csum[start % NC_RING] = s->cfg.cb.checksum(s->cfg.cb.ctx);
+	return 0;
 }
 
 int nc_session_poll_event(struct nc_session *s, struct nc_session_event *ev)
@@ -667,7 +767,7 @@ bool nc_session_running(const struct nc_session *s)
 
 static bool kept(const struct nc_session *s, uint32_t f)
 {
-	return (int64_t)f <= s->confirmed && f + NC_RING - 1 > s->cur;
+	return (int64_t)f <= s->confirmed && f + NC_RING - 1 > s->cur && f + 1 >= s->start;
 }
 
 int nc_session_confirmed_checksum(const struct nc_session *s, uint32_t f, uint64_t *out)
@@ -691,7 +791,7 @@ int nc_session_confirmed_state(struct nc_session *s, uint32_t f, void *buf)
 
 int nc_session_confirmed_inputs(const struct nc_session *s, uint32_t f, uint8_t *inputs)
 {
-	if (!kept(s, f))
+	if (!kept(s, f) || f < s->start)
 		return -1;
 	for (uint32_t p = 0; p < s->cfg.nplayers; p++)
 		inputs[p] = input_for(s, f, p);

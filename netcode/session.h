@@ -75,6 +75,7 @@ enum nc_session_event_type {
 	NC_SE_DISCONNECTED,  /* peer: lost (transport said so, or silence) */
 	NC_SE_PEER_FINAL,    /* peer: agreed last frame of its real inputs is `frame` */
 	NC_SE_DESYNC,        /* frame: checksums of a confirmed frame differ */
+	NC_SE_READMITTED,    /* peer: taken back after a restart; its inputs count from `frame` */
 };
 
 struct nc_session_event {
@@ -137,6 +138,46 @@ uint32_t nc_session_frame(const struct nc_session *s);
 /* The latest confirmed frame, or -1. */
 int64_t nc_session_confirmed(const struct nc_session *s);
 bool nc_session_running(const struct nc_session *s);
+
+/*
+ * Rejoining: a player whose process died and was started again comes back
+ * into a running session. It cannot replay the session from frame 0 (inputs
+ * older than NC_RING frames are gone), so it starts from a confirmed state
+ * that the others hold, and the others agree on the frame from which its
+ * inputs count again.
+ *
+ * The contract, for player p coming back at frame R:
+ *   - every remaining peer has already agreed that p was lost
+ *     (NC_SE_PEER_FINAL), with its real inputs ending at some frame U;
+ *   - p's inputs are neutral for every frame in [U, R), and its own from R;
+ *   - R lies beyond every remaining peer's confirmed frame, so no frame
+ *     anyone has confirmed changes (the harness picks R well ahead of the
+ *     frames the peers report);
+ *   - the newcomer starts from the state after a frame S that one of them
+ *     confirmed, with S < R, and learns everyone's inputs from S + 1 on
+ *     through the usual exchange: its first packets acknowledge S + 1.
+ */
+struct nc_lost_player {
+	uint32_t player;
+	uint32_t upto;                  /* its real inputs end below this frame */
+};
+
+/*
+ * On a remaining peer: takes player p back from frame R. Returns 0, or -1
+ * with a reason in err (p is us or was never agreed lost, or R is not
+ * beyond our confirmed frame). The transport is told to connect afresh.
+ */
+int nc_session_readmit(struct nc_session *s, uint32_t p, uint32_t frame, char *err, size_t errlen);
+
+/*
+ * On the newcomer, before its first tick: the game state (already loaded
+ * through the callbacks' context) is the one after frame `start - 1`; its
+ * own inputs count from frame `readmit`; `lost` lists the players the others
+ * have already agreed were lost (the newcomer itself excluded). Returns 0,
+ * or -1 with a reason in err.
+ */
+int nc_session_start_at(struct nc_session *s, uint32_t start, uint32_t readmit, const struct nc_lost_player *lost,
+			uint32_t nlost, char *err, size_t errlen);
 
 /* The checksum of the state after confirmed frame f. Returns 0, or -1 if f is unconfirmed or gone from the ring. */
 int nc_session_confirmed_checksum(const struct nc_session *s, uint32_t f, uint64_t *out);

@@ -32,6 +32,12 @@ struct nc_transport {
 	int (*poll)(struct nc_transport *t, uint64_t now_ms, struct nc_event *ev);
 	/* Frees the transport. */
 	void (*destroy)(struct nc_transport *t);
+	/*
+	 * Player `k`'s process was replaced by a new one at the same public
+	 * address: forget the old connection and make a new one. NULL when the
+	 * medium has no connections to renew.
+	 */
+	void (*renew)(struct nc_transport *t, uint32_t k);
 };
 
 /* --- In-memory: every endpoint in one process, in virtual time. ---------------------------------------- */
@@ -60,6 +66,8 @@ void nc_mem_net_destroy(struct nc_mem_net *net);
 struct nc_transport *nc_mem_endpoint(struct nc_mem_net *net, uint32_t k);
 /* Takes endpoint k off the medium (a crash): nothing reaches it or leaves it any more. */
 void nc_mem_net_cut(struct nc_mem_net *net, uint32_t k);
+/* Puts endpoint k back (its process restarted): what was in flight to it when it was cut is gone. */
+void nc_mem_net_restore(struct nc_mem_net *net, uint32_t k);
 /* Datagrams in flight, for tests. */
 size_t nc_mem_net_inflight(const struct nc_mem_net *net);
 

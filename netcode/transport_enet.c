@@ -112,6 +112,11 @@ static int enet_poll(struct nc_transport *base, uint64_t now_ms, struct nc_event
 				continue;
 			}
 			e.peer->data = (void *)(intptr_t)(k + 1);
+			if (t->peer[k] && t->peer[k] != e.peer) {
+				/* Player k came back as a new process: its old connection is dead, drop it unannounced. */
+				t->peer[k]->data = NULL;
+				enet_peer_reset(t->peer[k]);
+			}
 			t->peer[k] = e.peer;
 			enet_peer_timeout(e.peer, 0, ENET_TIMEOUT_NEVER_MS, ENET_TIMEOUT_NEVER_MS);
 			/*
@@ -154,6 +159,26 @@ static int enet_poll(struct nc_transport *base, uint64_t now_ms, struct nc_event
 	}
 }
 
+/*
+ * Player k restarted. Connections go from the lower index to the higher,
+ * so when we are the lower we drop the old one and call again; when we are
+ * the higher, the newcomer calls us and the CONNECT replaces the old one.
+ */
+static void enet_renew(struct nc_transport *base, uint32_t k)
+{
+	struct enet_transport *t = (struct enet_transport *)base;
+	if (k >= t->nplayers || k == t->local || k < t->local)
+		return;
+	if (t->peer[k]) {
+		t->peer[k]->data = NULL;
+		enet_peer_reset(t->peer[k]);
+		t->peer[k] = NULL;
+	}
+	ENetPeer *p = enet_host_connect(t->host, &t->addr[k], ENET_CHANNELS, 0);
+	if (p)
+		p->data = (void *)(intptr_t)(k + 1);
+}
+
 static void enet_destroy_transport(struct nc_transport *base)
 {
 	struct enet_transport *t = (struct enet_transport *)base;
@@ -184,7 +209,7 @@ struct nc_transport *nc_enet_create(uint32_t bind_ip, uint16_t bind_port, char *
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	t->base = (struct nc_transport){ enet_send, enet_poll, enet_destroy_transport };
+	t->base = (struct nc_transport){ enet_send, enet_poll, enet_destroy_transport, enet_renew };
 	ENetAddress a = { .host = htonl(bind_ip), .port = bind_port };
 	t->host = enet_host_create(&a, NC_MAX_PLAYERS, ENET_CHANNELS, 0, 0);
 	if (!t->host) {

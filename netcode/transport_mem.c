@@ -110,7 +110,7 @@ struct nc_mem_net *nc_mem_net_create(uint32_t n, nc_mem_fate_fn fate, void *ctx)
 	net->fate = fate;
 	net->ctx = ctx;
 	for (uint32_t k = 0; k < n; k++) {
-		net->ep[k].base = (struct nc_transport){ mem_send, mem_poll, mem_destroy };
+		net->ep[k].base = (struct nc_transport){ mem_send, mem_poll, mem_destroy, NULL };
 		net->ep[k].net = net;
 		net->ep[k].index = k;
 	}
@@ -141,6 +141,12 @@ void nc_mem_net_cut(struct nc_mem_net *net, uint32_t k)
 		if (net->msg[i].to != k && net->msg[i].from != k)
 			net->msg[j++] = net->msg[i];
 	net->len = j;
+}
+
+void nc_mem_net_restore(struct nc_mem_net *net, uint32_t k)
+{
+	if (k < net->n)
+		net->ep[k].cut = false;
 }
 
 size_t nc_mem_net_inflight(const struct nc_mem_net *net)

@@ -371,6 +371,108 @@ static void test_session_goes_on_after_a_peer_is_lost_and_agrees_on_its_last_fra
 	wire_model_fini(&m.model);
 }
 
+/*
+ * A restart: peer 2 is cut, the others agree on its last frame U, then a new
+ * peer 2 starts from the state one of them confirmed at S and comes back at
+ * frame R. Its inputs are neutral in [U, R) and its own from R on.
+ */
+struct restart {
+	uint32_t peer;
+	uint64_t cut_at_ms;
+	bool cut, back;
+	uint32_t upto, start, readmit;
+};
+
+static void restart_hook(struct mesh *m, void *arg)
+{
+	struct restart *r = arg;
+	struct peer *gone = &m->peer[r->peer];
+	if (!r->cut && m->now_ms == r->cut_at_ms) {
+		nc_mem_net_cut(m->net, r->peer);
+		nc_session_destroy(gone->session);
+		gone->session = NULL;
+		r->cut = true;
+		return;
+	}
+	if (!r->cut || r->back || !m->peer[0].final_event[r->peer] || !m->peer[1].final_event[r->peer])
+		return;
+	char err[160];
+	/* Too early: not beyond peer 0's confirmed frame. */
+	assert_int_equal(nc_session_readmit(m->peer[0].session, r->peer,
+					    (uint32_t)nc_session_confirmed(m->peer[0].session), err, sizeof err), -1);
+	uint32_t highest = 0;
+	for (uint32_t k = 0; k < 2; k++)
+		if (nc_session_frame(m->peer[k].session) > highest)
+			highest = nc_session_frame(m->peer[k].session);
+	r->upto = m->peer[0].final_frame[r->peer] + 1;
+	r->start = (uint32_t)nc_session_confirmed(m->peer[0].session) + 1;
+	r->readmit = highest + 30;
+	for (uint32_t k = 0; k < 2; k++)
+		assert_int_equal(nc_session_readmit(m->peer[k].session, r->peer, r->readmit, err, sizeof err), 0);
+
+	/* The newcomer: the confirmed state, a fresh session, the same endpoint back on the medium. */
+	nc_mem_net_restore(m->net, r->peer);
+	assert_int_equal(nc_session_confirmed_state(m->peer[0].session, r->start - 1, &gone->game), 0);
+	struct nc_session_cfg cfg;
+	nc_session_cfg_default(&cfg);
+	cfg.nplayers = m->n;
+	cfg.local = r->peer;
+	cfg.input_delay = D;
+	cfg.session_id = 0x5e55;
+	cfg.state_size = sizeof(struct game_state);
+	cfg.cb = (struct nc_callbacks){ gone, cb_save, cb_load, cb_advance, cb_checksum };
+	cfg.transport = nc_mem_endpoint(m->net, r->peer);
+	gone->session = nc_session_create(&cfg, err, sizeof err);
+	assert_non_null(gone->session);
+	assert_int_equal(nc_session_start_at(gone->session, r->start, r->start + D - 1, NULL, 0, err, sizeof err), -1);
+	assert_int_equal(nc_session_start_at(gone->session, r->start, r->readmit, NULL, 0, err, sizeof err), 0);
+	gone->checked = (int64_t)r->start - 1;
+	r->back = true;
+	print_message("peer %u: inputs end at %u, restarts from the state after %u, counts again from %u\n", r->peer,
+		      r->upto, r->start - 1, r->readmit);
+}
+
+static void test_session_takes_a_restarted_peer_back_from_a_confirmed_state(void **state)
+{
+	(void)state;
+	struct mesh m;
+	struct wire_link_cfg c;
+	wire_link_cfg_default(&c);
+	c.latency_ms = 30;
+	c.jitter_ms = 10;
+	c.loss_pct = 5;
+	mesh_init(&m, 3, NC_ROLLBACK, &c, 9, 1500);
+	char err[160];
+	/* Nobody has been lost yet: nothing to take back. */
+	assert_int_equal(nc_session_readmit(m.peer[0].session, 2, 100, err, sizeof err), -1);
+	struct restart r = { .peer = 2, .cut_at_ms = 4000 };
+	mesh_run(&m, 400000, restart_hook, &r);
+	assert_true(r.back);
+	for (uint32_t k = 0; k < 3; k++) {
+		assert_false(m.peer[k].desync);
+		assert_true(m.peer[k].checked >= 1499);
+	}
+	/* The newcomer confirmed frames, and its own inputs from R on changed the game: R is not the end of the run. */
+	assert_true(r.readmit + 200 < 1500);
+	/* The reference: player 2's inputs are its own below U, neutral in [U, R), its own again from R. */
+	struct game_state g;
+	game_init(&g, 3, 42);
+	for (uint32_t f = 0; f < 1500; f++) {
+		uint8_t in[3];
+		for (uint32_t p = 0; p < 3; p++)
+			in[p] = scripted_input(m.input_seed, p, f);
+		if (f >= r.upto && f < r.readmit)
+			in[2] = 0;
+		game_step(&g, in);
+		uint64_t h = game_hash(&g);
+		for (uint32_t k = 0; k < 3; k++)
+			if ((k < 2 || f >= r.start) && m.peer[k].confirmed_hash[f] != h)
+				fail_msg("peer %u frame %u: confirmed %016llx, reference %016llx", k, f,
+					 (unsigned long long)m.peer[k].confirmed_hash[f], (unsigned long long)h);
+	}
+	mesh_fini(&m);
+}
+
 static void test_session_rejects_a_peer_from_another_session(void **state)
 {
 	(void)state;
@@ -425,6 +527,7 @@ int main(void)
 		cmocka_unit_test(test_session_reports_injected_desync_within_k_plus_d_frames),
 		cmocka_unit_test(test_session_has_no_false_desync_under_heavy_jitter),
 		cmocka_unit_test(test_session_goes_on_after_a_peer_is_lost_and_agrees_on_its_last_frame),
+		cmocka_unit_test(test_session_takes_a_restarted_peer_back_from_a_confirmed_state),
 		cmocka_unit_test(test_session_rejects_a_peer_from_another_session),
 		cmocka_unit_test(test_session_create_refuses_bad_configuration),
 	};
