@@ -61,13 +61,23 @@
  *               n                                u8        (1..16)
  *               n x input                        u8
  *   PERTURB 13  frame                            u32     8
+ *   GONE   14   peer                             u8      9
+ *               upto                             u32
+ *   REJOIN 15   frame                            u32     15 + 5 * nlost + len
+ *               readmit                          u32       (at most 12383)
+ *               nlost                            u8
+ *               nlost x { peer u8, upto u32 }                                    5 each
+ *               len                              u16
+ *               data                             len bytes
+ *   READMIT 16  peer                             u8      9
+ *               frame                            u32
  *
  * Every byte string has at most one meaning and every meaning one byte
  * string: no optional fields, no slack, so an accepted message re-encodes
  * to exactly its bytes.
  */
 
-_Static_assert(CTL_TYPE_COUNT == 14, "a new type needs a row above, a name, a layout and a check");
+_Static_assert(CTL_TYPE_COUNT == 17, "a new type needs a row above, a name, a layout and a check");
 _Static_assert(CTL_MAX_PEERS <= 64, "DESYNC's known_mask has 64 bits");
 _Static_assert(CTL_STATE_MAX_SHIPS <= UINT8_MAX && CTL_STATE_MAX_BULLETS <= UINT8_MAX && CTL_MAX_PEERS <= UINT8_MAX,
 	       "counts travel as u8");
@@ -75,6 +85,8 @@ _Static_assert(CTL_DUMP_MAX <= UINT16_MAX, "DUMPED len travels as u16");
 _Static_assert(CTL_HEADER_SIZE + 11 + CTL_DUMP_MAX <= CTL_MAX_MSG, "the largest DUMPED must fit a message");
 _Static_assert(CTL_HEADER_SIZE + 10 + 13 * CTL_STATE_MAX_SHIPS + 9 * CTL_STATE_MAX_BULLETS <= CTL_MAX_MSG,
 	       "the largest STATE must fit a message");
+_Static_assert(CTL_HEADER_SIZE + 11 + 5 * CTL_REJOIN_MAX_LOST + CTL_DUMP_MAX <= CTL_MAX_MSG,
+	       "the largest REJOIN must fit a message");
 _Static_assert(CTL_MAX_MSG <= INT_MAX, "ctl_encode returns the length as int");
 
 #define CTL_MAGIC0 'L'
@@ -306,6 +318,35 @@ static const char *ctl_serialize_body(struct ctl_stream *s, struct ctl_msg *m)
 	case CTL_PERTURB:
 		ser_u32(s, &m->u.perturb.frame);
 		break;
+	case CTL_GONE:
+		ser_u8(s, &m->u.gone.peer);
+		ser_u32(s, &m->u.gone.upto);
+		break;
+	case CTL_REJOIN: {
+		struct ctl_rejoin *rj = &m->u.rejoin;
+		ser_u32(s, &rj->frame);
+		ser_u32(s, &rj->readmit);
+		ser_u8(s, &rj->nlost);
+		if (s->overrun)
+			return why_truncated;
+		if (rj->nlost > CTL_REJOIN_MAX_LOST)
+			return why_count;
+		for (unsigned k = 0; k < rj->nlost; k++) {
+			ser_u8(s, &rj->lost[k].peer);
+			ser_u32(s, &rj->lost[k].upto);
+		}
+		ser_u16(s, &rj->len);
+		if (s->overrun)
+			return why_truncated;
+		if (rj->len > CTL_DUMP_MAX)
+			return why_count;
+		ser_bytes(s, rj->data, rj->len);
+		break;
+	}
+	case CTL_READMIT:
+		ser_u8(s, &m->u.readmit.peer);
+		ser_u32(s, &m->u.readmit.frame);
+		break;
 	default:
 		return "unknown type";
 	}
@@ -346,6 +387,15 @@ static bool ctl_fields_valid(const struct ctl_msg *m)
 			if (m->u.inputs.input[k] & ~CTL_INPUT_KEY_MASK)
 				return false;
 		return true;
+	case CTL_GONE:
+		return m->u.gone.peer < CTL_MAX_PEERS;
+	case CTL_READMIT:
+		return m->u.readmit.peer < CTL_MAX_PEERS;
+	case CTL_REJOIN:
+		for (unsigned k = 0; k < m->u.rejoin.nlost; k++)
+			if (m->u.rejoin.lost[k].peer >= CTL_MAX_PEERS)
+				return false;
+		return m->u.rejoin.frame < m->u.rejoin.readmit;
 	default:
 		return true;
 	}
@@ -412,7 +462,7 @@ const char *ctl_type_name(enum ctl_type t)
 		[CTL_HELLO] = "HELLO", [CTL_FRAME] = "FRAME", [CTL_STATE] = "STATE", [CTL_DESYNC] = "DESYNC",
 		[CTL_BYE] = "BYE", [CTL_DUMPED] = "DUMPED", [CTL_PEERS] = "PEERS", [CTL_START] = "START",
 		[CTL_INPUT] = "INPUT", [CTL_DUMP] = "DUMP", [CTL_QUIT] = "QUIT", [CTL_INPUTS] = "INPUTS",
-		[CTL_PERTURB] = "PERTURB",
+		[CTL_PERTURB] = "PERTURB", [CTL_GONE] = "GONE", [CTL_REJOIN] = "REJOIN", [CTL_READMIT] = "READMIT",
 	};
 	/* Compared as unsigned: t may hold any int that came from outside. */
 	if ((unsigned)t >= CTL_TYPE_COUNT || !names[t])

@@ -41,6 +41,11 @@ enum ctl_type {
 	CTL_INPUTS,     /* the final inputs of a confirmed frame, for the oracle's reference and the bundle */
 	/* harness -> peer */
 	CTL_PERTURB,    /* corrupt your own state at frame F: a deliberate desync */
+	/* peer -> harness */
+	CTL_GONE,       /* my session agreed that a player was lost, and where its inputs end */
+	/* harness -> peer */
+	CTL_REJOIN,     /* instead of START: join the running session from this confirmed state */
+	CTL_READMIT,    /* a lost player is back: its inputs count from frame F */
 	CTL_TYPE_COUNT
 };
 
@@ -143,6 +148,27 @@ struct ctl_perturb {
 	uint32_t frame;
 };
 
+struct ctl_gone {
+	uint8_t peer;
+	uint32_t upto;                  /* its real inputs end below this frame */
+};
+
+#define CTL_REJOIN_MAX_LOST 16
+
+struct ctl_rejoin {
+	uint32_t frame;                 /* the state is the one after this confirmed frame */
+	uint32_t readmit;               /* my own inputs count from this frame; neutral before it */
+	uint8_t nlost;                  /* players the others already agreed were lost */
+	struct ctl_gone lost[CTL_REJOIN_MAX_LOST];
+	uint16_t len;
+	uint8_t data[CTL_DUMP_MAX];     /* the game's explicit serialisation */
+};
+
+struct ctl_readmit {
+	uint8_t peer;
+	uint32_t frame;
+};
+
 struct ctl_msg {
 	enum ctl_type type;
 	union {
@@ -157,6 +183,9 @@ struct ctl_msg {
 		struct ctl_dump dump;
 		struct ctl_inputs inputs;
 		struct ctl_perturb perturb;
+		struct ctl_gone gone;
+		struct ctl_rejoin rejoin;
+		struct ctl_readmit readmit;
 	} u;                            /* START and QUIT carry nothing */
 };
 
@@ -169,7 +198,9 @@ struct ctl_msg {
  *   fields   HELLO index < CTL_MAX_PEERS; STATE alive in {0,1}, bullet owner < nships;
  *            DESYNC known_mask has no bit at or above npeers; BYE reason is a ctl_bye_reason;
  *            DUMPED ok in {0,1}, and len == 0 when ok == 0; PEERS netcode is a ctl_netcode;
- *            INPUT keys within CTL_INPUT_KEY_MASK, human in {0,1}.
+ *            INPUT keys within CTL_INPUT_KEY_MASK, human in {0,1};
+ *            GONE, READMIT and every REJOIN lost entry: peer < CTL_MAX_PEERS;
+ *            REJOIN nlost <= CTL_REJOIN_MAX_LOST, len <= CTL_DUMP_MAX, frame < readmit.
  * The exact byte layout of each type is the table at the top of control.c.
  */
 

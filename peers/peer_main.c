@@ -49,6 +49,7 @@ struct peer {
 	bool desync;
 	int64_t reported;              /* latest confirmed frame reported to the harness */
 	uint64_t last_frame_msg_ms;    /* when the last FRAME went out */
+	struct ctl_rejoin *rejoin;     /* set when the harness restarted us into a running session */
 };
 
 /* A FRAME goes out at least this often, new confirmed frame or not: the harness's proof of life. */
@@ -417,6 +418,12 @@ static bool read_control(struct peer *p)
 		case CTL_PERTURB:
 			p->perturb_frame = m.u.perturb.frame;
 			break;
+		case CTL_READMIT: {
+			char err[160];
+			if (nc_session_readmit(p->session, m.u.readmit.peer, m.u.readmit.frame, err, sizeof err) < 0)
+				fprintf(stderr, "loopsim-peer %u: %s\n", p->index, err);
+			break;
+		}
 		default:
 			break;
 		}
@@ -424,6 +431,33 @@ static bool read_control(struct peer *p)
 }
 
 /* --- setup ---------------------------------------------------------------------------------------------- */
+
+/*
+ * Restarted into a running session: the harness handed over a state that
+ * another peer confirmed, and the frame from which our inputs count again
+ * (see nc_session_start_at()). We report from the frame after that state.
+ */
+static int start_rejoined(struct peer *p)
+{
+	const struct ctl_rejoin *rj = p->rejoin;
+	struct nc_lost_player lost[CTL_REJOIN_MAX_LOST];
+	char err[160];
+	if (game_deserialize(&p->game, rj->data, rj->len) < 0 || p->game.nplayers != p->npeers) {
+		fprintf(stderr, "loopsim-peer %u: REJOIN carries no valid state of a %u-player game\n", p->index,
+			p->npeers);
+		return -1;
+	}
+	for (uint32_t i = 0; i < rj->nlost; i++)
+		lost[i] = (struct nc_lost_player){ rj->lost[i].peer, rj->lost[i].upto };
+	if (nc_session_start_at(p->session, rj->frame + 1, rj->readmit, lost, rj->nlost, err, sizeof err) < 0) {
+		fprintf(stderr, "loopsim-peer %u: %s\n", p->index, err);
+		return -1;
+	}
+	p->reported = rj->frame;
+	fprintf(stderr, "loopsim-peer %u: rejoining from the state after frame %u; my inputs count from frame %u\n",
+		p->index, rj->frame, rj->readmit);
+	return 0;
+}
 
 static int setup(struct peer *p)
 {
@@ -468,6 +502,12 @@ static int setup(struct peer *p)
 				have_peers = true;
 			} else if (m.type == CTL_START && have_peers) {
 				started = true;
+			} else if (m.type == CTL_REJOIN && have_peers) {
+				p->rejoin = malloc(sizeof *p->rejoin);
+				if (!p->rejoin)
+					return -1;
+				*p->rejoin = m.u.rejoin;
+				started = true;
 			} else if (m.type == CTL_QUIT) {
 				return -1;
 			}
@@ -499,7 +539,7 @@ static int setup(struct peer *p)
 		fprintf(stderr, "loopsim-peer %u: %s\n", p->index, err);
 		return -1;
 	}
-	return 0;
+	return p->rejoin ? start_rejoined(p) : 0;
 }
 
 static void handle_events(struct peer *p)
@@ -527,8 +567,16 @@ static void handle_events(struct peer *p)
 			fprintf(stderr, "loopsim-peer %u: lost peer %u at frame %u (%s)\n", p->index, ev.peer, ev.frame,
 				ev.reason);
 			break;
-		case NC_SE_PEER_FINAL:
+		case NC_SE_PEER_FINAL: {
 			fprintf(stderr, "loopsim-peer %u: peer %u's inputs end at frame %u\n", p->index, ev.peer, ev.frame);
+			struct ctl_msg m = { .type = CTL_GONE };
+			m.u.gone = (struct ctl_gone){ (uint8_t)ev.peer, ev.frame + 1 };
+			ctl_out(p, &m);
+			break;
+		}
+		case NC_SE_READMITTED:
+			fprintf(stderr, "loopsim-peer %u: peer %u is back; its inputs count from frame %u\n", p->index,
+				ev.peer, ev.frame);
 			break;
 		case NC_SE_REJECTED:
 			fprintf(stderr, "loopsim-peer %u: refused peer %u: %s\n", p->index, ev.peer, ev.reason);
@@ -561,6 +609,7 @@ int main(int argc, char **argv)
 	if (p.ctl >= 0)
 		signal(SIGINT, SIG_IGN); /* Ctrl-C is the harness's to handle: it will send QUIT */
 	if (setup(&p) < 0) {
+		free(p.rejoin);
 		nc_session_destroy(p.session);
 		if (p.transport)
 			p.transport->destroy(p.transport);
@@ -612,5 +661,6 @@ int main(int argc, char **argv)
 		ctl_send(p.ctl, &bye);
 	nc_session_destroy(p.session);
 	p.transport->destroy(p.transport);
+	free(p.rejoin);
 	return p.desync ? EXIT_DESYNC : EXIT_OK;
 }

@@ -98,6 +98,18 @@ rc=$?
 [ $rc = 0 ] && jq -e '.reason | test("Interrupt")' "$dir/int.json" >/dev/null || fail "SIGINT: exit $rc, $(cat "$dir/int.json" 2>/dev/null | head -c 300)"; ok
 [ "$(grep -vc '^#' "$dir/int.fates")" -gt 10 ] || fail "SIGINT: the fate log is nearly empty"; ok
 
+# Kill and restart: the others agree the peer is gone (8 s of silence), then it rejoins from a confirmed
+# state and plays on, checked frame by frame like the rest.
+printf '[session]\npeers = 3\nduration = 14\nseed = 9\npreset = cable\n[at 1]\nkill = 2\n[at 1.5]\nrestart = 2\n' \
+	>"$dir/restart.ini"
+"$loopsim" run "$dir/restart.ini" --quiet --report "$dir/restart.json" 2>"$dir/restart.err"
+rc=$?
+[ $rc = 0 ] || fail "restart session exited $rc: $(tail -5 "$dir/restart.err")"; ok
+back=$(jq -r '.events[] | select(.what | test("peer 2 rejoins")) | .what' "$dir/restart.json" | grep -o 'count from frame [0-9]*' | grep -o '[0-9]*$')
+[ -n "$back" ] || fail "no rejoin in the events: $(jq -c .events "$dir/restart.json")"; ok
+jq -e --argjson back "$back" '.desync == null and ([.peers[] | select(.confirmed_frame > $back + 120)] | length == 3)' \
+	"$dir/restart.json" >/dev/null || fail "after the rejoin at $back: $(jq -c '[.peers[] | {frames, confirmed_frame}]' "$dir/restart.json")"; ok
+
 # Children never outlive the harness, even a SIGKILLed one.
 "$loopsim" run --peers 3 --duration 60 --quiet 2>/dev/null &
 pid=$!

@@ -121,6 +121,24 @@ static struct ctl_msg *msg_sample(enum ctl_type t, int full)
 	case CTL_PERTURB:
 		m->u.perturb.frame = 0x7fffffffu;
 		break;
+	case CTL_GONE:
+		m->u.gone = (struct ctl_gone){ .peer = CTL_MAX_PEERS - 1, .upto = 0xfffffff0u };
+		break;
+	case CTL_REJOIN: {
+		struct ctl_rejoin *rj = &m->u.rejoin;
+		rj->frame = 0x00010203u;
+		rj->readmit = 0xfffffffeu;
+		rj->nlost = full ? CTL_REJOIN_MAX_LOST : 2;
+		for (int k = 0; k < rj->nlost; k++)
+			rj->lost[k] = (struct ctl_gone){ .peer = (uint8_t)(k * 3), .upto = 0x01000000u + (uint32_t)k };
+		rj->len = full ? CTL_DUMP_MAX : 7;
+		for (int k = 0; k < rj->len; k++)
+			rj->data[k] = (uint8_t)(k * 37 + 1);
+		break;
+	}
+	case CTL_READMIT:
+		m->u.readmit = (struct ctl_readmit){ .peer = 5, .frame = 0x80000001u };
+		break;
 	default:
 		break;
 	}
@@ -217,6 +235,27 @@ static void assert_msg_equal(const struct ctl_msg *a, const struct ctl_msg *b)
 		break;
 	case CTL_PERTURB:
 		assert_int_equal(a->u.perturb.frame, b->u.perturb.frame);
+		break;
+	case CTL_GONE:
+		assert_int_equal(a->u.gone.peer, b->u.gone.peer);
+		assert_int_equal(a->u.gone.upto, b->u.gone.upto);
+		break;
+	case CTL_REJOIN: {
+		const struct ctl_rejoin *x = &a->u.rejoin, *y = &b->u.rejoin;
+		assert_int_equal(x->frame, y->frame);
+		assert_int_equal(x->readmit, y->readmit);
+		assert_int_equal(x->nlost, y->nlost);
+		for (int k = 0; k < x->nlost; k++) {
+			assert_int_equal(x->lost[k].peer, y->lost[k].peer);
+			assert_int_equal(x->lost[k].upto, y->lost[k].upto);
+		}
+		assert_int_equal(x->len, y->len);
+		assert_memory_equal(x->data, y->data, x->len);
+		break;
+	}
+	case CTL_READMIT:
+		assert_int_equal(a->u.readmit.peer, b->u.readmit.peer);
+		assert_int_equal(a->u.readmit.frame, b->u.readmit.frame);
 		break;
 	default:
 		break;
@@ -343,7 +382,8 @@ static void test_control_peers_layout_interleaves_ip_and_port(void **state)
 static const int sample_len[CTL_TYPE_COUNT] = {
 	[CTL_HELLO] = 16, [CTL_FRAME] = 44, [CTL_STATE] = 10 + 13 * 3 + 9 * 2, [CTL_DESYNC] = 17 + 8 * 3,
 	[CTL_BYE] = 5, [CTL_DUMPED] = 11 + 5, [CTL_PEERS] = 23 + 6 * 2, [CTL_START] = 4, [CTL_INPUT] = 6,
-	[CTL_DUMP] = 8, [CTL_QUIT] = 4, [CTL_INPUTS] = 9 + 4, [CTL_PERTURB] = 8,
+	[CTL_DUMP] = 8, [CTL_QUIT] = 4, [CTL_INPUTS] = 9 + 4, [CTL_PERTURB] = 8, [CTL_GONE] = 9,
+	[CTL_REJOIN] = 15 + 5 * 2 + 7, [CTL_READMIT] = 9,
 };
 
 static void test_control_round_trip_every_type(void **state)

@@ -101,6 +101,36 @@ static void test_oracle_waits_for_every_live_peer_and_not_for_gone_ones(void **s
 	oracle_destroy(o);
 }
 
+/* A restarted peer reports again from a later frame: the frames of its absence are compared among the others. */
+static void test_oracle_takes_a_returning_peer_back_from_its_first_new_frame(void **state)
+{
+	(void)state;
+	struct oracle *o = oracle_create(3, false, 1);
+	struct run_desync d;
+	for (uint32_t f = 0; f < 10; f++)
+		for (uint32_t k = 0; k < 3; k++)
+			oracle_checksum(o, k, f, 100 + f);
+	oracle_peer_gone(o, 2);
+	for (uint32_t f = 10; f < 30; f++)
+		for (uint32_t k = 0; k < 2; k++)
+			oracle_checksum(o, k, f, 100 + f);
+	assert_int_equal(oracle_check(o, &d), 0);
+	assert_int_equal(oracle_agreed(o), 29);
+	oracle_peer_back(o, 2);
+	for (uint32_t f = 30; f < 40; f++)
+		for (uint32_t k = 0; k < 2; k++)
+			oracle_checksum(o, k, f, 100 + f);
+	assert_int_equal(oracle_check(o, &d), 0);
+	assert_int_equal(oracle_agreed(o), 29); /* frame 30 waits for peer 2 */
+	oracle_checksum(o, 2, 30, 130);
+	oracle_checksum(o, 2, 31, 999);         /* and peer 2 is held to it */
+	assert_int_equal(oracle_check(o, &d), 1);
+	assert_int_equal(d.frame, 31);
+	assert_int_equal(d.npeers, 1);
+	assert_int_equal(d.peers[0], 2);
+	oracle_destroy(o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -108,6 +138,7 @@ int main(void)
 		cmocka_unit_test(test_oracle_majority_names_the_odd_peer_at_the_first_divergent_frame),
 		cmocka_unit_test(test_oracle_reference_names_the_odd_one_of_two),
 		cmocka_unit_test(test_oracle_waits_for_every_live_peer_and_not_for_gone_ones),
+		cmocka_unit_test(test_oracle_takes_a_returning_peer_back_from_its_first_new_frame),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

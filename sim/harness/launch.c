@@ -73,7 +73,7 @@ static void child(const struct launch_cfg *cfg, int ctl, pid_t parent, const cha
 		_exit(127); /* the harness died between fork and prctl */
 	signal(SIGINT, SIG_IGN);
 	int fd = dup(ctl); /* dup clears close-on-exec: the one fd the peer inherits */
-	int log = open(cfg->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int log = open(cfg->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || log < 0 || devnull < 0)
 		_exit(127);

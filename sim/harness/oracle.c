@@ -151,6 +151,12 @@ void oracle_peer_gone(struct oracle *o, uint32_t k)
 		o->peer[k].gone = true;
 }
 
+void oracle_peer_back(struct oracle *o, uint32_t k)
+{
+	if (k < o->n)
+		o->peer[k].gone = false;
+}
+
 /* Every live peer has reported beyond frame f (or no peer is live). */
 static bool all_past(const struct oracle *o, uint32_t f)
 {

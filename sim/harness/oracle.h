@@ -35,6 +35,12 @@ void oracle_checksum(struct oracle *o, uint32_t k, uint32_t frame, uint64_t hash
 void oracle_inputs(struct oracle *o, uint32_t k, uint32_t frame, const uint8_t *inputs, uint32_t n);
 /* Peer k is gone (killed, crashed, lost): it no longer holds comparisons back. */
 void oracle_peer_gone(struct oracle *o, uint32_t k);
+/*
+ * Peer k is back (restarted, rejoining from a later frame): comparisons
+ * wait for it again. Frames it never reports, those of its absence, are
+ * compared among the others.
+ */
+void oracle_peer_back(struct oracle *o, uint32_t k);
 
 /*
  * Compares every frame that all live peers have passed. Returns 1 and fills

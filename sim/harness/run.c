@@ -37,6 +37,21 @@
 /* How long a desync waits for the peers' DUMPED answers, and the end for peers to exit after QUIT. */
 #define DUMP_WAIT_MS 3000
 #define EXIT_WAIT_MS 3000
+/*
+ * A restarted peer must be back within this long: the others first notice
+ * it is gone (their disconnect timeout, 8 s) and agree where its inputs end.
+ */
+#define REJOIN_TIMEOUT_MS 20000
+/* Frames between the highest frame any peer reported and the frame a rejoining peer's inputs count from. */
+#define REJOIN_AHEAD_FRAMES 30
+
+/*
+ * A restart, step by step: the new process says HELLO, it gets PEERS, the
+ * others agree that its old self is gone (a GONE from each), one of them
+ * hands over its latest confirmed state (DUMP), then the newcomer gets
+ * REJOIN and the others READMIT, with the frame its inputs count from.
+ */
+enum rejoin_stage { RJ_NONE, RJ_HELLO, RJ_AGREED, RJ_DUMP };
 
 struct slot {
 	pid_t pid;
@@ -57,6 +72,11 @@ struct slot {
 	uint64_t rb_window_ms;
 	float rb_per_s;
 	bool human;
+	uint64_t started_ms;     /* when this process was started */
+	enum rejoin_stage rejoin;
+	uint32_t rejoin_source;  /* the peer whose state it takes */
+	bool gone_known[RUN_MAX_PEERS];      /* this peer's session agreed that player p was lost ... */
+	uint32_t gone_upto[RUN_MAX_PEERS];   /* ... with its inputs ending below this frame */
 };
 
 struct session {
@@ -190,6 +210,12 @@ static void on_message(struct session *s, uint32_t k, const struct ctl_msg *m)
 		sl->state = m->u.state;
 		sl->has_state = true;
 		break;
+	case CTL_GONE:
+		if (m->u.gone.peer < s->n) {
+			sl->gone_known[m->u.gone.peer] = true;
+			sl->gone_upto[m->u.gone.peer] = m->u.gone.upto;
+		}
+		break;
 	default:
 		break; /* nothing else is meant for the harness */
 	}
@@ -284,15 +310,53 @@ static void check_hangs(struct session *s, uint64_t now)
 {
 	for (uint32_t k = 0; k < s->n; k++) {
 		struct slot *sl = &s->slot[k];
-		if (!sl->alive || sl->expected_exit || sl->ctl < 0 || (!s->builtin && !sl->framed))
-			continue; /* a user's peer that never reports frames cannot be judged */
-		uint64_t since = sl->framed ? sl->last_frame_ms : s->start_ms;
+		if (!sl->alive || sl->expected_exit || sl->ctl < 0 || (!s->builtin && !sl->framed) || sl->rejoin != RJ_NONE)
+			continue; /* a user's peer that never reports frames cannot be judged; a rejoin has its own clock */
+		uint64_t since = sl->framed ? sl->last_frame_ms : sl->started_ms;
 		uint64_t limit = sl->framed ? HANG_MS : FIRST_FRAME_MS;
 		if (now - since > limit) {
 			struct run_peer *rp = &s->res->peers[k];
 			snprintf(rp->problem, sizeof rp->problem, "hung: no FRAME for %.0f s", (double)limit / 1000);
 			fail(s, "peer %u %s", k, rp->problem);
 		}
+	}
+}
+
+/* --- starting a peer ------------------------------------------------------------------------------------ */
+
+/* Starts peer k's process into a fresh slot; its log is appended to, so a restart keeps the first life's. */
+static int launch_slot(struct session *s, uint32_t k)
+{
+	char err[512], log[128];
+	snprintf(log, sizeof log, "%s/peer-%u.log", s->workdir, k);
+	struct launch_cfg lc = { .index = k,
+				 .addr = wire_peer_ip(k),
+				 .peers = s->peers_list,
+				 .seed = s->cfg->scn.seed,
+				 .program = s->program,
+				 .cmd = s->cfg->scn.peer_cmd,
+				 .log_path = log };
+	struct launched l;
+	if (launch_peer(&lc, &l, err, sizeof err) < 0) {
+		fail(s, "cannot start peer %u: %s", k, err);
+		return -1;
+	}
+	s->slot[k] = (struct slot){ .pid = l.pid, .ctl = l.ctl, .alive = true, .started_ms = clock_ms() };
+	return 0;
+}
+
+/* Everyone's public address and the session's parameters. */
+static void peers_msg(struct session *s, struct ctl_msg *m)
+{
+	*m = (struct ctl_msg){ .type = CTL_PEERS };
+	m->u.peers.session_id = s->session_id;
+	m->u.peers.seed = s->cfg->scn.seed;
+	m->u.peers.netcode = s->cfg->scn.netcode == SCN_LOCKSTEP ? CTL_NETCODE_LOCKSTEP : CTL_NETCODE_ROLLBACK;
+	m->u.peers.input_delay = (uint8_t)s->cfg->scn.input_delay;
+	m->u.peers.npeers = (uint8_t)s->n;
+	for (uint32_t k = 0; k < s->n; k++) {
+		m->u.peers.ip[k] = wire_peer_ip(k);
+		m->u.peers.port[k] = wire_public_port(s->wire, k);
 	}
 }
 
@@ -312,6 +376,147 @@ static void set_links(struct session *s, const struct scn_setting *set)
 			    wire_link_cfg_validate(&c, &field, &why) < 0 || wire_set_link(s->wire, (int)i, (int)j, &c) < 0)
 				log_event(s, "line %d: %s = %s not applied to %u->%u", set->line, set->key, set->value, i, j);
 		}
+}
+
+/*
+ * The timeline's restart: a new process for peer k, at the same address.
+ * A built-in peer is taken through the rejoin (advance_rejoins()); a user's
+ * peer is only started again, and rejoins on its own terms.
+ */
+static void restart_peer(struct session *s, uint32_t k)
+{
+	if (k >= s->n)
+		return;
+	struct slot *sl = &s->slot[k];
+	if (sl->alive) {
+		/* Still running: a restart is a kill and a start. Its old process is reaped by pid, later. */
+		sl->expected_exit = true;
+		kill(sl->pid, SIGKILL);
+		oracle_peer_gone(s->oracle, k);
+	}
+	close_ctl(sl);
+	wire_forget_port(s->wire, k);
+	s->res->peers[k].problem[0] = '\0';
+	if (launch_slot(s, k) < 0)
+		return;
+	sl->rejoin = s->builtin ? RJ_HELLO : RJ_NONE;
+	log_event(s, "restart peer %u (pid %d)%s", k, (int)sl->pid,
+		  s->builtin ? "" : ": a user's peer rejoins on its own terms");
+}
+
+/* The peers a rejoin waits on: running, reachable, not rejoining themselves. */
+static bool remaining(const struct session *s, uint32_t j, uint32_t k)
+{
+	const struct slot *sl = &s->slot[j];
+	return j != k && sl->alive && !sl->expected_exit && sl->ctl >= 0 && sl->rejoin == RJ_NONE;
+}
+
+/* Takes restarted peer k one step further, if it can move. */
+static void advance_rejoin(struct session *s, uint32_t k, uint64_t now)
+{
+	struct slot *sl = &s->slot[k];
+	static struct ctl_msg m; /* 12 KB */
+	if (!sl->alive || sl->ctl < 0) {
+		sl->rejoin = RJ_NONE;
+		return;
+	}
+	if (now - sl->started_ms > REJOIN_TIMEOUT_MS) {
+		static const char *const stage[] = { "", "no HELLO", "the others never agreed it was gone",
+						     "no state to start from" };
+		snprintf(s->res->peers[k].problem, sizeof s->res->peers[k].problem,
+			 "could not rejoin within %d s: %s", REJOIN_TIMEOUT_MS / 1000, stage[sl->rejoin]);
+		fail(s, "peer %u %s", k, s->res->peers[k].problem);
+		sl->rejoin = RJ_NONE;
+		return;
+	}
+	switch (sl->rejoin) {
+	case RJ_HELLO:
+		if (!sl->hello)
+			return;
+		peers_msg(s, &m);
+		send_to(s, k, &m);
+		sl->rejoin = RJ_AGREED;
+		/* fall through */
+	case RJ_AGREED: {
+		int source = -1;
+		for (uint32_t j = 0; j < s->n; j++) {
+			if (!remaining(s, j, k))
+				continue;
+			if (!s->slot[j].gone_known[k])
+				return; /* j has not agreed yet */
+			if (source < 0 && s->slot[j].framed)
+				source = (int)j;
+		}
+		if (source < 0)
+			return;
+		sl->rejoin_source = (uint32_t)source;
+		s->slot[source].dumped = false;
+		m = (struct ctl_msg){ .type = CTL_DUMP };
+		m.u.dump.frame = (uint32_t)s->res->peers[source].confirmed_frame;
+		send_to(s, (uint32_t)source, &m);
+		sl->rejoin = RJ_DUMP;
+		return;
+	}
+	case RJ_DUMP: {
+		struct slot *src = &s->slot[sl->rejoin_source];
+		if (!remaining(s, sl->rejoin_source, k)) {
+			sl->rejoin = RJ_AGREED; /* the source went away: ask another */
+			return;
+		}
+		if (!src->dumped)
+			return;
+		const struct ctl_dumped *d = &src->dump;
+		m = (struct ctl_msg){ .type = CTL_REJOIN };
+		struct ctl_rejoin *rj = &m.u.rejoin;
+		/*
+		 * The players the source counts as gone, as it told us. Their
+		 * inputs must end before the state's frame, or the newcomer would
+		 * lack some: then, as when the frame was no longer kept, ask again.
+		 */
+		bool usable = d->ok;
+		for (uint32_t x = 0; x < s->n && usable; x++) {
+			if (x == k || !src->gone_known[x] || remaining(s, x, k) || rj->nlost == CTL_REJOIN_MAX_LOST)
+				continue;
+			rj->lost[rj->nlost++] = (struct ctl_gone){ (uint8_t)x, src->gone_upto[x] };
+			usable = src->gone_upto[x] <= d->frame + 1;
+		}
+		if (!usable) {
+			sl->rejoin = RJ_AGREED;
+			return;
+		}
+		uint32_t highest = 0;
+		for (uint32_t j = 0; j < s->n; j++)
+			if (remaining(s, j, k) && s->res->peers[j].frames > highest)
+				highest = s->res->peers[j].frames;
+		rj->frame = d->frame;
+		rj->readmit = (highest > d->frame ? highest : d->frame) + REJOIN_AHEAD_FRAMES + s->cfg->scn.input_delay;
+		rj->len = d->len;
+		memcpy(rj->data, d->data, d->len);
+		send_to(s, k, &m);
+		struct ctl_msg back = { .type = CTL_READMIT };
+		back.u.readmit = (struct ctl_readmit){ (uint8_t)k, rj->readmit };
+		for (uint32_t j = 0; j < s->n; j++) {
+			s->slot[j].gone_known[k] = false;
+			if (remaining(s, j, k))
+				send_to(s, j, &back);
+		}
+		oracle_peer_back(s->oracle, k);
+		log_event(s, "peer %u rejoins from the state peer %u confirmed at frame %u; its inputs count from frame %u",
+			  k, sl->rejoin_source, rj->frame, rj->readmit);
+		sl->rejoin = RJ_NONE;
+		sl->started_ms = now; /* its first FRAME is due within FIRST_FRAME_MS of this */
+		return;
+	}
+	default:
+		return;
+	}
+}
+
+static void advance_rejoins(struct session *s, uint64_t now)
+{
+	for (uint32_t k = 0; k < s->n; k++)
+		if (s->slot[k].rejoin != RJ_NONE)
+			advance_rejoin(s, k, now);
 }
 
 static void apply_event(struct session *s, const struct scn_event *e)
@@ -346,8 +551,7 @@ static void apply_event(struct session *s, const struct scn_event *e)
 		}
 		break;
 	case SCN_EV_RESTART:
-		log_event(s, "restart peer %u: not supported yet (a restarted peer cannot rejoin a running session)",
-			  e->peer);
+		restart_peer(s, e->peer);
 		break;
 	case SCN_EV_DESYNC:
 		if (e->peer < s->n) {
@@ -628,24 +832,9 @@ static void close_view(struct session *s)
 
 static int start_peers(struct session *s)
 {
-	char err[512];
-	for (uint32_t k = 0; k < s->n; k++) {
-		char log[128];
-		snprintf(log, sizeof log, "%s/peer-%u.log", s->workdir, k);
-		struct launch_cfg lc = { .index = k,
-					 .addr = wire_peer_ip(k),
-					 .peers = s->peers_list,
-					 .seed = s->cfg->scn.seed,
-					 .program = s->program,
-					 .cmd = s->cfg->scn.peer_cmd,
-					 .log_path = log };
-		struct launched l;
-		if (launch_peer(&lc, &l, err, sizeof err) < 0) {
-			fail(s, "cannot start peer %u: %s", k, err);
+	for (uint32_t k = 0; k < s->n; k++)
+		if (launch_slot(s, k) < 0)
 			return -1;
-		}
-		s->slot[k] = (struct slot){ .pid = l.pid, .ctl = l.ctl, .alive = true };
-	}
 	/* Collect every HELLO: the ephemeral port each peer bound, which the wire needs to reach it. */
 	uint64_t deadline = clock_ms() + (s->builtin ? HELLO_TIMEOUT_MS : HELLO_GRACE_USER_MS);
 	for (;;) {
@@ -671,16 +860,8 @@ static int start_peers(struct session *s)
 		if (interrupted(s))
 			return -1;
 	}
-	struct ctl_msg m = { .type = CTL_PEERS };
-	m.u.peers.session_id = s->session_id;
-	m.u.peers.seed = s->cfg->scn.seed;
-	m.u.peers.netcode = s->cfg->scn.netcode == SCN_LOCKSTEP ? CTL_NETCODE_LOCKSTEP : CTL_NETCODE_ROLLBACK;
-	m.u.peers.input_delay = (uint8_t)s->cfg->scn.input_delay;
-	m.u.peers.npeers = (uint8_t)s->n;
-	for (uint32_t k = 0; k < s->n; k++) {
-		m.u.peers.ip[k] = wire_peer_ip(k);
-		m.u.peers.port[k] = wire_public_port(s->wire, k);
-	}
+	struct ctl_msg m;
+	peers_msg(s, &m);
 	for (uint32_t k = 0; k < s->n; k++)
 		send_to(s, k, &m);
 	struct ctl_msg start = { .type = CTL_START };
@@ -897,6 +1078,7 @@ int run_session(const struct run_cfg *cfg_in, struct run_result *res)
 			break;
 		}
 		reap(&s, false);
+		advance_rejoins(&s, now);
 		check_hangs(&s, now);
 		if (res->exit_code)
 			break;

@@ -610,6 +610,15 @@ int wire_register_port(struct wire *w, uint32_t k, uint16_t port)
 	return 0;
 }
 
+void wire_forget_port(struct wire *w, uint32_t k)
+{
+	if (k >= w->npeers)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->private_port[k] = 0;
+	pthread_mutex_unlock(&w->lock);
+}
+
 int wire_set_link(struct wire *w, int from, int to, const struct wire_link_cfg *cfg)
 {
 	const char *field, *why;

@@ -70,6 +70,8 @@ uint16_t wire_public_port(const struct wire *w, uint32_t k);
 uint16_t wire_private_port(struct wire *w, uint32_t k);
 /* Registers peer k's private port (from its HELLO). Returns 0, or -EINVAL for a bad k. */
 int wire_register_port(struct wire *w, uint32_t k, uint16_t port);
+/* Forgets peer k's port (its process restarted): the next datagram from its address teaches it again. */
+void wire_forget_port(struct wire *w, uint32_t k);
 
 /*
  * Changes the settings of link from->to; from or to may be -1 for every
