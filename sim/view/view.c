@@ -23,14 +23,16 @@
  * the shown snapshot, the history and the UI state; drawing never changes
  * them, so a screenshot is the frame on screen.
  *
- * Cost (16 peers, 240 links, 5000 dots, software renderer, about 1.5 ms a
- * frame): two things SDL does slowly are avoided. Large opaque fills into a
- * surface are written here (fill()), because SDL_FillRect streams past the
- * cache; and text never goes through colour modulation (text_get()). Text is
- * a cache of textures keyed by (font, colour, background, string), opaque
- * where the background is known: static labels are rendered once, the
- * headers' counters once per change. Dots go out as one
- * SDL_RenderFillRects per kind, dashes as one SDL_RenderDrawPoints, ships as
+ * Cost (16 peers, 240 links, 5000 dots, software renderer). Into a
+ * surface, what SDL does slowly is written here with ordinary stores:
+ * opaque fills (SDL_FillRect streams past the cache), the dots and bullets
+ * (thousands of tiny rects, where SDL's per-rect dispatch costs more than
+ * the pixels) and the fading drop marks (each its own alpha, so each its
+ * own renderer command). Text never goes through colour modulation. Opaque
+ * ASCII is copied glyph by glyph from a strip rendered once per (font,
+ * colour, background), so a counter that changes every frame costs no
+ * rendering; other text is a cache of textures keyed by (font, colour,
+ * background, string). Dashes go out as one SDL_RenderDrawPoints, ships as
  * one SDL_RenderGeometry per panel.
  */
 
@@ -47,6 +49,9 @@
 #define CIRCLE_SPANS 256
 #define MIN_SIZE 320
 #define MAX_SIZE 16384
+#define GLYPH_SETS 64                 /* glyph strips: one per (font, colour, background), least recently used evicted */
+#define GLYPH_FIRST 32                /* printable ASCII, ' ' .. '~' */
+#define GLYPH_COUNT 95
 
 enum font_id { FONT_SMALL, FONT_NORMAL, FONT_BIG, FONT_COUNT };
 static const int font_pt[FONT_COUNT] = { 10, 12, 15 };
@@ -81,6 +86,14 @@ static const char *const preset_key[10] = { "perfect", "fiber",     "cable", "ds
 
 /* ---- Types ---------------------------------------------------------------------- */
 
+/* The printable ASCII glyphs of a fixed-width font, each followed by a space, antialiased against bg: RGB888. */
+struct glyphs {
+	SDL_Surface *s;
+	uint32_t last_used;
+	uint8_t font;
+	struct rgb fg, bg;
+};
+
 struct text_entry {
 	uint64_t hash;
 	uint32_t last_used;
@@ -99,6 +112,8 @@ struct target {
 	int w, h;
 	uint32_t tick;        /* frames drawn: the text cache's clock */
 	struct text_entry *cache; /* TEXT_SETS * TEXT_WAYS */
+	SDL_Rect clip;        /* as set by clip_set(); the whole target when !clipped */
+	bool clipped;
 };
 
 struct layout {
@@ -141,7 +156,11 @@ struct view {
 	struct target main;
 	TTF_Font *font[FONT_COUNT];
 	int line_h[FONT_COUNT];
+	int advance[FONT_COUNT];         /* of every glyph; 0 when the font is not fixed-width */
+	uint8_t overhang[FONT_COUNT][GLYPH_COUNT]; /* pixels a glyph reaches past its advance, at a string's end */
 	float font_scale;
+	struct glyphs glyphs[GLYPH_SETS];
+	uint32_t glyph_tick;
 	float scale;                     /* output pixels per window point */
 
 	struct view_snapshot *live;      /* the latest snapshot given */
@@ -163,11 +182,11 @@ struct view {
 	struct seg *seg;                 /* [from * npeers + to] for the layout's npeers */
 
 	/* Per-frame scratch, so drawing allocates nothing. */
-	SDL_FRect dot_rect[4][VIEW_MAX_DOTS];
+	SDL_Rect dot_rect[4][VIEW_MAX_DOTS];
 	SDL_FPoint dash[DASH_POINTS];
 	SDL_Rect span[CIRCLE_SPANS];
 	SDL_Vertex vert[VIEW_MAX_SHIPS * 3 * 4];
-	SDL_FRect bullet[VIEW_MAX_SHIPS][VIEW_MAX_BULLETS];
+	SDL_Rect bullet[VIEW_MAX_SHIPS][VIEW_MAX_BULLETS];
 	SDL_FPoint series[VIEW_HIST_LEN];
 };
 
@@ -199,31 +218,64 @@ static float clampf(float x, float lo, float hi)
 }
 
 /*
- * An opaque rect, inside the renderer's clip rect. Into a surface it is
- * written here with ordinary stores: SDL_FillRect's SSE path streams past the
- * cache (movntps), so each blit over a background read it back from memory;
- * that was half of a software frame.
+ * The clip rect of what is drawn next, on the renderer and for the writes
+ * below that bypass it. NULL: the whole target.
  */
-static void fill(struct target *t, int x, int y, int w, int h, struct rgb c)
+static void clip_set(struct target *t, const SDL_Rect *rc)
 {
+	t->clipped = rc != NULL;
+	t->clip = rc ? *rc : (SDL_Rect){ 0, 0, t->w, t->h };
+	SDL_RenderSetClipRect(t->r, rc);
+}
+
+/* rc inside the clip rect and the surface; false when nothing is left. */
+static bool clip_to(const struct target *t, SDL_Rect *rc)
+{
+	SDL_Rect bound = { 0, 0, t->surface->w, t->surface->h };
+	if (t->clipped && !SDL_IntersectRect(&bound, &t->clip, &bound))
+		return false;
+	return SDL_IntersectRect(rc, &bound, rc);
+}
+
+static uint32_t *pixel_at(SDL_Surface *s, int x, int y)
+{
+	return (uint32_t *)((uint8_t *)s->pixels + (size_t)y * (size_t)s->pitch) + x;
+}
+
+/*
+ * Opaque rects, inside the clip rect. Into a surface they are written here
+ * with ordinary stores, after what the renderer has queued: SDL_FillRect's
+ * SSE path streams past the cache (movntps), so each blit over a background
+ * read it back from memory (that was half of a software frame), and for
+ * thousands of 3-pixel dots SDL's per-rect clipping and dispatch cost more
+ * than the pixels.
+ */
+static void fill_rects(struct target *t, const SDL_Rect *rects, int n, struct rgb c)
+{
+	if (n <= 0)
+		return;
 	if (!t->surface) {
 		colour(t->r, c, 255);
-		SDL_RenderFillRect(t->r, &(SDL_Rect){ x, y, w, h });
+		SDL_RenderFillRects(t->r, rects, n);
 		return;
 	}
-	SDL_Rect rc = { x, y, w, h }, bound = { 0, 0, t->surface->w, t->surface->h };
-	if (SDL_RenderIsClipEnabled(t->r))
-		SDL_RenderGetClipRect(t->r, &bound);
-	if (!SDL_IntersectRect(&rc, &bound, &rc))
-		return;
-	SDL_RenderFlush(t->r); /* what was drawn before lies under this */
+	SDL_RenderFlush(t->r); /* what was drawn before lies under these */
 	uint32_t p = SDL_MapRGB(t->surface->format, c.r, c.g, c.b);
-	uint8_t *base = (uint8_t *)t->surface->pixels + (size_t)rc.y * (size_t)t->surface->pitch + (size_t)rc.x * 4;
-	uint32_t *first = (uint32_t *)base;
-	for (int i = 0; i < rc.w; i++)
-		first[i] = p;
-	for (int j = 1; j < rc.h; j++)
-		memcpy(base + (size_t)j * (size_t)t->surface->pitch, first, (size_t)rc.w * 4);
+	for (int i = 0; i < n; i++) {
+		SDL_Rect rc = rects[i];
+		if (!clip_to(t, &rc))
+			continue;
+		uint32_t *first = pixel_at(t->surface, rc.x, rc.y);
+		for (int k = 0; k < rc.w; k++)
+			first[k] = p;
+		for (int j = 1; j < rc.h; j++)
+			memcpy(pixel_at(t->surface, rc.x, rc.y + j), first, (size_t)rc.w * 4);
+	}
+}
+
+static void fill(struct target *t, int x, int y, int w, int h, struct rgb c)
+{
+	fill_rects(t, &(SDL_Rect){ x, y, w, h }, 1, c);
 }
 
 static void fill_blend(SDL_Renderer *r, int x, int y, int w, int h, struct rgb c, uint8_t a)
@@ -234,18 +286,27 @@ static void fill_blend(SDL_Renderer *r, int x, int y, int w, int h, struct rgb c
 	SDL_SetRenderDrawBlendMode(r, SDL_BLENDMODE_NONE);
 }
 
-/* A border of thickness t drawn inside rect. */
-static void border(SDL_Renderer *r, SDL_Rect rc, int t, struct rgb c)
+/*
+ * The integer rect that SDL's software renderer makes of a float rect
+ * (truncated, at least one pixel), so that rects written here and rects
+ * drawn by the renderer land on the same pixels.
+ */
+static SDL_Rect rect_of(float x, float y, float w, float h)
 {
-	colour(r, c, 255);
-	SDL_Rect e[4] = { { rc.x, rc.y, rc.w, t },
-			  { rc.x, rc.y + rc.h - t, rc.w, t },
-			  { rc.x, rc.y, t, rc.h },
-			  { rc.x + rc.w - t, rc.y, t, rc.h } };
-	SDL_RenderFillRects(r, e, 4);
+	return (SDL_Rect){ (int)x, (int)y, (int)w > 1 ? (int)w : 1, (int)h > 1 ? (int)h : 1 };
 }
 
-static void disc(struct view *v, SDL_Renderer *r, float cx, float cy, float rad, struct rgb c)
+/* A border of thickness th drawn inside rect. */
+static void border(struct target *t, SDL_Rect rc, int th, struct rgb c)
+{
+	SDL_Rect e[4] = { { rc.x, rc.y, rc.w, th },
+			  { rc.x, rc.y + rc.h - th, rc.w, th },
+			  { rc.x, rc.y, th, rc.h },
+			  { rc.x + rc.w - th, rc.y, th, rc.h } };
+	fill_rects(t, e, 4, c);
+}
+
+static void disc(struct view *v, struct target *t, float cx, float cy, float rad, struct rgb c)
 {
 	int n = 0, ir = (int)ceilf(rad);
 	for (int dy = -ir; dy <= ir && n < CIRCLE_SPANS; dy++) {
@@ -255,12 +316,11 @@ static void disc(struct view *v, SDL_Renderer *r, float cx, float cy, float rad,
 		int half = (int)lroundf(sqrtf(h));
 		v->span[n++] = (SDL_Rect){ (int)lroundf(cx) - half, (int)lroundf(cy) + dy, 2 * half + 1, 1 };
 	}
-	colour(r, c, 255);
-	SDL_RenderFillRects(r, v->span, n);
+	fill_rects(t, v->span, n, c);
 }
 
 /* A ring of the given thickness, drawn as the difference of spans. */
-static void ring(struct view *v, SDL_Renderer *r, float cx, float cy, float rad, float thick, struct rgb c)
+static void ring(struct view *v, struct target *t, float cx, float cy, float rad, float thick, struct rgb c)
 {
 	int n = 0, ir = (int)ceilf(rad);
 	float in = rad - thick;
@@ -279,8 +339,7 @@ static void ring(struct view *v, SDL_Renderer *r, float cx, float cy, float rad,
 			v->span[n++] = (SDL_Rect){ x0 + inner + 1, y, outer - inner, 1 };
 		}
 	}
-	colour(r, c, 255);
-	SDL_RenderFillRects(r, v->span, n);
+	fill_rects(t, v->span, n, c);
 }
 
 /* A line of width w (>= 1) as parallel one-pixel lines. */
@@ -294,6 +353,71 @@ static void thick_line(SDL_Renderer *r, float x0, float y0, float x1, float y1, 
 		float o = (float)i - (float)(w - 1) / 2;
 		SDL_RenderDrawLineF(r, x0 + nx * o, y0 + ny * o, x1 + nx * o, y1 + ny * o);
 	}
+}
+
+/* c at alpha a over the pixel at p: dst = (c * a + dst * (255 - a)) / 255, per channel. */
+static void blend_px(uint32_t *p, uint32_t c, uint32_t a)
+{
+	uint32_t d = *p, na = 255 - a;
+	uint32_t rb = ((c & 0xff00ff) * a + (d & 0xff00ff) * na + 0x800080) >> 8 & 0xff00ff;
+	uint32_t g = ((c & 0x00ff00) * a + (d & 0x00ff00) * na + 0x008000) >> 8 & 0x00ff00;
+	*p = rb | g;
+}
+
+/*
+ * A one-pixel line in c at alpha a, both ends included, inside the clip
+ * rect; into a surface it is written here (Bresenham from the truncated
+ * ends, as SDL's software renderer takes them). A fading drop mark is four
+ * of these, each in its own alpha: through the renderer, every one was a
+ * command of its own.
+ */
+static void blend_line(struct target *t, float fx0, float fy0, float fx1, float fy1, struct rgb c, uint8_t a)
+{
+	if (!t->surface) {
+		colour(t->r, c, a);
+		SDL_RenderDrawLineF(t->r, fx0, fy0, fx1, fy1);
+		return;
+	}
+	SDL_Rect bound = { 0, 0, t->surface->w, t->surface->h };
+	if (t->clipped && !SDL_IntersectRect(&bound, &t->clip, &bound))
+		return;
+	int x0 = (int)fx0, y0 = (int)fy0, x1 = (int)fx1, y1 = (int)fy1;
+	int dx = abs(x1 - x0), dy = -abs(y1 - y0), sx = x0 < x1 ? 1 : -1, sy = y0 < y1 ? 1 : -1, e = dx + dy;
+	uint32_t p = SDL_MapRGB(t->surface->format, c.r, c.g, c.b);
+	for (;;) {
+		if (x0 >= bound.x && x0 < bound.x + bound.w && y0 >= bound.y && y0 < bound.y + bound.h)
+			blend_px(pixel_at(t->surface, x0, y0), p, a);
+		if (x0 == x1 && y0 == y1)
+			break;
+		int e2 = 2 * e;
+		if (e2 >= dy) {
+			e += dy;
+			x0 += sx;
+		}
+		if (e2 <= dx) {
+			e += dx;
+			y0 += sy;
+		}
+	}
+}
+
+/* thick_line() in c at alpha a, with blend_line(). */
+static void thick_line_blend(struct target *t, float x0, float y0, float x1, float y1, int w, struct rgb c, uint8_t a)
+{
+	float dx = x1 - x0, dy = y1 - y0, len = sqrtf(dx * dx + dy * dy);
+	if (len < 1e-3f)
+		return;
+	if (t->surface)
+		SDL_RenderFlush(t->r);
+	else
+		SDL_SetRenderDrawBlendMode(t->r, SDL_BLENDMODE_BLEND);
+	float nx = -dy / len, ny = dx / len;
+	for (int i = 0; i < w; i++) {
+		float o = (float)i - (float)(w - 1) / 2;
+		blend_line(t, x0 + nx * o, y0 + ny * o, x1 + nx * o, y1 + ny * o, c, a);
+	}
+	if (!t->surface)
+		SDL_SetRenderDrawBlendMode(t->r, SDL_BLENDMODE_NONE);
 }
 
 /* 1, 2, 5 x 10^k, at least x. */
@@ -397,33 +521,131 @@ static struct text_entry *text_get(struct view *v, struct target *t, int font, c
 	return victim;
 }
 
+static bool ascii_printable(const char *s)
+{
+	for (; *s; s++)
+		if ((uint8_t)*s < GLYPH_FIRST || (uint8_t)*s >= GLYPH_FIRST + GLYPH_COUNT)
+			return false;
+	return true;
+}
+
+static void glyphs_flush(struct view *v)
+{
+	for (int i = 0; i < GLYPH_SETS; i++) {
+		SDL_FreeSurface(v->glyphs[i].s);
+		v->glyphs[i].s = NULL;
+	}
+}
+
+/*
+ * The glyph strip of font in fg over bg, rendering it on a miss; NULL when
+ * the font is not fixed-width or on a failure (the caller then renders the
+ * string whole). One TTF_RenderUTF8_Shaded of the 95 glyphs gives the same
+ * pixels, glyph by glyph, as that of any string of them: the advance is
+ * the same whole number of pixels for every glyph. A few glyphs (W, w, _)
+ * reach a pixel past their advance; the space after each keeps that pixel
+ * apart, for the end of a string.
+ */
+static struct glyphs *glyphs_get(struct view *v, int font, struct rgb fg, struct rgb bg)
+{
+	if (!v->advance[font])
+		return NULL;
+	struct glyphs *victim = &v->glyphs[0];
+	for (int i = 0; i < GLYPH_SETS; i++) {
+		struct glyphs *g = &v->glyphs[i];
+		if (g->s && g->font == font && rgb_eq(g->fg, fg) && rgb_eq(g->bg, bg)) {
+			g->last_used = ++v->glyph_tick;
+			return g;
+		}
+		if (!g->s)
+			victim = g;
+		else if (victim->s && g->last_used < victim->last_used)
+			victim = g;
+	}
+	char all[2 * GLYPH_COUNT + 1];
+	for (int i = 0; i < GLYPH_COUNT; i++) {
+		all[2 * i] = (char)(GLYPH_FIRST + i);
+		all[2 * i + 1] = ' ';
+	}
+	all[2 * GLYPH_COUNT] = 0;
+	SDL_Surface *shaded = TTF_RenderUTF8_Shaded(v->font[font], all, (SDL_Color){ fg.r, fg.g, fg.b, 255 },
+						    (SDL_Color){ bg.r, bg.g, bg.b, 255 });
+	if (!shaded)
+		return NULL;
+	SDL_Surface *rgb = shaded->w == 2 * GLYPH_COUNT * v->advance[font]
+				   ? SDL_ConvertSurfaceFormat(shaded, SDL_PIXELFORMAT_RGB888, 0)
+				   : NULL;
+	SDL_FreeSurface(shaded);
+	if (!rgb) {
+		v->advance[font] = 0; /* not what a fixed-width font gives: render strings whole from now on */
+		return NULL;
+	}
+	SDL_FreeSurface(victim->s);
+	*victim = (struct glyphs){ .s = rgb, .last_used = ++v->glyph_tick, .font = (uint8_t)font, .fg = fg, .bg = bg };
+	return victim;
+}
+
+/* Copies the glyphs of s (printable ASCII) from g into t's surface, inside the clip rect, at x, y. */
+static void glyphs_draw(const struct view *v, struct target *t, const struct glyphs *g, int font, const char *s,
+			int x, int y)
+{
+	int adv = v->advance[font], h = g->s->h;
+	SDL_RenderFlush(t->r); /* what was drawn before lies under these */
+	for (int i = 0; s[i]; i++, x += adv) {
+		int c = (uint8_t)s[i] - GLYPH_FIRST;
+		SDL_Rect rc = { x, y, s[i + 1] ? adv : adv + v->overhang[font][c], h };
+		if (!clip_to(t, &rc))
+			continue;
+		int sx = 2 * c * adv + rc.x - x, sy = rc.y - y;
+		for (int j = 0; j < rc.h; j++)
+			memcpy(pixel_at(t->surface, rc.x, rc.y + j), pixel_at(g->s, sx, sy + j), (size_t)rc.w * 4);
+	}
+}
+
+/* The width of s in font, in pixels. */
+static int text_width(struct view *v, int font, const char *s)
+{
+	int w = 0;
+	size_t n = strlen(s);
+	if (n && v->advance[font] && ascii_printable(s))
+		return (int)n * v->advance[font] + v->overhang[font][(uint8_t)s[n - 1] - GLYPH_FIRST];
+	if (!*s || TTF_SizeUTF8(v->font[font], s, &w, NULL) < 0)
+		return 0;
+	return w;
+}
+
 /* Draws s in colour c over bg (NULL: blended over whatever is there); x, y is the anchor named by align.
  * Returns the width drawn (0 for nothing). */
 static int text(struct view *v, struct target *t, int font, const char *s, int x, int y, struct rgb c,
 		const struct rgb *bg, int align)
 {
-	struct text_entry *e = text_get(v, t, font, s, c, bg);
-	if (!e)
+	/* Into a surface, opaque ASCII is copied glyph by glyph: a counter that changes every frame costs no
+	 * rendering, only the copy. Anything else is a texture of the whole string, from the cache. */
+	struct glyphs *g = NULL;
+	struct text_entry *e = NULL;
+	size_t n = strlen(s);
+	if (n == 0)
 		return 0;
+	if (t->surface && bg && n < TEXT_MAX && ascii_printable(s))
+		g = glyphs_get(v, font, c, *bg);
+	if (!g && !(e = text_get(v, t, font, s, c, bg)))
+		return 0;
+	int w = g ? text_width(v, font, s) : e->w, h = g ? g->s->h : e->h;
 	if (align & AL_RIGHT)
-		x -= e->w;
+		x -= w;
 	else if (align & AL_CENTER)
-		x -= e->w / 2;
+		x -= w / 2;
 	if (align & AL_VCENTER)
-		y -= e->h / 2;
+		y -= h / 2;
 	else if (align & AL_BOTTOM)
-		y -= e->h;
-	SDL_RenderCopy(t->r, e->tex, NULL, &(SDL_Rect){ x, y, e->w, e->h });
-	return e->w;
-}
-
-static int text_width(struct view *v, int font, const char *s)
-{
-	int w = 0;
-	if (!*s || TTF_SizeUTF8(v->font[font], s, &w, NULL) < 0)
-		return 0;
+		y -= h;
+	if (g)
+		glyphs_draw(v, t, g, font, s, x, y);
+	else
+		SDL_RenderCopy(t->r, e->tex, NULL, &(SDL_Rect){ x, y, w, h });
 	return w;
 }
+
 
 /* ---- Targets and fonts ---------------------------------------------------------------- */
 
@@ -474,10 +696,13 @@ static void fonts_close(struct view *v)
 			TTF_CloseFont(v->font[i]);
 		v->font[i] = NULL;
 	}
+	glyphs_flush(v);
 }
 
 static int fonts_open(struct view *v, float scale, char *err, size_t errlen)
 {
+	int advance[FONT_COUNT];
+	uint8_t overhang[FONT_COUNT][GLYPH_COUNT] = { { 0 } };
 	for (int i = 0; i < FONT_COUNT; i++) {
 		int pt = (int)lroundf((float)font_pt[i] * scale);
 		v->font[i] = TTF_OpenFont(v->font_path, pt < 6 ? 6 : pt);
@@ -487,7 +712,21 @@ static int fonts_open(struct view *v, float scale, char *err, size_t errlen)
 			return -1;
 		}
 		v->line_h[i] = TTF_FontLineSkip(v->font[i]);
+		if (!TTF_FontFaceIsFixedWidth(v->font[i]) || TTF_GlyphMetrics32(v->font[i], 'M', NULL, NULL, NULL, NULL,
+										 &advance[i]) < 0)
+			advance[i] = 0;
+		for (int c = 0; c < GLYPH_COUNT && advance[i]; c++) {
+			char one[2] = { (char)(GLYPH_FIRST + c), 0 };
+			int w = 0;
+			if (TTF_SizeUTF8(v->font[i], one, &w, NULL) < 0 || w < advance[i] || w > advance[i] + 255)
+				advance[i] = 0; /* not what a fixed-width font gives: strings are rendered whole */
+			else
+				overhang[i][c] = (uint8_t)(w - advance[i]);
+		}
 	}
+	memcpy(v->advance, advance, sizeof advance);
+	memcpy(v->overhang, overhang, sizeof overhang);
+	glyphs_flush(v);
 	v->font_scale = scale;
 	return 0;
 }
@@ -874,7 +1113,7 @@ static void draw_mesh(struct view *v, struct target *t, const struct view_snapsh
 	const struct layout *L = &v->L;
 	SDL_Renderer *r = t->r;
 	uint32_t n = L->npeers;
-	SDL_RenderSetClipRect(r, &L->mesh);
+	clip_set(t, &L->mesh);
 
 	/* Links: each direction its own line, coloured by its conditions; cut ones dashed grey. */
 	uint32_t nd = 0;
@@ -904,7 +1143,6 @@ static void draw_mesh(struct view *v, struct target *t, const struct view_snapsh
 	}
 
 	/* Drops: red crosses at the middle of their link, fading with age. */
-	SDL_SetRenderDrawBlendMode(r, SDL_BLENDMODE_BLEND);
 	float arm = 5 * v->scale;
 	for (uint32_t i = 0; i < s->nmarks; i++) {
 		const struct view_mark *m = &s->mark[i];
@@ -913,11 +1151,9 @@ static void draw_mesh(struct view *v, struct target *t, const struct view_snapsh
 		float a = 1 - clampf(m->age_s, 0, VIEW_MARK_FADE_S) / VIEW_MARK_FADE_S;
 		const struct seg *sg = seg_of(v, m->from, m->to);
 		float x = sg->x0 + (sg->x1 - sg->x0) * VIEW_MARK_AT, y = sg->y0 + (sg->y1 - sg->y0) * VIEW_MARK_AT;
-		colour(r, c_red, (uint8_t)(255 * a));
-		thick_line(r, x - arm, y - arm, x + arm, y + arm, px(v, 2));
-		thick_line(r, x - arm, y + arm, x + arm, y - arm, px(v, 2));
+		thick_line_blend(t, x - arm, y - arm, x + arm, y + arm, px(v, 2), c_red, (uint8_t)(255 * a));
+		thick_line_blend(t, x - arm, y + arm, x + arm, y - arm, px(v, 2), c_red, (uint8_t)(255 * a));
 	}
-	SDL_SetRenderDrawBlendMode(r, SDL_BLENDMODE_NONE);
 
 	/* Packets in flight: one batch of squares per kind; letters by them when asked for. */
 	uint32_t cnt[4] = { 0 }, nlabels = 0;
@@ -930,14 +1166,10 @@ static void draw_mesh(struct view *v, struct target *t, const struct view_snapsh
 		float f = clampf(dt->progress, 0, 1);
 		float x = sg->x0 + (sg->x1 - sg->x0) * f, y = sg->y0 + (sg->y1 - sg->y0) * f;
 		uint32_t kind = dt->kind < 4 ? dt->kind : 0;
-		v->dot_rect[kind][cnt[kind]++] = (SDL_FRect){ x - half, y - half, d, d };
+		v->dot_rect[kind][cnt[kind]++] = rect_of(x - half, y - half, d, d);
 	}
-	for (int k = 0; k < 4; k++) {
-		if (!cnt[k])
-			continue;
-		colour(r, c_dot[k], 255);
-		SDL_RenderFillRectsF(r, v->dot_rect[k], (int)cnt[k]);
-	}
+	for (int k = 0; k < 4; k++)
+		fill_rects(t, v->dot_rect[k], (int)cnt[k], c_dot[k]);
 	if (v->labels) {
 		for (uint32_t i = 0; i < s->ndots && nlabels < MAX_LABELS; i++) {
 			const struct view_dot *dt = &s->dot[i];
@@ -959,12 +1191,12 @@ static void draw_mesh(struct view *v, struct target *t, const struct view_snapsh
 		const struct view_peer *p = &s->peer[k];
 		float x = L->nx[k], y = L->ny[k], rad = L->node_r;
 		if (p->minority)
-			ring(v, r, x, y, rad + 7 * v->scale, 3 * v->scale, c_red);
+			ring(v, t, x, y, rad + 7 * v->scale, 3 * v->scale, c_red);
 		if (v->sel == SEL_PEER && v->sel_peer == k)
-			ring(v, r, x, y, rad + 4 * v->scale, 2 * v->scale, c_white);
+			ring(v, t, x, y, rad + 4 * v->scale, 2 * v->scale, c_white);
 		if (v->ctl_peer == (int)k || p->human)
-			ring(v, r, x, y, rad + 2 * v->scale, 1.5f * v->scale, c_amber);
-		disc(v, r, x, y, rad, p->alive ? rgb_of(view_peer_rgb(k)) : c_cut);
+			ring(v, t, x, y, rad + 2 * v->scale, 1.5f * v->scale, c_amber);
+		disc(v, t, x, y, rad, p->alive ? rgb_of(view_peer_rgb(k)) : c_cut);
 		draw_node_label(v, t, s, k);
 	}
 
@@ -995,7 +1227,7 @@ static void draw_mesh(struct view *v, struct target *t, const struct view_snapsh
 	SDL_RenderDrawPointsF(r, v->dash, (int)nd);
 	x += px(v, 19);
 	text(v, t, FONT_SMALL, "cut", x, y, c_dim, &c_bg, AL_LEFT);
-	SDL_RenderSetClipRect(r, NULL);
+	clip_set(t, NULL);
 }
 
 /* ---- Drawing: each peer's own game --------------------------------------------------------- */
@@ -1021,7 +1253,7 @@ static void draw_game(struct view *v, struct target *t, const struct view_peer *
 {
 	SDL_Renderer *r = t->r;
 	fill(t, f.x, f.y, f.w, f.h, c_field);
-	SDL_RenderSetClipRect(r, &f);
+	clip_set(t, &f);
 	float k = (float)f.w / 1000.0f;
 
 	/* Bullets: one batch per owner. */
@@ -1031,14 +1263,10 @@ static void draw_game(struct view *v, struct target *t, const struct view_peer *
 		const struct view_bullet *bl = &p->bullet[i];
 		uint32_t o = bl->owner % VIEW_MAX_SHIPS;
 		float x = (float)f.x + field_coord(bl->x) * k, y = (float)f.y + field_coord(bl->y) * k;
-		v->bullet[o][cnt[o]++] = (SDL_FRect){ x - b / 2, y - b / 2, b, b };
+		v->bullet[o][cnt[o]++] = rect_of(x - b / 2, y - b / 2, b, b);
 	}
-	for (uint32_t o = 0; o < VIEW_MAX_SHIPS; o++) {
-		if (!cnt[o])
-			continue;
-		colour(r, rgb_of(view_peer_rgb(o)), 255);
-		SDL_RenderFillRectsF(r, v->bullet[o], (int)cnt[o]);
-	}
+	for (uint32_t o = 0; o < VIEW_MAX_SHIPS; o++)
+		fill_rects(t, v->bullet[o], (int)cnt[o], rgb_of(view_peer_rgb(o)));
 
 	/* Ships: triangles pointing by angle; a ship near an edge is drawn again across it (the field wraps). */
 	int nv = 0;
@@ -1065,13 +1293,12 @@ static void draw_game(struct view *v, struct target *t, const struct view_peer *
 	}
 	if (nv)
 		SDL_RenderGeometry(r, NULL, v->vert, nv, NULL, 0);
-	SDL_RenderSetClipRect(r, NULL);
+	clip_set(t, NULL);
 }
 
 static void draw_panels(struct view *v, struct target *t, const struct view_snapshot *s)
 {
 	const struct layout *L = &v->L;
-	SDL_Renderer *r = t->r;
 	int pad = px(v, 4), lh = v->line_h[FONT_SMALL];
 	char line[96];
 	for (uint32_t k = 0; k < L->npeers; k++) {
@@ -1079,7 +1306,7 @@ static void draw_panels(struct view *v, struct target *t, const struct view_snap
 		SDL_Rect rc;
 		panel_rect(L, k, &rc);
 		fill(t, rc.x, rc.y, rc.w, rc.h, c_panel);
-		SDL_RenderSetClipRect(r, &rc);
+		clip_set(t, &rc);
 
 		/* Line 1: the peer, its state flags, the checksum badge. */
 		int x = rc.x + pad, y = rc.y + pad;
@@ -1107,7 +1334,7 @@ static void draw_panels(struct view *v, struct target *t, const struct view_snap
 		if (text_width(v, FONT_SMALL, line) > rc.w - 2 * pad) /* narrow panels: RTT is in the graphs */
 			snprintf(line, sizeof line, "rb %.1f/s d%u", p->rollbacks_per_s, p->last_rollback);
 		text(v, t, FONT_SMALL, line, rc.x + pad, y, c_text, &c_panel, AL_LEFT);
-		SDL_RenderSetClipRect(r, NULL);
+		clip_set(t, NULL);
 
 		if (p->has_game && L->field > 8) {
 			int fw = L->field;
@@ -1115,15 +1342,15 @@ static void draw_panels(struct view *v, struct target *t, const struct view_snap
 			if (f.y + f.h > rc.y + rc.h - pad)
 				f.y = rc.y + rc.h - pad - f.h;
 			draw_game(v, t, p, f);
-			border(r, (SDL_Rect){ f.x - 1, f.y - 1, f.w + 2, f.h + 2 }, 1, c_frame);
+			border(t, (SDL_Rect){ f.x - 1, f.y - 1, f.w + 2, f.h + 2 }, 1, c_frame);
 		}
 
 		if (p->minority)
-			border(r, rc, px(v, VIEW_DESYNC_BORDER_PX), c_red);
+			border(t, rc, px(v, VIEW_DESYNC_BORDER_PX), c_red);
 		else if (v->sel == SEL_PEER && v->sel_peer == k)
-			border(r, rc, px(v, 2), c_white);
+			border(t, rc, px(v, 2), c_white);
 		else
-			border(r, rc, 1, c_frame);
+			border(t, rc, 1, c_frame);
 	}
 }
 
@@ -1138,10 +1365,9 @@ static void info_line(struct view *v, struct target *t, int *y, struct rgb c, co
 static void draw_info(struct view *v, struct target *t, const struct view_snapshot *s)
 {
 	const struct layout *L = &v->L;
-	SDL_Renderer *r = t->r;
 	fill(t, L->info.x, L->info.y, L->info.w, L->info.h, c_panel);
-	border(r, L->info, 1, c_frame);
-	SDL_RenderSetClipRect(r, &L->info);
+	border(t, L->info, 1, c_frame);
+	clip_set(t, &L->info);
 	int y = L->info.y + px(v, 4);
 	char line[128];
 	if (v->sel == SEL_LINK && find_link(s, v->sel_from, v->sel_to)) {
@@ -1191,7 +1417,7 @@ static void draw_info(struct view *v, struct target *t, const struct view_snapsh
 		snprintf(line, sizeof line, "flying peer %d: W A D, Space", v->ctl_peer);
 		info_line(v, t, &y, c_amber, line);
 	}
-	SDL_RenderSetClipRect(r, NULL);
+	clip_set(t, NULL);
 }
 
 struct plot {
@@ -1217,16 +1443,16 @@ static void graph_frame(struct view *v, struct target *t, SDL_Rect g, const char
 {
 	SDL_Renderer *r = t->r;
 	fill(t, g.x, g.y, g.w, g.h, c_panel);
-	border(r, g, 1, c_frame);
+	border(t, g, 1, c_frame);
 	int lh = v->line_h[FONT_SMALL], pad = px(v, 4);
 	pl->area = (SDL_Rect){ g.x + pad, g.y + lh + pad, g.w - 2 * pad, g.h - 2 * lh - 2 * pad };
 	char line[32];
 	snprintf(line, sizeof line, "%g", pl->ymax);
 	int yw = text(v, t, FONT_SMALL, line, g.x + g.w - pad, g.y + pad / 2, c_dim, &c_panel, AL_RIGHT);
 	/* The title gives way to the scale in a narrow window. */
-	SDL_RenderSetClipRect(r, &(SDL_Rect){ g.x, g.y, g.w - yw - 3 * pad, lh + pad });
+	clip_set(t, &(SDL_Rect){ g.x, g.y, g.w - yw - 3 * pad, lh + pad });
 	text(v, t, FONT_SMALL, title, g.x + pad, g.y + pad / 2, c_text, &c_panel, AL_LEFT);
-	SDL_RenderSetClipRect(r, NULL);
+	clip_set(t, NULL);
 	snprintf(line, sizeof line, "-%d s", VIEW_GRAPH_S);
 	text(v, t, FONT_SMALL, line, pl->area.x, pl->area.y + pl->area.h + 1, c_dim, &c_panel, AL_LEFT);
 	text(v, t, FONT_SMALL, "now", pl->area.x + pl->area.w, pl->area.y + pl->area.h + 1, c_dim, &c_panel,
@@ -1239,7 +1465,7 @@ static void graph_frame(struct view *v, struct target *t, SDL_Rect g, const char
 static void graph_events(struct view *v, struct target *t, const struct view_snapshot *s, const struct plot *pl)
 {
 	SDL_Renderer *r = t->r;
-	SDL_RenderSetClipRect(r, &pl->area);
+	clip_set(t, &pl->area);
 	colour(r, c_event, 255);
 	for (uint32_t i = 0; i < s->nevents; i++) {
 		const struct view_event *e = &s->event[i];
@@ -1262,7 +1488,7 @@ static void graph_events(struct view *v, struct target *t, const struct view_sna
 		text(v, t, FONT_SMALL, e->label, lx + px(v, 1), pl->area.y, c_event, &c_panel, AL_LEFT);
 		last_end = lx + w + px(v, 4);
 	}
-	SDL_RenderSetClipRect(r, NULL);
+	clip_set(t, NULL);
 }
 
 /* Draws one series: value(n) for the history's samples inside the plot's time span. */
@@ -1311,13 +1537,13 @@ static void draw_graphs(struct view *v, struct target *t, const struct view_snap
 	pl.ymax = nice_ceil(pl.ymax);
 	graph_frame(v, t, L->graph[0], "RTT per peer, ms", &pl);
 	graph_events(v, t, s, &pl);
-	SDL_RenderSetClipRect(r, &(SDL_Rect){ pl.area.x, pl.area.y - 1, pl.area.w + 1, pl.area.h + 2 });
+	clip_set(t, &(SDL_Rect){ pl.area.x, pl.area.y - 1, pl.area.w + 1, pl.area.h + 2 });
 	for (uint32_t k = 0; k < npeers; k++) {
 		for (uint32_t n = 0; n < count; n++)
 			vbuf[n] = h->rtt[hist_slot(h, first + n)][k];
 		graph_series(v, r, &pl, vbuf, tbuf, count, rgb_of(view_peer_rgb(k)));
 	}
-	SDL_RenderSetClipRect(r, NULL);
+	clip_set(t, NULL);
 
 	/* Rollback depth per peer. */
 	pl.ymax = 4;
@@ -1328,13 +1554,13 @@ static void draw_graphs(struct view *v, struct target *t, const struct view_snap
 	pl.ymax = nice_ceil(pl.ymax);
 	graph_frame(v, t, L->graph[1], "rollback depth per peer, frames", &pl);
 	graph_events(v, t, s, &pl);
-	SDL_RenderSetClipRect(r, &(SDL_Rect){ pl.area.x, pl.area.y - 1, pl.area.w + 1, pl.area.h + 2 });
+	clip_set(t, &(SDL_Rect){ pl.area.x, pl.area.y - 1, pl.area.w + 1, pl.area.h + 2 });
 	for (uint32_t k = 0; k < npeers; k++) {
 		for (uint32_t n = 0; n < count; n++)
 			vbuf[n] = h->rb[hist_slot(h, first + n)][k];
 		graph_series(v, r, &pl, vbuf, tbuf, count, rgb_of(view_peer_rgb(k)));
 	}
-	SDL_RenderSetClipRect(r, NULL);
+	clip_set(t, NULL);
 
 	/* Delivered and dropped per second on the selected link (all links when none is). */
 	int pair = -1;
@@ -1376,10 +1602,10 @@ static void draw_graphs(struct view *v, struct target *t, const struct view_snap
 	pl.ymax = nice_ceil(pl.ymax);
 	graph_frame(v, t, L->graph[2], title, &pl);
 	graph_events(v, t, s, &pl);
-	SDL_RenderSetClipRect(r, &(SDL_Rect){ pl.area.x, pl.area.y - 1, pl.area.w + 1, pl.area.h + 2 });
+	clip_set(t, &(SDL_Rect){ pl.area.x, pl.area.y - 1, pl.area.w + 1, pl.area.h + 2 });
 	graph_series(v, r, &pl, dvr, tbuf, count, c_ok);
 	graph_series(v, r, &pl, drr, tbuf, count, c_bad);
-	SDL_RenderSetClipRect(r, NULL);
+	clip_set(t, NULL);
 }
 
 /* ---- Drawing: help ---------------------------------------------------------------------------- */
@@ -1427,7 +1653,7 @@ static void draw_help(struct view *v, struct target *t)
 	w += 2 * pad;
 	int h = (int)n * lh + 2 * pad, x = (t->w - w) / 2, y = (t->h - h) / 2;
 	fill_blend(r, x, y, w, h, (struct rgb){ 8, 9, 12 }, 238);
-	border(r, (SDL_Rect){ x, y, w, h }, px(v, 2), c_frame);
+	border(t, (SDL_Rect){ x, y, w, h }, px(v, 2), c_frame);
 	for (size_t i = 0; i < n; i++)
 		text(v, t, FONT_NORMAL, help_lines[i], x + pad, y + pad + (int)i * lh,
 		     i == 0 ? c_amber : help_lines[i][0] != ' ' ? c_text : (struct rgb){ 200, 203, 212 }, NULL, AL_LEFT);
@@ -1443,7 +1669,7 @@ static void draw(struct view *v, struct target *t)
 	t->tick++;
 	layout_update(v, t->w, t->h, s->npeers);
 	SDL_SetRenderDrawBlendMode(r, SDL_BLENDMODE_NONE);
-	SDL_RenderSetClipRect(r, NULL);
+	clip_set(t, NULL);
 	fill(t, 0, 0, t->w, t->h, c_bg);
 	draw_mesh(v, t, s);
 	draw_panels(v, t, s);
