@@ -26,7 +26,7 @@
  *                        partition = 0 1 | 2 3   split into groups
  *                        heal = all              end every partition
  *                        kill = 2                SIGKILL peer 2
- *                        restart = 2             start peer 2 again
+ *                        restart = 2             start peer 2 again; it rejoins the session
  *                        desync = 2              perturb peer 2's state now
  *
  * Every error names file:line and the key, e.g.
