@@ -98,6 +98,20 @@ rc=$?
 [ $rc = 0 ] && jq -e '.reason | test("Interrupt")' "$dir/int.json" >/dev/null || fail "SIGINT: exit $rc, $(cat "$dir/int.json" 2>/dev/null | head -c 300)"; ok
 [ "$(grep -vc '^#' "$dir/int.fates")" -gt 10 ] || fail "SIGINT: the fate log is nearly empty"; ok
 
+# A partition timeline: the cut links drop by reason `partition`, the others nothing, and after the heal
+# every peer's confirmed frame moves on (held at about 120 + 8 while cut, 60 a second after).
+printf '[session]\npeers = 4\nduration = 8\nseed = 10\npreset = fiber\n[at 2]\npartition = 0 1 | 2 3\n[at 4]\nheal = all\n' \
+	>"$dir/partition.ini"
+"$loopsim" run "$dir/partition.ini" --quiet --report "$dir/partition.json" 2>"$dir/partition.err"
+rc=$?
+[ $rc = 0 ] || fail "partition session exited $rc: $(tail -5 "$dir/partition.err")"; ok
+jq -e '[.links[] | select(((.from < 2) != (.to < 2)) and .dropped_by.partition > 60)] | length == 8' "$dir/partition.json" \
+	>/dev/null || fail "cut links: $(jq -c '[.links[] | {from, to, p: .dropped_by.partition}]' "$dir/partition.json")"; ok
+jq -e '[.links[] | select(((.from < 2) == (.to < 2)) and .dropped_by.partition == 0)] | length == 4' "$dir/partition.json" \
+	>/dev/null || fail "uncut links dropped by partition: $(jq -c '[.links[] | {from, to, p: .dropped_by.partition}]' "$dir/partition.json")"; ok
+jq -e '.desync == null and ([.peers[] | select(.confirmed_frame > 250)] | length == 4)' "$dir/partition.json" >/dev/null ||
+	fail "after the heal: $(jq -c '[.peers[] | .confirmed_frame]' "$dir/partition.json")"; ok
+
 # Kill and restart: the others agree the peer is gone (8 s of silence), then it rejoins from a confirmed
 # state and plays on, checked frame by frame like the rest.
 printf '[session]\npeers = 3\nduration = 14\nseed = 9\npreset = cable\n[at 1]\nkill = 2\n[at 1.5]\nrestart = 2\n' \
