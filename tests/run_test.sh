@@ -23,6 +23,17 @@ jq -e '[.links[] | select(.sent > 0 and .delivered > 0 and .delay_ms.p50 >= 15)]
 grep -q '<testcase' "$dir/clean.xml" && [ "$(grep -c '<testcase' "$dir/clean.xml")" = 4 ] || fail "junit: $(cat "$dir/clean.xml")"; ok
 grep -q '<failure' "$dir/clean.xml" && fail "a clean junit has a failure"; ok
 
+# The issue's clean run: 4 peers, headless, 8 s, broadband: 4 distinct addresses in 127.0.0.0/8, ports the
+# OS gave from its ephemeral range, at least 400 frames each, no desync.
+read -r lo hi </proc/sys/net/ipv4/ip_local_port_range
+"$loopsim" run --peers 4 --duration 8 --preset broadband --headless --quiet --report "$dir/four.json" 2>"$dir/four.err"
+rc=$?
+[ $rc = 0 ] || fail "4-peer broadband session exited $rc: $(tail -5 "$dir/four.err")"; ok
+jq -e --argjson lo "$lo" --argjson hi "$hi" '.desync == null and (.peers | length) == 4 and
+	([.peers[].addr] | unique | length) == 4 and
+	([.peers[] | select((.addr | startswith("127.")) and .port >= $lo and .port <= $hi and .frames >= 400)] | length) == 4' \
+	"$dir/four.json" >/dev/null || fail "4-peer report: $(jq -c '[.peers[] | {addr, port, frames}]' "$dir/four.json")"; ok
+
 # An injected desync on peer 1 at frame 60: exit 1, the frame and the peer named, a bundle that replays.
 "$loopsim" run --peers 3 --duration 15 --seed 6 --inject-desync 1@60 --bundle "$dir/bundle" --quiet \
 	--report "$dir/desync.json" 2>"$dir/desync.err"
@@ -92,11 +103,17 @@ took=$(( $(date +%s) - start ))
 pid=$!
 for _ in $(seq 60); do [ -s "$dir/int.fates" ] && break; sleep 0.1; done
 sleep 1
+kids=$(pgrep -P $pid)
+[ -n "$kids" ] || fail "SIGINT: no peer processes to watch"
 kill -INT $pid
 wait $pid
 rc=$?
 [ $rc = 0 ] && jq -e '.reason | test("Interrupt")' "$dir/int.json" >/dev/null || fail "SIGINT: exit $rc, $(cat "$dir/int.json" 2>/dev/null | head -c 300)"; ok
 [ "$(grep -vc '^#' "$dir/int.fates")" -gt 10 ] || fail "SIGINT: the fate log is nearly empty"; ok
+for k in $kids; do
+	state=$(awk '{print $3}' "/proc/$k/stat" 2>/dev/null)
+	[ -n "$state" ] && [ "$state" != Z ] && fail "peer $k outlived the harness's SIGINT (state $state)"
+done; ok
 
 # A partition timeline: the cut links drop by reason `partition`, the others nothing, and after the heal
 # every peer's confirmed frame moves on (held at about 120 + 8 while cut, 60 a second after).
