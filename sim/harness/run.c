@@ -918,13 +918,16 @@ static void collect_dumps(struct session *s, uint32_t frame)
 {
 	struct ctl_msg m = { .type = CTL_DUMP };
 	m.u.dump.frame = frame;
-	for (uint32_t k = 0; k < s->n; k++)
+	for (uint32_t k = 0; k < s->n; k++) {
+		s->slot[k].dumped = false; /* a rejoin may have asked before, for another frame */
 		send_to(s, k, &m);
+	}
 	uint64_t deadline = clock_ms() + DUMP_WAIT_MS;
 	for (;;) {
 		bool all = true;
 		for (uint32_t k = 0; k < s->n; k++)
-			all &= s->slot[k].dumped || s->slot[k].ctl < 0 || !s->slot[k].alive;
+			all &= (s->slot[k].dumped && s->slot[k].dump.frame == frame) || s->slot[k].ctl < 0 ||
+			       !s->slot[k].alive;
 		if (all || clock_ms() > deadline)
 			return;
 		read_peers(s, 20);
@@ -1107,7 +1110,7 @@ int run_session(const struct run_cfg *cfg_in, struct run_result *res)
 		struct bundle_input bi = { .scn = &cfg.scn, .res = res, .oracle = s.oracle, .pcap = s.pcap,
 					   .fates = s.fates, .workdir = s.workdir };
 		for (uint32_t k = 0; k < s.n; k++)
-			if (s.slot[k].dumped && s.slot[k].dump.ok) {
+			if (s.slot[k].dumped && s.slot[k].dump.ok && s.slot[k].dump.frame == res->desync.frame) {
 				bi.dump[k] = s.slot[k].dump.data;
 				bi.dump_len[k] = s.slot[k].dump.len;
 			}
