@@ -270,6 +270,97 @@ static void test_view_hidden_packets_are_counted_on_screen(void **state)
 	SDL_FreeSurface(b);
 }
 
+/* The next frame is drawn whole: the help overlay, shown for one frame, leaves nothing to keep. */
+static void force_full_redraw(struct view *v)
+{
+	struct view_cmd c[4];
+	press(SDLK_F1, KMOD_NONE);
+	assert_int_equal(view_events(v, c, 4), 0);
+	view_frame(v, NULL);
+	press(SDLK_F1, KMOD_NONE);
+	assert_int_equal(view_events(v, c, 4), 0);
+	assert_false(view_help_shown(v));
+}
+
+/* One frame of a session; every fifth frame changes what one region shows, in a way it alone shows. */
+static void evolve(struct fx *f, int i)
+{
+	struct view_snapshot *s = f->s;
+	s->t_s += 1.0 / 60;
+	for (uint32_t d = 0; d < s->ndots; d++) {
+		s->dot[d].progress += 0.03f;
+		if (s->dot[d].progress > 1)
+			s->dot[d].progress -= 1;
+		s->dot[d].from = (uint16_t)((d + (uint32_t)i / 7) % 4);
+		s->dot[d].to = (uint16_t)((s->dot[d].from + 1 + d % 3) % 4);
+	}
+	s->mark[0].age_s = (float)(i % 20) / 15;
+	for (uint32_t k = 0; k < s->npeers; k++) {
+		s->peer[k].frame++;
+		s->peer[k].rtt_ms = 40 + (float)((i + (int)k) % 9);
+		for (uint32_t j = 0; j < s->peer[k].nships; j++)
+			s->peer[k].ship[j].x += 3 << 16;
+	}
+	for (uint32_t l = 0; l < s->nlinks; l++)
+		s->link[l].delivered += 2;
+	switch (i) {
+	case 5:
+		s->link[0].latency_ms = 250;
+		s->link[3].cut = true;
+		break;
+	case 10:
+		assert_int_equal(view_select_link(f->v, 1, 0), 0);
+		break;
+	case 15:
+		s->dots_hidden = 99;
+		break;
+	case 20:
+		s->dots_hidden = 0;
+		break;
+	case 25:
+		s->desync.found = false;
+		s->peer[2].minority = false;
+		snprintf(s->status, sizeof s->status, "agreed to frame %u", s->peer[0].frame);
+		s->nevents = 2;
+		s->event[1] = (struct view_event){ (float)s->t_s, "heal" };
+		break;
+	case 30:
+		assert_int_equal(view_select_peer(f->v, 3), 0);
+		s->peer[0].human = true;
+		break;
+	case 35:
+		s->peer[1].alive = false;
+		s->peer[1].stalled = true;
+		break;
+	default:
+		break;
+	}
+}
+
+/* After each change, and a few frames later, the retained frame equals the same frame drawn whole. */
+static void test_view_retained_frames_draw_what_a_full_redraw_draws(void **state)
+{
+	struct fx *f = *state;
+	for (int i = 0; i < 40; i++) {
+		evolve(f, i);
+		view_frame(f->v, f->s);
+		if (i % 5 != 3)
+			continue;
+		SDL_Surface *kept = shoot(f);
+		force_full_redraw(f->v);
+		SDL_Surface *whole = shoot(f);
+		int diff = 0;
+		for (int y = 0; y < H; y++)
+			for (int x = 0; x < W; x++)
+				diff += pixel(kept, x, y) != pixel(whole, x, y);
+		if (diff)
+			fprintf(stderr, "frame %d: %d pixels differ\n", i, diff);
+		assert_int_equal(diff, 0);
+		SDL_FreeSurface(kept);
+		SDL_FreeSurface(whole);
+	}
+}
+
 static void test_view_screenshot_has_the_window_size(void **state)
 {
 	struct fx *f = *state;
@@ -321,11 +412,20 @@ static void test_view_help_overlay_toggles_on_f1(void **state)
 		for (int x = W / 2 - 200; x < W / 2 + 200; x++)
 			diff += pixel(a, x, y) != pixel(b, x, y);
 	assert_true(diff > 20000);
-	SDL_FreeSurface(a);
 	SDL_FreeSurface(b);
 	press(SDLK_F1, KMOD_NONE);
 	assert_int_equal(view_events(f->v, c, 4), 0);
 	assert_false(view_help_shown(f->v));
+	/* Closed, it leaves no trace. */
+	view_frame(f->v, f->s);
+	b = shoot(f);
+	diff = 0;
+	for (int y = H / 2 - 100; y < H / 2 + 100; y++)
+		for (int x = W / 2 - 200; x < W / 2 + 200; x++)
+			diff += pixel(a, x, y) != pixel(b, x, y);
+	assert_int_equal(diff, 0);
+	SDL_FreeSurface(a);
+	SDL_FreeSurface(b);
 }
 
 static void test_view_question_mark_toggles_help(void **state)
@@ -624,6 +724,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_view_a_drop_leaves_a_red_cross_that_fades, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_view_desync_minority_panel_has_a_thick_red_border, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_view_hidden_packets_are_counted_on_screen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_view_retained_frames_draw_what_a_full_redraw_draws, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_view_screenshot_has_the_window_size, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_view_screenshot_to_an_unwritable_path_fails_with_a_reason, setup,
 						teardown),

@@ -114,6 +114,16 @@ struct target {
 	struct text_entry *cache; /* TEXT_SETS * TEXT_WAYS */
 	SDL_Rect clip;        /* as set by clip_set(); the whole target when !clipped */
 	bool clipped;
+	/*
+	 * Retained drawing, into a surface only (a window's back buffer is not
+	 * kept between frames): a region is drawn again only when the key of
+	 * what it shows differs from the one it was drawn from (held_*).
+	 */
+	bool kept;            /* the surface holds the last frame, whole, drawn with layout_gen, no overlay */
+	uint32_t layout_gen;
+	SDL_Surface *base;    /* owned, surface targets only: the mesh as drawn without what moves in it */
+	uint64_t held_top, held_mesh, held_info, held_graphs;
+	uint64_t held_panel[VIEW_MAX_PEERS], held_header[VIEW_MAX_PEERS];
 };
 
 struct layout {
@@ -143,6 +153,7 @@ struct hist {
 	uint64_t prev_deliv[VIEW_PAIRS], prev_drop[VIEW_PAIRS];
 	uint8_t seen[VIEW_PAIRS];
 	uint32_t rb_since[VIEW_MAX_PEERS]; /* deepest rollback seen since the last sample */
+	uint64_t gen;                     /* changes with every sample and reset: the graphs' key */
 };
 
 enum sel_kind { SEL_NONE, SEL_PEER, SEL_LINK };
@@ -179,6 +190,7 @@ struct view {
 	struct hist *hist;
 	struct layout L;
 	bool layout_valid;
+	uint32_t layout_gen;             /* counts the layouts computed: a target drawn with another is redrawn whole */
 	struct seg *seg;                 /* [from * npeers + to] for the layout's npeers */
 
 	/* Per-frame scratch, so drawing allocates nothing. */
@@ -215,6 +227,44 @@ static int px(const struct view *v, float n)
 static float clampf(float x, float lo, float hi)
 {
 	return x < lo ? lo : x > hi ? hi : x;
+}
+
+/* FNV-1a, 64 bits: the keys of what retained regions show (struct target). */
+#define KEY_SEED 14695981039346656037ull
+
+static uint64_t key_bytes(uint64_t h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 1099511628211ull;
+	return h;
+}
+
+static uint64_t key_u64(uint64_t h, uint64_t x)
+{
+	return key_bytes(h, &x, sizeof x);
+}
+
+static uint64_t key_str(uint64_t h, const char *s)
+{
+	return key_bytes(h, s, strlen(s) + 1);
+}
+
+static uint64_t key_rgb(uint64_t h, struct rgb c)
+{
+	return key_u64(h, (uint64_t)c.r << 16 | (uint64_t)c.g << 8 | c.b);
+}
+
+/*
+ * Whether a retained region is to be drawn: always when full (the target
+ * holds nothing to keep), else when key differs from the one it was drawn
+ * from. Either way *held becomes key.
+ */
+static bool region_due(bool full, uint64_t *held, uint64_t key)
+{
+	bool due = full || *held != key;
+	*held = key;
+	return due;
 }
 
 /*
@@ -660,6 +710,8 @@ static void target_fini(struct target *t)
 	if (t->surface)
 		SDL_FreeSurface(t->surface);
 	t->surface = NULL;
+	SDL_FreeSurface(t->base);
+	t->base = NULL;
 }
 
 /* A software renderer into a new RGB surface of w x h. Returns 0, or -1 with err. */
@@ -674,7 +726,8 @@ static int target_surface(struct target *t, int w, int h, char *err, size_t errl
 		return -1;
 	}
 	t->surface = SDL_CreateRGBSurfaceWithFormat(0, w, h, 32, SDL_PIXELFORMAT_RGB888);
-	if (!t->surface) {
+	t->base = SDL_CreateRGBSurfaceWithFormat(0, w, h, 32, SDL_PIXELFORMAT_RGB888);
+	if (!t->surface || !t->base) {
 		snprintf(err, errlen, "cannot create a %dx%d surface: %s", w, h, SDL_GetError());
 		goto err;
 	}
@@ -853,6 +906,7 @@ static void layout_update(struct view *v, int w, int h, uint32_t npeers)
 		for (uint32_t j = 0; j < npeers; j++)
 			v->seg[i * npeers + j] = link_seg(&v->L, i, j);
 	v->layout_valid = true;
+	v->layout_gen++;
 }
 
 /* ---- Snapshots ---------------------------------------------------------------------------- */
@@ -919,6 +973,7 @@ static void hist_reset(struct hist *h, uint32_t npeers)
 	h->head = VIEW_HIST_LEN - 1;
 	memset(h->seen, 0, sizeof h->seen);
 	memset(h->rb_since, 0, sizeof h->rb_since);
+	h->gen++;
 }
 
 /* Takes a sample of s when VIEW_HIST_HZ says it is due. */
@@ -932,6 +987,7 @@ static void hist_ingest(struct hist *h, const struct view_snapshot *s)
 	if (h->len && s->t_s < h->t[h->head] + 1.0 / VIEW_HIST_HZ - 1e-6)
 		return;
 	uint32_t i = (h->head + 1) % VIEW_HIST_LEN;
+	h->gen++;
 	h->dt[i] = h->len ? (float)(s->t_s - h->t[h->head]) : 0;
 	h->t[i] = s->t_s;
 	h->head = i;
@@ -1010,11 +1066,10 @@ int view_link_rates(const struct view *v, uint32_t from, uint32_t to, float *del
 
 /* ---- Drawing: the top bar ------------------------------------------------------------------ */
 
-static void draw_top(struct view *v, struct target *t, const struct view_snapshot *s)
+static void draw_top(struct view *v, struct target *t, const struct view_snapshot *s, bool full)
 {
 	const struct layout *L = &v->L;
 	int pad = px(v, 8), y1 = px(v, 4);
-	fill(t, 0, 0, L->w, L->top.h, c_top);
 	char line[256];
 	if (v->have_snapshot)
 		snprintf(line, sizeof line, "loopsim   t %.1f / %.0f s   %s   seed %llu   %u peers   %u links", s->t_s,
@@ -1022,6 +1077,14 @@ static void draw_top(struct view *v, struct target *t, const struct view_snapsho
 			 s->npeers, s->nlinks);
 	else
 		snprintf(line, sizeof line, "loopsim   waiting for the session");
+	uint64_t key = key_u64(key_str(KEY_SEED, line), (uint64_t)v->labels | (uint64_t)v->paused << 1);
+	if (s->desync.found)
+		key = key_str(key_str(key_u64(key, s->desync.frame), s->desync.peers), s->desync.field);
+	else
+		key = key_str(key_u64(key, 0), s->status);
+	if (!region_due(full, &t->held_top, key))
+		return;
+	fill(t, 0, 0, L->w, L->top.h, c_top);
 	text(v, t, FONT_NORMAL, line, pad, y1, c_text, &c_top, AL_LEFT);
 	int x = L->w - pad;
 	x -= text(v, t, FONT_NORMAL, "F1 / ? help", x, y1, c_dim, &c_top, AL_RIGHT) + px(v, 16);
@@ -1108,12 +1171,62 @@ static void draw_node_label(struct view *v, struct target *t, const struct view_
 	     &c_bg, align);
 }
 
-static void draw_mesh(struct view *v, struct target *t, const struct view_snapshot *s)
+/*
+ * The mesh is two layers. The still one (links, the selected link, node
+ * labels, the legend) changes only with the links' conditions, the
+ * selection or the peers' names; what moves (drop marks, dots, their
+ * letters, the nodes drawn over the dots, the hidden-packet count) changes
+ * every frame, inside two rects: the nodes' box and the count's line.
+ * Retained, the still layer is drawn once into the target and saved (the
+ * moving rects only) into target->base; every later frame copies those rects
+ * back and draws what moves over them.
+ */
+
+/* The key of the still layer: everything draw_mesh_still() reads. */
+static uint64_t mesh_key(const struct view *v, const struct view_snapshot *s)
+{
+	uint32_t n = v->L.npeers;
+	uint64_t h = key_u64(KEY_SEED, n);
+	for (uint32_t i = 0; i < s->nlinks; i++) {
+		const struct view_link *k = &s->link[i];
+		struct rgb c = link_colour(k->latency_ms, k->loss_pct);
+		h = key_u64(h, (uint64_t)k->from << 48 | (uint64_t)k->to << 32 | (uint64_t)k->cut << 24 |
+				       (uint64_t)c.r << 16 | (uint64_t)c.g << 8 | c.b);
+	}
+	h = key_u64(h, v->sel == SEL_LINK ? (uint64_t)1 << 40 | (uint64_t)v->sel_from << 20 | v->sel_to : 0);
+	for (uint32_t k = 0; k < n; k++)
+		h = key_str(key_u64(h, (uint64_t)s->peer[k].index << 1 | s->peer[k].alive), s->peer[k].addr);
+	return h;
+}
+
+/* Where what moves is drawn (and clipped): [0] the nodes' box, with room for rings and letters; [1] the
+ * hidden-packet count's line. */
+static void mesh_moving_rects(const struct view *v, SDL_Rect out[2])
+{
+	const struct layout *L = &v->L;
+	float m = L->radius + L->node_r + 10 * v->scale + (float)v->line_h[FONT_SMALL];
+	SDL_Rect box = { (int)floorf(L->cx - m), (int)floorf(L->cy - m), (int)ceilf(2 * m) + 1, (int)ceilf(2 * m) + 1 };
+	SDL_Rect line = { L->mesh.x, L->mesh.y, L->mesh.w, px(v, 12) + v->line_h[FONT_NORMAL] }; /* descenders too */
+	if (!SDL_IntersectRect(&box, &L->mesh, &out[0]))
+		out[0] = (SDL_Rect){ L->mesh.x, L->mesh.y, 0, 0 };
+	if (!SDL_IntersectRect(&line, &L->mesh, &out[1]))
+		out[1] = (SDL_Rect){ L->mesh.x, L->mesh.y, 0, 0 };
+}
+
+/* Copies rect rc of src into dst (surfaces of one size and format), after what the renderer has queued. */
+static void copy_rect(struct target *t, SDL_Surface *dst, SDL_Surface *src, SDL_Rect rc)
+{
+	SDL_RenderFlush(t->r);
+	for (int j = 0; j < rc.h; j++)
+		memcpy(pixel_at(dst, rc.x, rc.y + j), pixel_at(src, rc.x, rc.y + j), (size_t)rc.w * 4);
+}
+
+static void draw_mesh_still(struct view *v, struct target *t, const struct view_snapshot *s)
 {
 	const struct layout *L = &v->L;
 	SDL_Renderer *r = t->r;
 	uint32_t n = L->npeers;
-	clip_set(t, &L->mesh);
+	fill(t, L->mesh.x, L->mesh.y, L->mesh.w, L->mesh.h, c_bg);
 
 	/* Links: each direction its own line, coloured by its conditions; cut ones dashed grey. */
 	uint32_t nd = 0;
@@ -1141,6 +1254,37 @@ static void draw_mesh(struct view *v, struct target *t, const struct view_snapsh
 		colour(r, k && !k->cut ? link_colour(k->latency_ms, k->loss_pct) : c_cut, 255);
 		thick_line(r, sg->x0, sg->y0, sg->x1, sg->y1, px(v, 1));
 	}
+
+	for (uint32_t k = 0; k < n; k++)
+		draw_node_label(v, t, s, k);
+
+	/* Legend. */
+	int pad = px(v, 8);
+	int x = L->mesh.x + pad, y = L->mesh.y + L->mesh.h - pad - v->line_h[FONT_SMALL];
+	int sq = px(v, 6), yc = y + v->line_h[FONT_SMALL] / 2;
+	for (int k = 0; k < 4; k++) {
+		fill(t, x, yc - sq / 2, sq, sq, c_dot[k]);
+		x += sq + px(v, 3);
+		x += text(v, t, FONT_SMALL, dot_kind_name[k], x, y, c_dim, &c_bg, AL_LEFT) + px(v, 10);
+	}
+	colour(r, c_red, 255);
+	thick_line(r, (float)x, (float)(yc - sq / 2), (float)(x + sq), (float)(yc + sq / 2), px(v, 2));
+	thick_line(r, (float)x, (float)(yc + sq / 2), (float)(x + sq), (float)(yc - sq / 2), px(v, 2));
+	x += sq + px(v, 3);
+	x += text(v, t, FONT_SMALL, "dropped", x, y, c_dim, &c_bg, AL_LEFT) + px(v, 10);
+	struct seg cut = { (float)x, (float)yc, (float)(x + px(v, 16)), (float)yc };
+	nd = dash_line(v, r, &cut, 0);
+	colour(r, c_cut, 255);
+	SDL_RenderDrawPointsF(r, v->dash, (int)nd);
+	x += px(v, 19);
+	text(v, t, FONT_SMALL, "cut", x, y, c_dim, &c_bg, AL_LEFT);
+}
+
+static void draw_mesh_moving(struct view *v, struct target *t, const struct view_snapshot *s, const SDL_Rect rc[2])
+{
+	const struct layout *L = &v->L;
+	uint32_t n = L->npeers;
+	clip_set(t, &rc[0]);
 
 	/* Drops: red crosses at the middle of their link, fading with age. */
 	float arm = 5 * v->scale;
@@ -1197,37 +1341,34 @@ static void draw_mesh(struct view *v, struct target *t, const struct view_snapsh
 		if (v->ctl_peer == (int)k || p->human)
 			ring(v, t, x, y, rad + 2 * v->scale, 1.5f * v->scale, c_amber);
 		disc(v, t, x, y, rad, p->alive ? rgb_of(view_peer_rgb(k)) : c_cut);
-		draw_node_label(v, t, s, k);
 	}
 
 	/* Burst sampling says so, with the count. */
-	int pad = px(v, 8);
 	if (s->dots_hidden) {
 		char line[64];
 		snprintf(line, sizeof line, "%u packets not drawn", s->dots_hidden);
-		text(v, t, FONT_NORMAL, line, L->mesh.x + pad, L->mesh.y + pad, c_amber, &c_bg, AL_LEFT);
+		clip_set(t, &rc[1]);
+		text(v, t, FONT_NORMAL, line, L->mesh.x + px(v, 8), L->mesh.y + px(v, 8), c_amber, &c_bg, AL_LEFT);
 	}
-
-	/* Legend. */
-	int x = L->mesh.x + pad, y = L->mesh.y + L->mesh.h - pad - v->line_h[FONT_SMALL];
-	int sq = px(v, 6), yc = y + v->line_h[FONT_SMALL] / 2;
-	for (int k = 0; k < 4; k++) {
-		fill(t, x, yc - sq / 2, sq, sq, c_dot[k]);
-		x += sq + px(v, 3);
-		x += text(v, t, FONT_SMALL, dot_kind_name[k], x, y, c_dim, &c_bg, AL_LEFT) + px(v, 10);
-	}
-	colour(r, c_red, 255);
-	thick_line(r, (float)x, (float)(yc - sq / 2), (float)(x + sq), (float)(yc + sq / 2), px(v, 2));
-	thick_line(r, (float)x, (float)(yc + sq / 2), (float)(x + sq), (float)(yc - sq / 2), px(v, 2));
-	x += sq + px(v, 3);
-	x += text(v, t, FONT_SMALL, "dropped", x, y, c_dim, &c_bg, AL_LEFT) + px(v, 10);
-	struct seg cut = { (float)x, (float)yc, (float)(x + px(v, 16)), (float)yc };
-	nd = dash_line(v, r, &cut, 0);
-	colour(r, c_cut, 255);
-	SDL_RenderDrawPointsF(r, v->dash, (int)nd);
-	x += px(v, 19);
-	text(v, t, FONT_SMALL, "cut", x, y, c_dim, &c_bg, AL_LEFT);
 	clip_set(t, NULL);
+}
+
+static void draw_mesh(struct view *v, struct target *t, const struct view_snapshot *s, bool full)
+{
+	SDL_Rect moving[2];
+	mesh_moving_rects(v, moving);
+	if (region_due(full, &t->held_mesh, mesh_key(v, s))) {
+		clip_set(t, &v->L.mesh);
+		draw_mesh_still(v, t, s);
+		clip_set(t, NULL);
+		if (t->surface)
+			for (int i = 0; i < 2; i++)
+				copy_rect(t, t->base, t->surface, moving[i]);
+	} else {
+		for (int i = 0; i < 2; i++)
+			copy_rect(t, t->surface, t->base, moving[i]);
+	}
+	draw_mesh_moving(v, t, s, moving);
 }
 
 /* ---- Drawing: each peer's own game --------------------------------------------------------- */
@@ -1296,47 +1437,84 @@ static void draw_game(struct view *v, struct target *t, const struct view_peer *
 	clip_set(t, NULL);
 }
 
-static void draw_panels(struct view *v, struct target *t, const struct view_snapshot *s)
+/* The three header lines of peer k's panel, inside hd (cleared first unless the panel was just filled). */
+struct header {
+	char title[32], badge[8], frames[48], rb[96];
+	const char *flag;
+	bool you, ok;
+};
+
+static void header_of(struct view *v, const struct view_peer *p, int room, struct header *hd)
+{
+	snprintf(hd->title, sizeof hd->title, "peer %u", p->index);
+	hd->flag = !p->alive ? "EXITED" : p->stalled ? "STALL" : "";
+	hd->you = p->human;
+	hd->ok = p->checksum_ok;
+	snprintf(hd->badge, sizeof hd->badge, "%04x", (unsigned)(p->checksum >> 48));
+	snprintf(hd->frames, sizeof hd->frames, "f %u  c %u", p->frame, p->confirmed);
+	snprintf(hd->rb, sizeof hd->rb, "rb %.1f/s d%u  rtt %.0f", p->rollbacks_per_s, p->last_rollback, p->rtt_ms);
+	if (text_width(v, FONT_SMALL, hd->rb) > room) /* narrow panels: RTT is in the graphs */
+		snprintf(hd->rb, sizeof hd->rb, "rb %.1f/s d%u", p->rollbacks_per_s, p->last_rollback);
+}
+
+static uint64_t header_key(const struct header *hd)
+{
+	uint64_t h = key_str(key_str(KEY_SEED, hd->title), hd->flag);
+	h = key_str(key_str(key_str(h, hd->badge), hd->frames), hd->rb);
+	return key_u64(h, (uint64_t)hd->you << 1 | hd->ok);
+}
+
+static void draw_header(struct view *v, struct target *t, uint32_t k, const struct header *hd, SDL_Rect rc)
+{
+	int lh = v->line_h[FONT_SMALL], x = rc.x, y = rc.y;
+	clip_set(t, &rc);
+	x += text(v, t, FONT_SMALL, hd->title, x, y, rgb_of(view_peer_rgb(k)), &c_panel, AL_LEFT) + px(v, 6);
+	if (hd->flag[0])
+		x += text(v, t, FONT_SMALL, hd->flag, x, y, hd->flag[0] == 'E' ? c_bad : c_amber, &c_panel, AL_LEFT) +
+		     px(v, 6);
+	if (hd->you)
+		text(v, t, FONT_SMALL, "you", x, y, c_amber, &c_panel, AL_LEFT);
+	int bw = text_width(v, FONT_SMALL, hd->badge) + px(v, 6), bx = rc.x + rc.w - bw;
+	fill(t, bx, y, bw, lh, hd->ok ? c_ok : c_bad);
+	text(v, t, FONT_SMALL, hd->badge, bx + px(v, 3), y, hd->ok ? (struct rgb){ 0, 0, 0 } : c_white,
+	     hd->ok ? &c_ok : &c_bad, AL_LEFT);
+	text(v, t, FONT_SMALL, hd->frames, rc.x, y + lh, c_text, &c_panel, AL_LEFT);
+	text(v, t, FONT_SMALL, hd->rb, rc.x, y + 2 * lh, c_text, &c_panel, AL_LEFT);
+	clip_set(t, NULL);
+}
+
+/*
+ * Each panel is three retained parts: its background and border (drawn
+ * again when the border changes: desync, selection), its header (when a
+ * line of it changes: every frame, as the frame counter counts) and its
+ * game (every frame: the ships move).
+ */
+static void draw_panels(struct view *v, struct target *t, const struct view_snapshot *s, bool full)
 {
 	const struct layout *L = &v->L;
-	int pad = px(v, 4), lh = v->line_h[FONT_SMALL];
-	char line[96];
+	int pad = px(v, 4);
 	for (uint32_t k = 0; k < L->npeers; k++) {
 		const struct view_peer *p = &s->peer[k];
 		SDL_Rect rc;
 		panel_rect(L, k, &rc);
-		fill(t, rc.x, rc.y, rc.w, rc.h, c_panel);
-		clip_set(t, &rc);
+		int bt = p->minority ? px(v, VIEW_DESYNC_BORDER_PX) : v->sel == SEL_PEER && v->sel_peer == k ? px(v, 2) : 1;
+		struct rgb bc = p->minority ? c_red : bt > 1 ? c_white : c_frame;
+		bool game = p->has_game && L->field > 8;
+		bool redo = region_due(full, &t->held_panel[k], key_rgb(key_u64(KEY_SEED, (uint64_t)bt << 1 | game), bc));
+		if (redo)
+			fill(t, rc.x, rc.y, rc.w, rc.h, c_panel);
 
-		/* Line 1: the peer, its state flags, the checksum badge. */
-		int x = rc.x + pad, y = rc.y + pad;
-		snprintf(line, sizeof line, "peer %u", p->index);
-		x += text(v, t, FONT_SMALL, line, x, y, rgb_of(view_peer_rgb(k)), &c_panel, AL_LEFT) + px(v, 6);
-		if (!p->alive)
-			x += text(v, t, FONT_SMALL, "EXITED", x, y, c_bad, &c_panel, AL_LEFT) + px(v, 6);
-		else if (p->stalled)
-			x += text(v, t, FONT_SMALL, "STALL", x, y, c_amber, &c_panel, AL_LEFT) + px(v, 6);
-		if (p->human)
-			text(v, t, FONT_SMALL, "you", x, y, c_amber, &c_panel, AL_LEFT);
-		snprintf(line, sizeof line, "%04x", (unsigned)(p->checksum >> 48));
-		int bw = text_width(v, FONT_SMALL, line) + px(v, 6), bx = rc.x + rc.w - pad - bw;
-		fill(t, bx, y, bw, lh, p->checksum_ok ? c_ok : c_bad);
-		text(v, t, FONT_SMALL, line, bx + px(v, 3), y, p->checksum_ok ? (struct rgb){ 0, 0, 0 } : c_white,
-		     p->checksum_ok ? &c_ok : &c_bad, AL_LEFT);
+		/* The header lies between the border and the game field. */
+		SDL_Rect hr = { rc.x + pad, rc.y + pad, rc.w - 2 * pad, L->header_h - pad - 1 };
+		struct header hd;
+		header_of(v, p, hr.w, &hd);
+		if (region_due(redo, &t->held_header[k], header_key(&hd))) {
+			if (!redo)
+				fill(t, hr.x, hr.y, hr.w, hr.h, c_panel);
+			draw_header(v, t, k, &hd, hr);
+		}
 
-		/* Line 2: frames. Line 3: rollbacks and RTT. */
-		y += lh;
-		snprintf(line, sizeof line, "f %u  c %u", p->frame, p->confirmed);
-		text(v, t, FONT_SMALL, line, rc.x + pad, y, c_text, &c_panel, AL_LEFT);
-		y += lh;
-		snprintf(line, sizeof line, "rb %.1f/s d%u  rtt %.0f", p->rollbacks_per_s, p->last_rollback,
-			 p->rtt_ms);
-		if (text_width(v, FONT_SMALL, line) > rc.w - 2 * pad) /* narrow panels: RTT is in the graphs */
-			snprintf(line, sizeof line, "rb %.1f/s d%u", p->rollbacks_per_s, p->last_rollback);
-		text(v, t, FONT_SMALL, line, rc.x + pad, y, c_text, &c_panel, AL_LEFT);
-		clip_set(t, NULL);
-
-		if (p->has_game && L->field > 8) {
+		if (game) {
 			int fw = L->field;
 			SDL_Rect f = { rc.x + (rc.w - fw) / 2, rc.y + L->header_h, fw, fw };
 			if (f.y + f.h > rc.y + rc.h - pad)
@@ -1344,78 +1522,101 @@ static void draw_panels(struct view *v, struct target *t, const struct view_snap
 			draw_game(v, t, p, f);
 			border(t, (SDL_Rect){ f.x - 1, f.y - 1, f.w + 2, f.h + 2 }, 1, c_frame);
 		}
-
-		if (p->minority)
-			border(t, rc, px(v, VIEW_DESYNC_BORDER_PX), c_red);
-		else if (v->sel == SEL_PEER && v->sel_peer == k)
-			border(t, rc, px(v, 2), c_white);
-		else
-			border(t, rc, 1, c_frame);
+		border(t, rc, bt, bc);
 	}
 }
 
 /* ---- Drawing: the strip (selection and graphs) --------------------------------------------- */
 
-static void info_line(struct view *v, struct target *t, int *y, struct rgb c, const char *s)
+/* The selection's box: its lines, then the flown peer's at the bottom. */
+#define INFO_LINES 10
+struct info {
+	int n;
+	struct rgb c[INFO_LINES];
+	char s[INFO_LINES][128];
+	bool flying; /* the last line goes at the bottom */
+};
+
+static void info_line(struct info *in, struct rgb c, const char *s)
 {
-	text(v, t, FONT_SMALL, s, v->L.info.x + px(v, 6), *y, c, &c_panel, AL_LEFT);
-	*y += v->line_h[FONT_SMALL];
+	if (in->n == INFO_LINES)
+		return;
+	in->c[in->n] = c;
+	snprintf(in->s[in->n++], sizeof in->s[0], "%s", s);
 }
 
-static void draw_info(struct view *v, struct target *t, const struct view_snapshot *s)
+static void info_of(struct view *v, const struct view_snapshot *s, struct info *in)
 {
-	const struct layout *L = &v->L;
-	fill(t, L->info.x, L->info.y, L->info.w, L->info.h, c_panel);
-	border(t, L->info, 1, c_frame);
-	clip_set(t, &L->info);
-	int y = L->info.y + px(v, 4);
 	char line[128];
+	in->n = 0;
+	in->flying = false;
 	if (v->sel == SEL_LINK && find_link(s, v->sel_from, v->sel_to)) {
 		const struct view_link *k = find_link(s, v->sel_from, v->sel_to);
 		snprintf(line, sizeof line, "link %u -> %u%s", k->from, k->to, k->cut ? "   CUT" : "");
-		info_line(v, t, &y, k->cut ? c_amber : c_text, line);
+		info_line(in, k->cut ? c_amber : c_text, line);
 		snprintf(line, sizeof line, "latency %.1f ms  jitter %.1f ms", k->latency_ms, k->jitter_ms);
-		info_line(v, t, &y, c_text, line);
+		info_line(in, c_text, line);
 		snprintf(line, sizeof line, "loss %.2f %%", k->loss_pct);
-		info_line(v, t, &y, c_text, line);
+		info_line(in, c_text, line);
 		snprintf(line, sizeof line, "sent %llu", (unsigned long long)k->sent);
-		info_line(v, t, &y, c_text, line);
+		info_line(in, c_text, line);
 		snprintf(line, sizeof line, "delivered %llu  dropped %llu", (unsigned long long)k->delivered,
 			 (unsigned long long)k->dropped);
-		info_line(v, t, &y, c_text, line);
+		info_line(in, c_text, line);
 		float dv, dr;
 		if (view_link_rates(v, k->from, k->to, &dv, &dr) == 0) {
 			snprintf(line, sizeof line, "now %.0f/s delivered, %.0f/s dropped", dv, dr);
-			info_line(v, t, &y, c_text, line);
+			info_line(in, c_text, line);
 		}
 		snprintf(line, sizeof line, "delay p50 %.1f ms  p99 %.1f ms", k->p50_ms, k->p99_ms);
-		info_line(v, t, &y, c_text, line);
-		info_line(v, t, &y, c_dim, "Up/Down Left/Right [ ] x (Shift: both)");
+		info_line(in, c_text, line);
+		info_line(in, c_dim, "Up/Down Left/Right [ ] x (Shift: both)");
 	} else if (v->sel == SEL_PEER && v->sel_peer < s->npeers) {
 		const struct view_peer *p = &s->peer[v->sel_peer];
 		snprintf(line, sizeof line, "peer %u  %s", p->index, p->addr);
-		info_line(v, t, &y, rgb_of(view_peer_rgb(v->sel_peer)), line);
+		info_line(in, rgb_of(view_peer_rgb(v->sel_peer)), line);
 		snprintf(line, sizeof line, "frame %u  confirmed %u", p->frame, p->confirmed);
-		info_line(v, t, &y, c_text, line);
+		info_line(in, c_text, line);
 		snprintf(line, sizeof line, "rtt %.1f ms", p->rtt_ms);
-		info_line(v, t, &y, c_text, line);
+		info_line(in, c_text, line);
 		snprintf(line, sizeof line, "rollbacks %.1f/s  last depth %u", p->rollbacks_per_s, p->last_rollback);
-		info_line(v, t, &y, c_text, line);
+		info_line(in, c_text, line);
 		snprintf(line, sizeof line, "checksum %016llx %s", (unsigned long long)p->checksum,
 			 p->checksum_ok ? "ok" : "DIFFERS");
-		info_line(v, t, &y, p->checksum_ok ? c_text : c_bad, line);
+		info_line(in, p->checksum_ok ? c_text : c_bad, line);
 		snprintf(line, sizeof line, "%s%s%s", !p->alive ? "process exited  " : p->stalled ? "stalled  " : "",
 			 p->minority ? "desync minority  " : "", p->human ? "flown by you" : "");
-		info_line(v, t, &y, c_amber, line);
+		info_line(in, c_amber, line);
 	} else {
-		info_line(v, t, &y, c_text, "nothing selected");
-		info_line(v, t, &y, c_dim, "click a node, a link or a panel");
-		info_line(v, t, &y, c_dim, "F1 or ? lists every control");
+		info_line(in, c_text, "nothing selected");
+		info_line(in, c_dim, "click a node, a link or a panel");
+		info_line(in, c_dim, "F1 or ? lists every control");
 	}
 	if (v->ctl_peer >= 0) {
-		y = L->info.y + L->info.h - px(v, 4) - v->line_h[FONT_SMALL];
 		snprintf(line, sizeof line, "flying peer %d: W A D, Space", v->ctl_peer);
-		info_line(v, t, &y, c_amber, line);
+		info_line(in, c_amber, line);
+		in->flying = true;
+	}
+}
+
+static void draw_info(struct view *v, struct target *t, const struct view_snapshot *s, bool full)
+{
+	const struct layout *L = &v->L;
+	struct info in;
+	info_of(v, s, &in);
+	uint64_t key = key_u64(KEY_SEED, (uint64_t)in.n << 1 | in.flying);
+	for (int i = 0; i < in.n; i++)
+		key = key_str(key_rgb(key, in.c[i]), in.s[i]);
+	if (!region_due(full, &t->held_info, key))
+		return;
+	fill(t, L->info.x, L->info.y, L->info.w, L->info.h, c_panel);
+	border(t, L->info, 1, c_frame);
+	clip_set(t, &L->info);
+	int lh = v->line_h[FONT_SMALL], y = L->info.y + px(v, 4);
+	for (int i = 0; i < in.n; i++, y += lh) {
+		if (in.flying && i == in.n - 1)
+			y = L->info.y + L->info.h - px(v, 4) - lh;
+		text(v, t, FONT_SMALL, in.s[i], L->info.x + px(v, 6), y, in.c[i], &c_panel, AL_LEFT);
 	}
 	clip_set(t, NULL);
 }
@@ -1507,15 +1708,27 @@ static void graph_series(struct view *v, SDL_Renderer *r, const struct plot *pl,
 		SDL_RenderDrawLinesF(r, v->series, (int)m);
 }
 
-static void draw_graphs(struct view *v, struct target *t, const struct view_snapshot *s)
+/*
+ * The graphs end at the newest sample, not at the snapshot's time: they
+ * change only when the history does (VIEW_HIST_HZ), so between samples a
+ * retained target keeps them as they are. The newest sample is at most
+ * 1 / VIEW_HIST_HZ old, a pixel or less at the strip's scale.
+ */
+static void draw_graphs(struct view *v, struct target *t, const struct view_snapshot *s, bool full)
 {
 	const struct layout *L = &v->L;
 	const struct hist *h = v->hist;
 	SDL_Renderer *r = t->r;
-	double now = s->t_s, t0 = now - VIEW_GRAPH_S;
+	double now = h->len && h->t[h->head] <= s->t_s ? h->t[h->head] : s->t_s, t0 = now - VIEW_GRAPH_S;
+	uint32_t npeers = h->npeers == s->npeers ? h->npeers : 0;
+	uint64_t key = key_bytes(key_u64(key_u64(KEY_SEED, h->gen), npeers), &now, sizeof now);
+	key = key_u64(key, v->sel == SEL_LINK ? (uint64_t)1 << 40 | (uint64_t)v->sel_from << 20 | v->sel_to : 0);
+	for (uint32_t i = 0; i < s->nevents; i++)
+		key = key_str(key_bytes(key, &s->event[i].t_s, sizeof s->event[i].t_s), s->event[i].label);
+	if (!region_due(full, &t->held_graphs, key))
+		return;
 	/* The samples in view, oldest first. */
 	uint32_t first = 0, count = 0;
-	uint32_t npeers = h->npeers == s->npeers ? h->npeers : 0;
 	for (uint32_t n = 0; n < h->len; n++) {
 		double tt = h->t[hist_slot(h, n)];
 		if (tt < t0)
@@ -1668,16 +1881,21 @@ static void draw(struct view *v, struct target *t)
 	SDL_Renderer *r = t->r;
 	t->tick++;
 	layout_update(v, t->w, t->h, s->npeers);
+	/* A window's back buffer, a new target, another layout or an overlay over the last frame: draw it all. */
+	bool full = !t->kept || t->layout_gen != v->layout_gen;
 	SDL_SetRenderDrawBlendMode(r, SDL_BLENDMODE_NONE);
 	clip_set(t, NULL);
-	fill(t, 0, 0, t->w, t->h, c_bg);
-	draw_mesh(v, t, s);
-	draw_panels(v, t, s);
-	draw_info(v, t, s);
-	draw_graphs(v, t, s);
-	draw_top(v, t, s);
+	if (full)
+		fill(t, 0, 0, t->w, t->h, c_bg);
+	draw_mesh(v, t, s, full);
+	draw_panels(v, t, s, full);
+	draw_info(v, t, s, full);
+	draw_graphs(v, t, s, full);
+	draw_top(v, t, s, full);
 	if (v->help)
 		draw_help(v, t);
+	t->kept = t->surface != NULL && !v->help;
+	t->layout_gen = v->layout_gen;
 }
 
 /* ---- Public: life cycle ------------------------------------------------------------------------- */
