@@ -88,6 +88,27 @@ static inline const char *fz_ctl_invalid(const struct ctl_msg *m)
 				return "INPUTS input";
 		return NULL;
 	}
+	case CTL_GONE:
+		return m->u.gone.peer < CTL_MAX_PEERS ? NULL : "GONE peer";
+	case CTL_READMIT:
+		return m->u.readmit.peer < CTL_MAX_PEERS ? NULL : "READMIT peer";
+	case CTL_REJOIN: {
+		const struct ctl_rejoin *rj = &m->u.rejoin;
+		if (rj->nlost > CTL_REJOIN_MAX_LOST || rj->len > CTL_DUMP_MAX)
+			return "REJOIN counts";
+		if (rj->frame >= rj->readmit)
+			return "REJOIN frame not before readmit";
+		for (unsigned k = 0; k < CTL_REJOIN_MAX_LOST; k++) {
+			if (k < rj->nlost && rj->lost[k].peer >= CTL_MAX_PEERS)
+				return "REJOIN lost peer";
+			if (k >= rj->nlost && (rj->lost[k].peer || rj->lost[k].upto))
+				return "REJOIN lost entry past nlost not zeroed";
+		}
+		for (unsigned k = rj->len; k < CTL_DUMP_MAX; k++)
+			if (rj->data[k])
+				return "REJOIN data past len not zeroed";
+		return NULL;
+	}
 	case CTL_FRAME:
 	case CTL_START:
 	case CTL_DUMP:
