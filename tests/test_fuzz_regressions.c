@@ -277,7 +277,7 @@ static void test_fuzz_regressions_control_refuses_nasty_messages(void **state)
 	(void)state;
 #define H(t) 'L', 'C', CTL_VERSION, (t)
 	static const uint8_t two[] = { 'L', 'C' }, version[] = { 'L', 'C', 2, CTL_START }, magic[] = { 'C', 'L', 1, 8 };
-	static const uint8_t type0[] = { H(0) }, type14[] = { H(14) }, type255[] = { H(255) };
+	static const uint8_t type0[] = { H(0) }, type_count[] = { H(CTL_TYPE_COUNT) }, type255[] = { H(255) };
 	static const uint8_t start[] = { H(CTL_START) }, start_trailing[] = { H(CTL_START), 0 };
 	static const uint8_t hello_short[] = { H(CTL_HELLO), 1, 0, 1, 0, 0, 127, 0x10, 0x9c, 1, 0, 0 };
 	static const uint8_t hello_index64[] = { H(CTL_HELLO), 64, 0, 1, 0, 0, 127, 0x10, 0x9c, 1, 0, 0, 0 };
@@ -297,7 +297,7 @@ static void test_fuzz_regressions_control_refuses_nasty_messages(void **state)
 	EXPECT_BYTES("control", "another version", version, 0, "bad version");
 	EXPECT_BYTES("control", "swapped magic", magic, 0, "bad magic");
 	EXPECT_BYTES("control", "type 0", type0, 0, "unknown type");
-	EXPECT_BYTES("control", "type 14", type14, 0, "unknown type");
+	EXPECT_BYTES("control", "the first type past the last", type_count, 0, "unknown type");
 	EXPECT_BYTES("control", "type 255", type255, 0, "unknown type");
 	EXPECT_BYTES("control", "START", start, 1, NULL);
 	EXPECT_BYTES("control", "START and a byte", start_trailing, 0, "trailing bytes");
