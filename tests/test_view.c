@@ -296,10 +296,18 @@ static void evolve(struct fx *f, int i)
 	}
 	s->mark[0].age_s = (float)(i % 20) / 15;
 	for (uint32_t k = 0; k < s->npeers; k++) {
-		s->peer[k].frame++;
-		s->peer[k].rtt_ms = 40 + (float)((i + (int)k) % 9);
-		for (uint32_t j = 0; j < s->peer[k].nships; j++)
-			s->peer[k].ship[j].x += 3 << 16;
+		struct view_peer *p = &s->peer[k];
+		p->frame++;
+		p->rtt_ms = 40 + (float)((i + (int)k) % 9);
+		/* Ship 3 crosses the field's edge, where it wraps. */
+		for (uint32_t j = 0; j < p->nships; j++)
+			p->ship[j].x = (p->ship[j].x + (j == 3 ? 40 << 16 : 3 << 16)) % (1000 << 16);
+		p->ship[2].angle = (uint16_t)(p->ship[2].angle + 37);
+		p->nbullets = 12;
+		for (uint32_t b = 0; b < p->nbullets; b++)
+			p->bullet[b] = (struct view_bullet){ (int32_t)((97 * b + 11 * (uint32_t)i) % 1000) << 16,
+							     (int32_t)((61 * b + 7 * (uint32_t)i) % 1000) << 16,
+							     (uint8_t)(b % 4) };
 	}
 	for (uint32_t l = 0; l < s->nlinks; l++)
 		s->link[l].delivered += 2;

@@ -49,6 +49,7 @@
 #define CIRCLE_SPANS 256
 #define MIN_SIZE 320
 #define MAX_SIZE 16384
+#define GAME_INK (VIEW_MAX_BULLETS + 4 * VIEW_MAX_SHIPS) /* rects a game field draws into: bullets, ship boxes */
 #define GLYPH_SETS 64                 /* glyph strips: one per (font, colour, background), least recently used evicted */
 #define GLYPH_FIRST 32                /* printable ASCII, ' ' .. '~' */
 #define GLYPH_COUNT 95
@@ -105,6 +106,12 @@ struct text_entry {
 	char s[TEXT_MAX];
 };
 
+/* Where a game field was drawn into last frame, so that the next erases only that. */
+struct ink {
+	int n;
+	SDL_Rect rc[GAME_INK];
+};
+
 /* A renderer and what belongs to it. */
 struct target {
 	SDL_Renderer *r;
@@ -123,7 +130,8 @@ struct target {
 	uint32_t layout_gen;
 	SDL_Surface *base;    /* owned, surface targets only: the mesh as drawn without what moves in it */
 	uint64_t held_top, held_mesh, held_info, held_graphs;
-	uint64_t held_panel[VIEW_MAX_PEERS], held_header[VIEW_MAX_PEERS];
+	uint64_t held_panel[VIEW_MAX_PEERS], held_line[VIEW_MAX_PEERS][3];
+	struct ink *ink;      /* owned, surface targets only: [VIEW_MAX_PEERS] */
 };
 
 struct layout {
@@ -309,17 +317,22 @@ static void fill_rects(struct target *t, const SDL_Rect *rects, int n, struct rg
 		SDL_RenderFillRects(t->r, rects, n);
 		return;
 	}
+	SDL_Rect b = { 0, 0, t->surface->w, t->surface->h };
+	if (t->clipped && !SDL_IntersectRect(&b, &t->clip, &b))
+		return;
 	SDL_RenderFlush(t->r); /* what was drawn before lies under these */
 	uint32_t p = SDL_MapRGB(t->surface->format, c.r, c.g, c.b);
+	size_t pitch = (size_t)t->surface->pitch / 4;
+	uint32_t *pixels = t->surface->pixels;
 	for (int i = 0; i < n; i++) {
-		SDL_Rect rc = rects[i];
-		if (!clip_to(t, &rc))
-			continue;
-		uint32_t *first = pixel_at(t->surface, rc.x, rc.y);
-		for (int k = 0; k < rc.w; k++)
-			first[k] = p;
-		for (int j = 1; j < rc.h; j++)
-			memcpy(pixel_at(t->surface, rc.x, rc.y + j), first, (size_t)rc.w * 4);
+		const SDL_Rect *rc = &rects[i];
+		int x0 = rc->x > b.x ? rc->x : b.x, x1 = rc->x + rc->w < b.x + b.w ? rc->x + rc->w : b.x + b.w;
+		int y0 = rc->y > b.y ? rc->y : b.y, y1 = rc->y + rc->h < b.y + b.h ? rc->y + rc->h : b.y + b.h;
+		for (int y = y0; y < y1; y++) {
+			uint32_t *row = pixels + (size_t)y * pitch;
+			for (int x = x0; x < x1; x++)
+				row[x] = p;
+		}
 	}
 }
 
@@ -712,6 +725,8 @@ static void target_fini(struct target *t)
 	t->surface = NULL;
 	SDL_FreeSurface(t->base);
 	t->base = NULL;
+	free(t->ink);
+	t->ink = NULL;
 }
 
 /* A software renderer into a new RGB surface of w x h. Returns 0, or -1 with err. */
@@ -727,6 +742,11 @@ static int target_surface(struct target *t, int w, int h, char *err, size_t errl
 	}
 	t->surface = SDL_CreateRGBSurfaceWithFormat(0, w, h, 32, SDL_PIXELFORMAT_RGB888);
 	t->base = SDL_CreateRGBSurfaceWithFormat(0, w, h, 32, SDL_PIXELFORMAT_RGB888);
+	t->ink = calloc(VIEW_MAX_PEERS, sizeof *t->ink);
+	if (!t->ink) {
+		snprintf(err, errlen, "out of memory for the game fields");
+		goto err;
+	}
 	if (!t->surface || !t->base) {
 		snprintf(err, errlen, "cannot create a %dx%d surface: %s", w, h, SDL_GetError());
 		goto err;
@@ -1390,12 +1410,21 @@ static float field_coord(int32_t fx)
 	return u < 0 ? u + 1000.0f : u;
 }
 
-static void draw_game(struct view *v, struct target *t, const struct view_peer *p, SDL_Rect f)
+/*
+ * Peer k's game in field f. Retained (ink), a field is erased where it was
+ * drawn into last frame, not filled whole: bullets and ships cover a few
+ * percent of it.
+ */
+static void draw_game(struct view *v, struct target *t, uint32_t k, const struct view_peer *p, SDL_Rect f, bool whole)
 {
 	SDL_Renderer *r = t->r;
-	fill(t, f.x, f.y, f.w, f.h, c_field);
+	struct ink *ink = t->ink ? &t->ink[k] : NULL;
 	clip_set(t, &f);
-	float k = (float)f.w / 1000.0f;
+	if (whole || !ink)
+		fill(t, f.x, f.y, f.w, f.h, c_field);
+	else
+		fill_rects(t, ink->rc, ink->n, c_field);
+	float kf = (float)f.w / 1000.0f;
 
 	/* Bullets: one batch per owner. */
 	uint32_t cnt[VIEW_MAX_SHIPS] = { 0 };
@@ -1403,11 +1432,16 @@ static void draw_game(struct view *v, struct target *t, const struct view_peer *
 	for (uint32_t i = 0; i < p->nbullets; i++) {
 		const struct view_bullet *bl = &p->bullet[i];
 		uint32_t o = bl->owner % VIEW_MAX_SHIPS;
-		float x = (float)f.x + field_coord(bl->x) * k, y = (float)f.y + field_coord(bl->y) * k;
+		float x = (float)f.x + field_coord(bl->x) * kf, y = (float)f.y + field_coord(bl->y) * kf;
 		v->bullet[o][cnt[o]++] = rect_of(x - b / 2, y - b / 2, b, b);
 	}
-	for (uint32_t o = 0; o < VIEW_MAX_SHIPS; o++)
+	int n = 0;
+	for (uint32_t o = 0; o < VIEW_MAX_SHIPS; o++) {
 		fill_rects(t, v->bullet[o], (int)cnt[o], rgb_of(view_peer_rgb(o)));
+		if (ink)
+			for (uint32_t i = 0; i < cnt[o]; i++)
+				ink->rc[n++] = v->bullet[o][i];
+	}
 
 	/* Ships: triangles pointing by angle; a ship near an edge is drawn again across it (the field wraps). */
 	int nv = 0;
@@ -1415,7 +1449,7 @@ static void draw_game(struct view *v, struct target *t, const struct view_peer *
 	for (uint32_t i = 0; i < p->nships; i++) {
 		const struct view_ship *sh = &p->ship[i];
 		struct rgb c = sh->alive ? rgb_of(view_peer_rgb(i)) : (struct rgb){ 70, 72, 80 };
-		float x = (float)f.x + field_coord(sh->x) * k, y = (float)f.y + field_coord(sh->y) * k;
+		float x = (float)f.x + field_coord(sh->x) * kf, y = (float)f.y + field_coord(sh->y) * kf;
 		float wx[2] = { x, x }, wy[2] = { y, y };
 		int nx = 1, ny = 1;
 		if (x - (float)f.x < size)
@@ -1429,15 +1463,21 @@ static void draw_game(struct view *v, struct target *t, const struct view_peer *
 		for (int a = 0; a < nx; a++)
 			for (int bb = 0; bb < ny; bb++) {
 				ship_tri(&v->vert[nv], wx[a], wy[bb], size, sh->angle, c);
+				/* Every vertex lies within size of the centre: the box, with a pixel to spare. */
+				if (ink)
+					ink->rc[n++] = (SDL_Rect){ (int)floorf(wx[a] - size) - 1, (int)floorf(wy[bb] - size) - 1,
+								   (int)ceilf(2 * size) + 3, (int)ceilf(2 * size) + 3 };
 				nv += 3;
 			}
 	}
+	if (ink)
+		ink->n = n;
 	if (nv)
 		SDL_RenderGeometry(r, NULL, v->vert, nv, NULL, 0);
 	clip_set(t, NULL);
 }
 
-/* The three header lines of peer k's panel, inside hd (cleared first unless the panel was just filled). */
+/* The three header lines of a peer's panel: what they say, and their keys. */
 struct header {
 	char title[32], badge[8], frames[48], rb[96];
 	const char *flag;
@@ -1457,42 +1497,50 @@ static void header_of(struct view *v, const struct view_peer *p, int room, struc
 		snprintf(hd->rb, sizeof hd->rb, "rb %.1f/s d%u", p->rollbacks_per_s, p->last_rollback);
 }
 
-static uint64_t header_key(const struct header *hd)
+static uint64_t header_key(const struct header *hd, int line)
 {
-	uint64_t h = key_str(key_str(KEY_SEED, hd->title), hd->flag);
-	h = key_str(key_str(key_str(h, hd->badge), hd->frames), hd->rb);
+	if (line == 1)
+		return key_str(KEY_SEED, hd->frames);
+	if (line == 2)
+		return key_str(KEY_SEED, hd->rb);
+	uint64_t h = key_str(key_str(key_str(KEY_SEED, hd->title), hd->flag), hd->badge);
 	return key_u64(h, (uint64_t)hd->you << 1 | hd->ok);
 }
 
-static void draw_header(struct view *v, struct target *t, uint32_t k, const struct header *hd, SDL_Rect rc)
+/* Line `line` of peer k's header, inside (and clipped to) rc. */
+static void draw_header_line(struct view *v, struct target *t, uint32_t k, const struct header *hd, int line,
+			     SDL_Rect rc)
 {
-	int lh = v->line_h[FONT_SMALL], x = rc.x, y = rc.y;
+	int x = rc.x, y = rc.y;
 	clip_set(t, &rc);
-	x += text(v, t, FONT_SMALL, hd->title, x, y, rgb_of(view_peer_rgb(k)), &c_panel, AL_LEFT) + px(v, 6);
-	if (hd->flag[0])
-		x += text(v, t, FONT_SMALL, hd->flag, x, y, hd->flag[0] == 'E' ? c_bad : c_amber, &c_panel, AL_LEFT) +
-		     px(v, 6);
-	if (hd->you)
-		text(v, t, FONT_SMALL, "you", x, y, c_amber, &c_panel, AL_LEFT);
-	int bw = text_width(v, FONT_SMALL, hd->badge) + px(v, 6), bx = rc.x + rc.w - bw;
-	fill(t, bx, y, bw, lh, hd->ok ? c_ok : c_bad);
-	text(v, t, FONT_SMALL, hd->badge, bx + px(v, 3), y, hd->ok ? (struct rgb){ 0, 0, 0 } : c_white,
-	     hd->ok ? &c_ok : &c_bad, AL_LEFT);
-	text(v, t, FONT_SMALL, hd->frames, rc.x, y + lh, c_text, &c_panel, AL_LEFT);
-	text(v, t, FONT_SMALL, hd->rb, rc.x, y + 2 * lh, c_text, &c_panel, AL_LEFT);
+	if (line == 0) {
+		x += text(v, t, FONT_SMALL, hd->title, x, y, rgb_of(view_peer_rgb(k)), &c_panel, AL_LEFT) + px(v, 6);
+		if (hd->flag[0])
+			x += text(v, t, FONT_SMALL, hd->flag, x, y, hd->flag[0] == 'E' ? c_bad : c_amber, &c_panel,
+				  AL_LEFT) +
+			     px(v, 6);
+		if (hd->you)
+			text(v, t, FONT_SMALL, "you", x, y, c_amber, &c_panel, AL_LEFT);
+		int bw = text_width(v, FONT_SMALL, hd->badge) + px(v, 6), bx = rc.x + rc.w - bw;
+		fill(t, bx, y, bw, v->line_h[FONT_SMALL], hd->ok ? c_ok : c_bad);
+		text(v, t, FONT_SMALL, hd->badge, bx + px(v, 3), y, hd->ok ? (struct rgb){ 0, 0, 0 } : c_white,
+		     hd->ok ? &c_ok : &c_bad, AL_LEFT);
+	} else {
+		text(v, t, FONT_SMALL, line == 1 ? hd->frames : hd->rb, x, y, c_text, &c_panel, AL_LEFT);
+	}
 	clip_set(t, NULL);
 }
 
 /*
- * Each panel is three retained parts: its background and border (drawn
- * again when the border changes: desync, selection), its header (when a
- * line of it changes: every frame, as the frame counter counts) and its
- * game (every frame: the ships move).
+ * Each panel is retained in parts: its background and border (drawn again
+ * when the border changes: desync, selection), each header line (when it
+ * says something else: the frame counter, every frame) and its game (every
+ * frame, erased where it was drawn: the ships move).
  */
 static void draw_panels(struct view *v, struct target *t, const struct view_snapshot *s, bool full)
 {
 	const struct layout *L = &v->L;
-	int pad = px(v, 4);
+	int pad = px(v, 4), lh = v->line_h[FONT_SMALL];
 	for (uint32_t k = 0; k < L->npeers; k++) {
 		const struct view_peer *p = &s->peer[k];
 		SDL_Rect rc;
@@ -1504,14 +1552,17 @@ static void draw_panels(struct view *v, struct target *t, const struct view_snap
 		if (redo)
 			fill(t, rc.x, rc.y, rc.w, rc.h, c_panel);
 
-		/* The header lies between the border and the game field. */
+		/* The header lies between the border and the game field: a line each, the last to the field. */
 		SDL_Rect hr = { rc.x + pad, rc.y + pad, rc.w - 2 * pad, L->header_h - pad - 1 };
 		struct header hd;
 		header_of(v, p, hr.w, &hd);
-		if (region_due(redo, &t->held_header[k], header_key(&hd))) {
+		for (int i = 0; i < 3; i++) {
+			SDL_Rect lr = { hr.x, hr.y + i * lh, hr.w, i < 2 ? lh : hr.h - 2 * lh };
+			if (!region_due(redo, &t->held_line[k][i], header_key(&hd, i)))
+				continue;
 			if (!redo)
-				fill(t, hr.x, hr.y, hr.w, hr.h, c_panel);
-			draw_header(v, t, k, &hd, hr);
+				fill(t, lr.x, lr.y, lr.w, lr.h, c_panel);
+			draw_header_line(v, t, k, &hd, i, lr);
 		}
 
 		if (game) {
@@ -1519,7 +1570,8 @@ static void draw_panels(struct view *v, struct target *t, const struct view_snap
 			SDL_Rect f = { rc.x + (rc.w - fw) / 2, rc.y + L->header_h, fw, fw };
 			if (f.y + f.h > rc.y + rc.h - pad)
 				f.y = rc.y + rc.h - pad - f.h;
-			draw_game(v, t, p, f);
+			/* A field pushed up into the header (a small window) is drawn whole: the header clears it. */
+			draw_game(v, t, k, p, f, redo || f.y < hr.y + hr.h);
 			border(t, (SDL_Rect){ f.x - 1, f.y - 1, f.w + 2, f.h + 2 }, 1, c_frame);
 		}
 		border(t, rc, bt, bc);
