@@ -340,6 +340,13 @@ static void evolve(struct fx *f, int i)
 		s->peer[1].alive = false;
 		s->peer[1].stalled = true;
 		break;
+	case 36:
+	case 41: {
+		struct view_cmd c[4];
+		press(SDLK_l, KMOD_NONE); /* packet letters on, then off */
+		assert_int_equal(view_events(f->v, c, 4), 0);
+		break;
+	}
 	default:
 		break;
 	}
@@ -349,7 +356,7 @@ static void evolve(struct fx *f, int i)
 static void test_view_retained_frames_draw_what_a_full_redraw_draws(void **state)
 {
 	struct fx *f = *state;
-	for (int i = 0; i < 40; i++) {
+	for (int i = 0; i < 45; i++) {
 		evolve(f, i);
 		view_frame(f->v, f->s);
 		if (i % 5 != 3)

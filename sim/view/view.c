@@ -1206,7 +1206,7 @@ static void draw_node_label(struct view *v, struct target *t, const struct view_
 static uint64_t mesh_key(const struct view *v, const struct view_snapshot *s)
 {
 	uint32_t n = v->L.npeers;
-	uint64_t h = key_u64(KEY_SEED, n);
+	uint64_t h = key_u64(KEY_SEED, (uint64_t)n << 1 | v->labels); /* letters widen where things move */
 	for (uint32_t i = 0; i < s->nlinks; i++) {
 		const struct view_link *k = &s->link[i];
 		struct rgb c = link_colour(k->latency_ms, k->loss_pct);
@@ -1219,26 +1219,44 @@ static uint64_t mesh_key(const struct view *v, const struct view_snapshot *s)
 	return h;
 }
 
-/* Where what moves is drawn (and clipped): [0] the nodes' box, with room for rings and letters; [1] the
- * hidden-packet count's line. */
-static void mesh_moving_rects(const struct view *v, SDL_Rect out[2])
+/*
+ * Where what moves is drawn: within radius m of the mesh's centre (dots and
+ * marks lie between the nodes; rings around them; letters, when shown,
+ * beside the dots), clipped to [0], the square around that disc; and [1],
+ * the hidden-packet count's line. Returns m.
+ */
+static float mesh_moving_rects(const struct view *v, SDL_Rect out[2])
 {
 	const struct layout *L = &v->L;
-	float m = L->radius + L->node_r + 10 * v->scale + (float)v->line_h[FONT_SMALL];
+	float m = L->radius + L->node_r + 10 * v->scale + (v->labels ? (float)v->line_h[FONT_SMALL] + 4 * v->scale : 0);
 	SDL_Rect box = { (int)floorf(L->cx - m), (int)floorf(L->cy - m), (int)ceilf(2 * m) + 1, (int)ceilf(2 * m) + 1 };
 	SDL_Rect line = { L->mesh.x, L->mesh.y, L->mesh.w, px(v, 12) + v->line_h[FONT_NORMAL] }; /* descenders too */
 	if (!SDL_IntersectRect(&box, &L->mesh, &out[0]))
 		out[0] = (SDL_Rect){ L->mesh.x, L->mesh.y, 0, 0 };
 	if (!SDL_IntersectRect(&line, &L->mesh, &out[1]))
 		out[1] = (SDL_Rect){ L->mesh.x, L->mesh.y, 0, 0 };
+	return m;
 }
 
-/* Copies rect rc of src into dst (surfaces of one size and format), after what the renderer has queued. */
-static void copy_rect(struct target *t, SDL_Surface *dst, SDL_Surface *src, SDL_Rect rc)
+/* Copies rect rc of src into dst (surfaces of one size and format), after what the renderer has queued;
+ * with m > 0, only the part of rc within m of (cx, cy) and a pixel more. */
+static void copy_rect(struct target *t, SDL_Surface *dst, SDL_Surface *src, SDL_Rect rc, float cx, float cy, float m)
 {
 	SDL_RenderFlush(t->r);
-	for (int j = 0; j < rc.h; j++)
-		memcpy(pixel_at(dst, rc.x, rc.y + j), pixel_at(src, rc.x, rc.y + j), (size_t)rc.w * 4);
+	for (int j = 0; j < rc.h; j++) {
+		int x0 = rc.x, x1 = rc.x + rc.w, y = rc.y + j;
+		if (m > 0) {
+			float dy = fabsf((float)y + 0.5f - cy) - 1, h = dy > 0 ? m * m - dy * dy : m * m;
+			if (h < 0)
+				continue;
+			float half = sqrtf(h) + 1;
+			x0 = (int)floorf(cx - half) > x0 ? (int)floorf(cx - half) : x0;
+			x1 = (int)ceilf(cx + half) < x1 ? (int)ceilf(cx + half) : x1;
+			if (x0 >= x1)
+				continue;
+		}
+		memcpy(pixel_at(dst, x0, y), pixel_at(src, x0, y), (size_t)(x1 - x0) * 4);
+	}
 }
 
 static void draw_mesh_still(struct view *v, struct target *t, const struct view_snapshot *s)
@@ -1376,17 +1394,18 @@ static void draw_mesh_moving(struct view *v, struct target *t, const struct view
 static void draw_mesh(struct view *v, struct target *t, const struct view_snapshot *s, bool full)
 {
 	SDL_Rect moving[2];
-	mesh_moving_rects(v, moving);
+	float m = mesh_moving_rects(v, moving), cx = v->L.cx, cy = v->L.cy;
 	if (region_due(full, &t->held_mesh, mesh_key(v, s))) {
 		clip_set(t, &v->L.mesh);
 		draw_mesh_still(v, t, s);
 		clip_set(t, NULL);
-		if (t->surface)
-			for (int i = 0; i < 2; i++)
-				copy_rect(t, t->base, t->surface, moving[i]);
+		if (t->surface) {
+			copy_rect(t, t->base, t->surface, moving[0], cx, cy, m);
+			copy_rect(t, t->base, t->surface, moving[1], 0, 0, 0);
+		}
 	} else {
-		for (int i = 0; i < 2; i++)
-			copy_rect(t, t->surface, t->base, moving[i]);
+		copy_rect(t, t->surface, t->base, moving[0], cx, cy, m);
+		copy_rect(t, t->surface, t->base, moving[1], 0, 0, 0);
 	}
 	draw_mesh_moving(v, t, s, moving);
 }
