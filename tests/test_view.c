@@ -353,9 +353,8 @@ static void evolve(struct fx *f, int i)
 }
 
 /* After each change, and a few frames later, the retained frame equals the same frame drawn whole. */
-static void test_view_retained_frames_draw_what_a_full_redraw_draws(void **state)
+static void retained_equals_full(struct fx *f)
 {
-	struct fx *f = *state;
 	for (int i = 0; i < 45; i++) {
 		evolve(f, i);
 		view_frame(f->v, f->s);
@@ -364,16 +363,32 @@ static void test_view_retained_frames_draw_what_a_full_redraw_draws(void **state
 		SDL_Surface *kept = shoot(f);
 		force_full_redraw(f->v);
 		SDL_Surface *whole = shoot(f);
+		assert_int_equal(kept->w, whole->w);
 		int diff = 0;
-		for (int y = 0; y < H; y++)
-			for (int x = 0; x < W; x++)
+		for (int y = 0; y < kept->h; y++)
+			for (int x = 0; x < kept->w; x++)
 				diff += pixel(kept, x, y) != pixel(whole, x, y);
 		if (diff)
-			fprintf(stderr, "frame %d: %d pixels differ\n", i, diff);
+			fprintf(stderr, "%dx%d, frame %d: %d pixels differ\n", kept->w, kept->h, i, diff);
 		assert_int_equal(diff, 0);
 		SDL_FreeSurface(kept);
 		SDL_FreeSurface(whole);
 	}
+}
+
+static void test_view_retained_frames_draw_what_a_full_redraw_draws(void **state)
+{
+	retained_equals_full(*state);
+}
+
+/* A small view: the panels in one row, small fields, the strip at its least height. */
+static void test_view_retained_frames_in_a_small_view_draw_what_a_full_redraw_draws(void **state)
+{
+	struct fx *f = *state;
+	view_destroy(f->v);
+	f->v = headless(800, 320);
+	assert_non_null(f->v);
+	retained_equals_full(f);
 }
 
 static void test_view_screenshot_has_the_window_size(void **state)
@@ -740,6 +755,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_view_desync_minority_panel_has_a_thick_red_border, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_view_hidden_packets_are_counted_on_screen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_view_retained_frames_draw_what_a_full_redraw_draws, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_view_retained_frames_in_a_small_view_draw_what_a_full_redraw_draws, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_view_screenshot_has_the_window_size, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_view_screenshot_to_an_unwritable_path_fails_with_a_reason, setup,
 						teardown),

@@ -1584,16 +1584,21 @@ static void draw_panels(struct view *v, struct target *t, const struct view_snap
 			draw_header_line(v, t, k, &hd, i, lr);
 		}
 
+		/* The game draws only inside its field, so the frames around it stay; a field that reached into the
+		 * header (layout_compute leaves room, this does not rely on it) is drawn whole, frames and all. */
+		bool framed = redo;
 		if (game) {
 			int fw = L->field;
 			SDL_Rect f = { rc.x + (rc.w - fw) / 2, rc.y + L->header_h, fw, fw };
 			if (f.y + f.h > rc.y + rc.h - pad)
 				f.y = rc.y + rc.h - pad - f.h;
-			/* A field pushed up into the header (a small window) is drawn whole: the header clears it. */
-			draw_game(v, t, k, p, f, redo || f.y < hr.y + hr.h);
-			border(t, (SDL_Rect){ f.x - 1, f.y - 1, f.w + 2, f.h + 2 }, 1, c_frame);
+			framed = redo || f.y <= hr.y + hr.h;
+			draw_game(v, t, k, p, f, framed);
+			if (framed)
+				border(t, (SDL_Rect){ f.x - 1, f.y - 1, f.w + 2, f.h + 2 }, 1, c_frame);
 		}
-		border(t, rc, bt, bc);
+		if (framed)
+			border(t, rc, bt, bc);
 	}
 }
 
