@@ -153,7 +153,8 @@ struct view *view_create(const struct view_cfg *cfg, char *err, size_t errlen);
 /* NULL does nothing. */
 void view_destroy(struct view *v);
 
-/* Draws snap (and, windowed, presents it). The view keeps what it needs for its graphs. Can't fail. */
+/* Draws snap (and, windowed, presents it); NULL draws the latest snapshot again. The view keeps what it needs
+ * for its graphs. Headless, a frame redraws only what changed since the last (see view.c). Can't fail. */
 void view_frame(struct view *v, const struct view_snapshot *snap);
 
 /* Handles pending SDL events; writes up to max commands. Returns how many. */

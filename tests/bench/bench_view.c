@@ -63,7 +63,9 @@ static void usage(FILE *out)
 		"          the live view / with none; detail.wire_ratio_with_view_flat_out the same flat out.\n"
 		"          The generator is CPU-bound by design, so flat out on a 2-core machine the ratio shows\n"
 		"          a core taken away, whatever a frame costs; detail.wire_ns_per_dgram_* is the wire\n"
-		"          thread's own CPU per datagram in each mode\n"
+		"          thread's own CPU per datagram in each mode, detail.view_cpu_ms_per_frame_* the view\n"
+		"          thread's CPU per frame (the synthetic snapshot's step included) and\n"
+		"          detail.view_core_share_paced the share of one core the live view takes\n"
 		"\n"
 		"Options:\n"
 		"  --frames N          frames timed in the render phase (default %u)\n"
@@ -396,6 +398,8 @@ static uint64_t wire_drops(void *ctx)
 struct wire_result {
 	double pps[MODE_COUNT], secs[MODE_COUNT], fps[MODE_COUNT];
 	double relay_ns_per_dgram[MODE_COUNT]; /* the wire thread's CPU per datagram delivered; 0 if unknown */
+	double view_ms_per_frame[MODE_COUNT];  /* the view thread's CPU per frame (snapshot step included); 0 if unknown */
+	double view_core[MODE_COUNT];          /* the view thread's CPU per second: the share of one core it takes */
 	double slice_min[MODE_COUNT], slice_max[MODE_COUNT];
 	uint64_t misrouted, written_off;
 };
@@ -476,7 +480,12 @@ static int phase_wire(double seconds, double fps, struct wire_result *out)
 		slices = 1;
 	bench_ns slice_ns = (bench_ns)(seconds / slices * BENCH_NS_PER_S);
 	uint64_t got[MODE_COUNT] = { 0 }, frames[MODE_COUNT] = { 0 }, relay_ns[MODE_COUNT] = { 0 };
-	bool cpu_ok = wire_tid != 0;
+	uint64_t view_ns[MODE_COUNT] = { 0 };
+	bool cpu_ok = wire_tid != 0, view_cpu_ok = true;
+	pid_t view_tid = 0;
+	for (int tries = 0; tries < 1000 && !(view_tid = atomic_load(&vw.tid)); tries++)
+		bench_sleep_until_ns(bench_now_ns() + BENCH_NS_PER_MS);
+	view_cpu_ok = view_tid != 0;
 	for (int m = 0; m < MODE_COUNT; m++) {
 		out->slice_min[m] = 1e300;
 		out->slice_max[m] = 0;
@@ -490,16 +499,19 @@ static int phase_wire(double seconds, double fps, struct wire_result *out)
 			if (atomic_load(&vw.failed))
 				goto out;
 			struct bench_gen_counts a, b;
-			uint64_t c0 = 0, c1 = 0;
+			uint64_t c0 = 0, c1 = 0, v0 = 0, v1 = 0;
 			bench_ns t0 = bench_now_ns();
 			bench_gen_counts(g, &a);
 			uint64_t f0 = atomic_load(&vw.frames);
 			cpu_ok = cpu_ok && bench_thread_cpu_ns(wire_tid, &c0) == 0;
+			view_cpu_ok = view_cpu_ok && bench_thread_cpu_ns(view_tid, &v0) == 0;
 			bench_sleep_until_ns(t0 + slice_ns);
 			bench_gen_counts(g, &b);
 			uint64_t f1 = atomic_load(&vw.frames);
 			cpu_ok = cpu_ok && bench_thread_cpu_ns(wire_tid, &c1) == 0;
+			view_cpu_ok = view_cpu_ok && bench_thread_cpu_ns(view_tid, &v1) == 0;
 			relay_ns[m] += c1 - c0;
+			view_ns[m] += v1 - v0;
 			double dt = (double)(bench_now_ns() - t0) / BENCH_NS_PER_S;
 			double pps = (double)(b.received - a.received) / dt;
 			got[m] += b.received - a.received;
@@ -513,11 +525,13 @@ static int phase_wire(double seconds, double fps, struct wire_result *out)
 		out->pps[m] = out->secs[m] > 0 ? (double)got[m] / out->secs[m] : 0;
 		out->fps[m] = out->secs[m] > 0 ? (double)frames[m] / out->secs[m] : 0;
 		out->relay_ns_per_dgram[m] = cpu_ok && got[m] ? (double)relay_ns[m] / (double)got[m] : 0;
+		out->view_ms_per_frame[m] = view_cpu_ok && frames[m] ? (double)view_ns[m] / 1e6 / (double)frames[m] : 0;
+		out->view_core[m] = view_cpu_ok && out->secs[m] > 0 ? (double)view_ns[m] / 1e9 / out->secs[m] : 0;
 		fprintf(stderr,
 			"%s: wire with the view thread %-8s %9.0f datagrams/s (slices %.0f..%.0f), wire thread %.0f "
-			"ns/datagram, view %.1f frames/s\n",
+			"ns/datagram, view %.1f frames/s, %.2f ms CPU a frame, %.1f %% of a core\n",
 			prog, mode_name[m], out->pps[m], out->slice_min[m], out->slice_max[m], out->relay_ns_per_dgram[m],
-			out->fps[m]);
+			out->fps[m], out->view_ms_per_frame[m], 100 * out->view_core[m]);
 	}
 	struct bench_gen_counts end;
 	bench_gen_counts(g, &end);
@@ -668,6 +682,9 @@ int bench_view(int argc, char **argv)
 		cJSON_AddNumberToObject(d, "wire_pps_view_paced", (double)(int64_t)wr.pps[MODE_PACED]);
 		cJSON_AddNumberToObject(d, "view_fps_flat_out", round_to(wr.fps[MODE_FLAT], 0.1));
 		cJSON_AddNumberToObject(d, "view_fps_paced", round_to(wr.fps[MODE_PACED], 0.1));
+		cJSON_AddNumberToObject(d, "view_cpu_ms_per_frame_paced", round_to(wr.view_ms_per_frame[MODE_PACED], 0.001));
+		cJSON_AddNumberToObject(d, "view_cpu_ms_per_frame_flat_out", round_to(wr.view_ms_per_frame[MODE_FLAT], 0.001));
+		cJSON_AddNumberToObject(d, "view_core_share_paced", round_to(wr.view_core[MODE_PACED], 0.001));
 		cJSON_AddNumberToObject(d, "seconds_per_mode", round_to(wr.secs[MODE_IDLE], 0.01));
 		cJSON_AddNumberToObject(d, "misrouted", (double)wr.misrouted);
 		cJSON_AddNumberToObject(d, "written_off", (double)wr.written_off);
