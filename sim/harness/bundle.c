@@ -214,7 +214,11 @@ int bundle_write(const struct bundle_input *in, const char *dir_in, char *err, s
 
 /* --- replay --------------------------------------------------------------------------------------------- */
 
-/* Reads "frame v v v ..." lines; calls back per line. Returns 0, or -1 with err naming file:line. */
+/*
+ * Reads "frame v v v ..." lines, frames increasing; a gap (the frames a
+ * restarted peer missed) is allowed. Calls back per line. Returns 0, or -1
+ * with err naming file:line.
+ */
 static int read_lines(const char *dir, const char *name, int (*line_fn)(void *, uint32_t, const char *), void *ctx,
 		      char *err, size_t errlen)
 {
@@ -225,67 +229,149 @@ static int read_lines(const char *dir, const char *name, int (*line_fn)(void *, 
 	}
 	char buf[512];
 	int lineno = 0, rc = 0;
-	uint32_t expect = 0;
+	uint32_t expect = 0; /* the lowest frame the next line may have */
 	while (fgets(buf, sizeof buf, f)) {
 		lineno++;
 		if (buf[0] == '#' || buf[0] == '\n')
 			continue;
 		char *end;
+		errno = 0;
 		unsigned long frame = strtoul(buf, &end, 10);
-		if (end == buf || frame != expect || line_fn(ctx, (uint32_t)frame, end) < 0) {
-			snprintf(err, errlen, "%s/%s:%d: malformed line (expected frame %u)", dir, name, lineno, expect);
+		if (end == buf || buf[0] == '-' || errno || frame < expect || frame >= UINT32_MAX ||
+		    line_fn(ctx, (uint32_t)frame, end) < 0) {
+			snprintf(err, errlen, "%s/%s:%d: malformed line (expected frame %u or later, increasing)", dir,
+				 name, lineno, expect);
 			rc = -1;
 			break;
 		}
-		expect++;
+		expect = (uint32_t)frame + 1;
 	}
 	fclose(f);
 	return rc;
 }
 
+/* One peer's logs as read: the lines in file order, so a gap costs nothing. */
 struct replay_log {
-	uint32_t n, frames, cap;
+	uint32_t n;                     /* players: bytes of inputs per line */
+	uint32_t nin, in_cap;
+	uint32_t *in_frame;
 	uint8_t *inputs;
+	uint32_t nsum, sum_cap;
+	uint32_t *sum_frame;
 	uint64_t *hash;
-	uint32_t nhash;
 };
 
 static int on_inputs(void *ctx, uint32_t frame, const char *rest)
 {
 	struct replay_log *l = ctx;
-	if (frame >= l->cap) {
-		uint32_t cap = l->cap ? l->cap * 2 : 1024;
-		uint8_t *p = realloc(l->inputs, (size_t)cap * l->n);
-		if (!p)
+	if (l->nin == l->in_cap) {
+		uint32_t cap = l->in_cap ? l->in_cap * 2 : 1024;
+		uint32_t *fr = cap > l->in_cap ? realloc(l->in_frame, sizeof *fr * cap) : NULL;
+		if (fr)
+			l->in_frame = fr;
+		uint8_t *in = fr ? realloc(l->inputs, (size_t)cap * l->n) : NULL;
+		if (in)
+			l->inputs = in;
+		if (!fr || !in)
 			return -1;
-		l->inputs = p;
-		l->cap = cap;
+		l->in_cap = cap;
 	}
 	for (uint32_t k = 0; k < l->n; k++) {
 		char *end;
 		unsigned long v = strtoul(rest, &end, 10);
 		if (end == rest || v > GAME_IN_MASK)
 			return -1;
-		l->inputs[(size_t)frame * l->n + k] = (uint8_t)v;
+		l->inputs[(size_t)l->nin * l->n + k] = (uint8_t)v;
 		rest = end;
 	}
-	l->frames = frame + 1;
+	l->in_frame[l->nin++] = frame;
 	return 0;
 }
 
 static int on_checksum(void *ctx, uint32_t frame, const char *rest)
 {
 	struct replay_log *l = ctx;
-	if (frame >= l->nhash) {
-		uint64_t *h = realloc(l->hash, sizeof *h * (frame + 1024));
-		if (!h)
+	if (l->nsum == l->sum_cap) {
+		uint32_t cap = l->sum_cap ? l->sum_cap * 2 : 1024;
+		uint32_t *fr = cap > l->sum_cap ? realloc(l->sum_frame, sizeof *fr * cap) : NULL;
+		if (fr)
+			l->sum_frame = fr;
+		uint64_t *h = fr ? realloc(l->hash, sizeof *h * cap) : NULL;
+		if (h)
+			l->hash = h;
+		if (!fr || !h)
 			return -1;
-		l->hash = h;
-		l->nhash = frame + 1024;
+		l->sum_cap = cap;
 	}
 	char *end;
-	l->hash[frame] = strtoull(rest, &end, 16);
-	return end == rest ? -1 : 0;
+	l->hash[l->nsum] = strtoull(rest, &end, 16);
+	if (end == rest)
+		return -1;
+	l->sum_frame[l->nsum++] = frame;
+	return 0;
+}
+
+static void free_logs(struct replay_log *l, uint32_t n)
+{
+	for (uint32_t k = 0; k < n; k++) {
+		free(l[k].in_frame);
+		free(l[k].inputs);
+		free(l[k].sum_frame);
+		free(l[k].hash);
+	}
+}
+
+/* Moves *at forward through frames[0..n) to the line of frame f. Returns true if there is one. */
+static bool seek(const uint32_t *frames, uint32_t n, uint32_t *at, uint32_t f)
+{
+	while (*at < n && frames[*at] < f)
+		(*at)++;
+	return *at < n && frames[*at] == f;
+}
+
+/*
+ * Peer k's re-simulation, from frame 0 to the last frame of its inputs. A
+ * frame it never logged (it was gone) is stepped with another peer's
+ * confirmed inputs of that frame, which are the same on every peer; where
+ * no log has the frame, the re-simulation stops there. So is the first
+ * frame after such a gap: a restarted peer is handed the state after that
+ * frame by another peer, so it never had that frame's inputs to log.
+ */
+static void replay_peer(const struct replay_log *logs, uint32_t n, uint32_t k, uint64_t seed, struct replay_peer *rp)
+{
+	const struct replay_log *l = &logs[k];
+	uint32_t at[GAME_MAX_PLAYERS] = { 0 }, sum_at = 0;
+	uint32_t end = l->nin ? l->in_frame[l->nin - 1] + 1 : 0;
+	struct game_state g;
+	game_init(&g, n, seed);
+	rp->diverges_at = -1;
+	rp->frames = 0;
+	bool had = false; /* its own log had the frame before */
+	for (uint32_t f = 0; f < end; f++) {
+		bool own = seek(l->in_frame, l->nin, &at[k], f);
+		const uint8_t *mine = own ? l->inputs + (size_t)at[k] * n : NULL;
+		const uint8_t *in = f == 0 || had ? mine : NULL;
+		for (uint32_t i = 1; i < n && !in; i++) {
+			uint32_t j = (k + i) % n;
+			if (seek(logs[j].in_frame, logs[j].nin, &at[j], f))
+				in = logs[j].inputs + (size_t)at[j] * n;
+		}
+		in = in ? in : mine;
+		had = own;
+		if (!in)
+			return;
+		game_input gi[GAME_MAX_PLAYERS] = { 0 };
+		memcpy(gi, in, n);
+		game_step(&g, gi);
+		rp->frames = f + 1;
+		uint64_t h = game_hash(&g);
+		if (seek(l->sum_frame, l->nsum, &sum_at, f) && h != l->hash[sum_at]) {
+			rp->diverges_at = f;
+			rp->logged = l->hash[sum_at];
+			rp->resim = h;
+			return;
+		}
+	}
 }
 
 int bundle_replay(const char *dir, struct replay_result *out, char *err, size_t errlen)
@@ -304,40 +390,32 @@ int bundle_replay(const char *dir, struct replay_result *out, char *err, size_t 
 	}
 	out->npeers = scn.peers;
 	out->seed = scn.seed;
-	for (uint32_t k = 0; k < scn.peers && k < RUN_MAX_PEERS; k++) {
-		struct replay_log l = { .n = scn.peers };
+	if (scn.peers < 2 || scn.peers > GAME_MAX_PLAYERS) {
+		snprintf(err, errlen, "%s: %u peers; the built-in game has 2 to %d players", path, scn.peers,
+			 GAME_MAX_PLAYERS);
+		return -1;
+	}
+	uint32_t n = scn.peers;
+	struct replay_log logs[GAME_MAX_PLAYERS] = { 0 };
+	for (uint32_t k = 0; k < n; k++) {
 		char name[64];
+		logs[k].n = scn.peers;
 		snprintf(name, sizeof name, "inputs-%u.txt", k);
-		int rc = read_lines(dir, name, on_inputs, &l, err, errlen);
+		int rc = read_lines(dir, name, on_inputs, &logs[k], err, errlen);
 		snprintf(name, sizeof name, "checksums-%u.txt", k);
 		if (rc == 0)
-			rc = read_lines(dir, name, on_checksum, &l, err, errlen);
+			rc = read_lines(dir, name, on_checksum, &logs[k], err, errlen);
 		if (rc < 0) {
-			free(l.inputs);
-			free(l.hash);
+			free_logs(logs, k + 1);
 			return -1;
 		}
-		struct replay_peer *rp = &out->peer[k];
-		rp->frames = l.frames;
-		rp->diverges_at = -1;
-		struct game_state g;
-		game_init(&g, scn.peers, scn.seed);
-		for (uint32_t f = 0; f < l.frames; f++) {
-			game_input in[GAME_MAX_PLAYERS] = { 0 };
-			memcpy(in, l.inputs + (size_t)f * scn.peers, scn.peers);
-			game_step(&g, in);
-			uint64_t h = game_hash(&g);
-			if (f < l.nhash && h != l.hash[f]) {
-				rp->diverges_at = f;
-				rp->logged = l.hash[f];
-				rp->resim = h;
-				if (out->desync_frame < 0 || f < out->desync_frame)
-					out->desync_frame = f;
-				break;
-			}
-		}
-		free(l.inputs);
-		free(l.hash);
 	}
+	for (uint32_t k = 0; k < n; k++) {
+		struct replay_peer *rp = &out->peer[k];
+		replay_peer(logs, n, k, scn.seed, rp);
+		if (rp->diverges_at >= 0 && (out->desync_frame < 0 || rp->diverges_at < out->desync_frame))
+			out->desync_frame = rp->diverges_at;
+	}
+	free_logs(logs, n);
 	return 0;
 }

@@ -15,6 +15,7 @@
  *   scenario.ini          the scenario with every value resolved, the seed included
  *   inputs-K.txt          peer K's confirmed inputs: "frame i0 i1 ..." per line, from frame 0
  *   checksums-K.txt       peer K's confirmed checksums: "frame hex" per line
+ *                         (both: frames increase; those a restarted peer missed have no line)
  *   state-K.bin           peer K's serialised state after the divergent frame (when it answered DUMP)
  *   reference-state.bin   the harness's own re-simulation after that frame (built-in game)
  *   diff.txt              per peer, the first entity/field that differs from the reference, both values
@@ -35,7 +36,7 @@ int bundle_write(const struct bundle_input *in, const char *dir, char *err, size
 
 /* What replaying a bundle found, per peer. */
 struct replay_peer {
-	uint32_t frames;          /* confirmed frames in its logs */
+	uint32_t frames;          /* frames re-simulated: to its last, or the first that no peer's log has */
 	int64_t diverges_at;      /* first frame whose logged checksum differs from the re-simulation; -1 none */
 	uint64_t logged, resim;   /* the two checksums there */
 };
@@ -47,7 +48,11 @@ struct replay_result {
 	struct replay_peer peer[RUN_MAX_PEERS];
 };
 
-/* Re-simulates every peer's confirmed inputs from frame 0. Returns 0, or -1 with err naming the file. */
+/*
+ * Re-simulates every peer's confirmed inputs from frame 0; a frame a peer
+ * missed is stepped with another peer's inputs of it. Returns 0, or -1 with
+ * err naming the file.
+ */
 int bundle_replay(const char *dir, struct replay_result *out, char *err, size_t errlen);
 
 #endif
