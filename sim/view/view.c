@@ -430,12 +430,13 @@ static void thick_line(SDL_Renderer *r, float x0, float y0, float x1, float y1, 
 	}
 }
 
-/* c at alpha a over the pixel at p: dst = (c * a + dst * (255 - a)) / 255, per channel. */
+/* c at alpha a over the pixel at p (RGB888), per channel: (c * a' + dst * (256 - a')) / 256, where
+ * a' = a + a / 128 runs 0..256, so that alpha 0 and 255 are exact. */
 static void blend_px(uint32_t *p, uint32_t c, uint32_t a)
 {
-	uint32_t d = *p, na = 255 - a;
-	uint32_t rb = ((c & 0xff00ff) * a + (d & 0xff00ff) * na + 0x800080) >> 8 & 0xff00ff;
-	uint32_t g = ((c & 0x00ff00) * a + (d & 0x00ff00) * na + 0x008000) >> 8 & 0x00ff00;
+	uint32_t d = *p, a1 = a + (a >> 7), na = 256 - a1;
+	uint32_t rb = ((c & 0xff00ff) * a1 + (d & 0xff00ff) * na) >> 8 & 0xff00ff;
+	uint32_t g = ((c & 0x00ff00) * a1 + (d & 0x00ff00) * na) >> 8 & 0x00ff00;
 	*p = rb | g;
 }
 
