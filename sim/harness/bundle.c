@@ -54,37 +54,33 @@ static int write_blob(const char *dir, const char *name, const void *data, size_
 	return fclose(f) == 0 && w == len ? 0 : -1;
 }
 
-static void write_logs(const struct bundle_input *in, const char *dir)
+/*
+ * The oracle streamed each peer's logs into the work directory as the run
+ * went; the bundle takes copies. Returns "" or a note for README.txt on
+ * what is missing from them.
+ */
+static void copy_logs(const struct bundle_input *in, const char *dir, char *note, size_t notelen)
 {
-	uint32_t n = in->scn->peers;
-	for (uint32_t k = 0; k < n; k++) {
-		char name[64];
-		snprintf(name, sizeof name, "checksums-%u.txt", k);
-		FILE *c = open_in(dir, name, "w");
-		snprintf(name, sizeof name, "inputs-%u.txt", k);
-		FILE *i = open_in(dir, name, "w");
-		if (c)
-			fprintf(c, "# peer %u: frame, then the checksum of the state after it\n", k);
-		if (i)
-			fprintf(i, "# peer %u: frame, then each player's input bits (thrust 1, left 2, right 4, fire 8)\n", k);
-		uint32_t frames = oracle_peer_frames(in->oracle, k);
-		for (uint32_t f = 0; f < frames; f++) {
-			uint64_t h;
-			uint8_t inputs[RUN_MAX_PEERS];
-			if (c && oracle_peer_checksum(in->oracle, k, f, &h) == 0)
-				fprintf(c, "%u %016" PRIx64 "\n", f, h);
-			if (i && oracle_peer_inputs(in->oracle, k, f, inputs) == 0) {
-				fprintf(i, "%u", f);
-				for (uint32_t p = 0; p < n; p++)
-					fprintf(i, " %u", inputs[p]);
-				fputc('\n', i);
-			}
+	note[0] = 0;
+	if (oracle_flush(in->oracle) < 0)
+		snprintf(note, notelen, "The logs are incomplete: writing them failed (%s).\n", strerror(errno));
+	for (uint32_t k = 0; k < in->scn->peers; k++)
+		for (int i = 0; i < 2; i++) {
+			char name[64], from[1024], to[1024];
+			snprintf(name, sizeof name, "%s-%u.txt", i ? "inputs" : "checksums", k);
+			snprintf(from, sizeof from, "%s/%s", in->workdir, name);
+			snprintf(to, sizeof to, "%s/%s", dir, name);
+			if (copy_file(from, to) < 0 && !note[0])
+				snprintf(note, notelen, "The logs are incomplete: %s could not be copied (%s).\n", name,
+					 strerror(errno));
 		}
-		if (c)
-			fclose(c);
-		if (i)
-			fclose(i);
-	}
+	uint64_t unkept = oracle_unkept(in->oracle);
+	size_t used = strlen(note);
+	if (unkept)
+		snprintf(note + used, notelen - used,
+			 "%" PRIu64 " reports (checksums or inputs) came more than %u frames ahead of the comparison:\n"
+			 "they are in the logs, but the harness did not compare them.\n",
+			 unkept, ORACLE_WINDOW);
 }
 
 /* diff.txt: each peer's dumped state against the reference (or, without one, against the majority's). */
@@ -167,7 +163,8 @@ int bundle_write(const struct bundle_input *in, const char *dir_in, char *err, s
 		snprintf(err, errlen, "%s/scenario.ini: the scenario could not be written out", dir);
 		return -1;
 	}
-	write_logs(in, dir);
+	char logs_note[512];
+	copy_logs(in, dir, logs_note, sizeof logs_note);
 	char path[1024];
 	for (uint32_t k = 0; k < in->scn->peers; k++) {
 		char name[64];
@@ -198,14 +195,15 @@ int bundle_write(const struct bundle_input *in, const char *dir_in, char *err, s
 			"  loopsim replay %s     re-simulates every peer's confirmed inputs and says where each leaves\n"
 			"                          the reference; it exits 1 when it reproduces the desync.\n\n"
 			"scenario.ini        the scenario, every value resolved, the seed included: loopsim run it again\n"
-			"inputs-K.txt        peer K's confirmed inputs, one frame a line\n"
+			"inputs-K.txt        peer K's confirmed inputs, one frame a line (none for frames it missed)\n"
 			"checksums-K.txt     peer K's checksum of the state after each confirmed frame\n"
 			"state-K.bin         peer K's state after the divergent frame (the game's serialisation)\n"
 			"reference-state.bin the harness's own re-simulation of that state\n"
 			"diff.txt            for each peer, the first entity and field that differ, with both values\n"
 			"fates.tsv           the fate of every datagram on the wire; capture.pcap what was delivered\n"
-			"peer-K.log          what each peer printed\n",
-			in->res->desync.frame, dir);
+			"peer-K.log          what each peer printed\n"
+			"%s%s",
+			in->res->desync.frame, dir, logs_note[0] ? "\n" : "", logs_note);
 		fclose(f);
 	}
 	snprintf(in->res->desync.bundle, sizeof in->res->desync.bundle, "%s", dir);

@@ -25,7 +25,7 @@
 struct bundle_input {
 	const struct scenario *scn;
 	struct run_result *res;       /* desync.bundle and desync.field are filled in */
-	const struct oracle *oracle;
+	struct oracle *oracle;        /* its logs (in workdir) are flushed, then copied */
 	const char *pcap, *fates, *workdir;
 	const uint8_t *dump[RUN_MAX_PEERS];
 	size_t dump_len[RUN_MAX_PEERS];

@@ -2,80 +2,107 @@
 // The desync oracle.
 #include "harness/oracle.h"
 
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "game/game.h"
 
 /* Reference states kept for the bundle's diff: the last few, by frame. */
 #define REF_KEEP 1024
 
+#define W ORACLE_WINDOW
+
+/*
+ * The rings below are indexed by frame % W. A slot's tag is its frame + 1
+ * (0: empty), so a slot from an earlier lap is never taken for the frame
+ * asked about, and nothing has to be cleared as the window moves.
+ */
 struct log {
-	uint64_t *hash;
-	uint8_t *have;      /* 1 if hash[f] was reported */
-	uint8_t *inputs;    /* npeers bytes per frame */
-	uint8_t *have_in;
-	uint32_t len, cap;  /* frames: one past the highest reported */
+	FILE *sums, *ins;       /* the streamed logs, opened by oracle_create */
+	uint32_t frames;        /* checksums: one past the highest reported */
+	uint32_t in_frames;     /* inputs: one past the highest reported */
 	bool gone;
+	uint32_t tag[W];
+	uint64_t hash[W];
 };
 
 struct oracle {
 	uint32_t n;
 	bool reference;
+	bool ref_stopped;       /* inputs it needed fell beyond the window: it steps no further */
 	struct log *peer;
-	uint32_t next;      /* the next frame to compare */
+	char *dir;
+	uint32_t next;          /* the next frame to compare; the window is [next, next + W) */
 	bool found;
-	/* The reference re-simulation. */
+	int write_errno;        /* the first failed write to a log, or 0 */
+	uint64_t unkept;
+	/* The reference re-simulation. Its inputs are held from ref_frames, its checksums up to next + W. */
 	struct game_state ref;
 	uint32_t ref_frames;            /* frames simulated */
-	uint64_t *ref_hash;             /* after frame f */
-	uint32_t ref_cap;
+	uint8_t *in;                    /* W frames of n inputs: the first report of each */
+	uint32_t in_tag[W];
+	uint64_t ref_hash[W];           /* after frame f, for f in [ref_frames - W, ref_frames) */
 	struct game_state *ref_states;  /* ring of REF_KEEP states after frame f */
 };
 
-static bool grow(struct log *l, uint32_t n, uint32_t frames)
+static void log_path(const struct oracle *o, uint32_t k, bool inputs, char *buf, size_t len)
 {
-	if (frames <= l->cap)
-		return true;
-	uint32_t cap = l->cap ? l->cap : 1024;
-	while (cap < frames)
-		cap *= 2;
-	uint64_t *h = realloc(l->hash, sizeof *h * cap);
-	if (h)
-		l->hash = h;
-	uint8_t *hv = realloc(l->have, cap);
-	if (hv)
-		l->have = hv;
-	uint8_t *in = realloc(l->inputs, (size_t)cap * n);
-	if (in)
-		l->inputs = in;
-	uint8_t *hi = realloc(l->have_in, cap);
-	if (hi)
-		l->have_in = hi;
-	if (!h || !hv || !in || !hi)
-		return false;
-	memset(l->have + l->cap, 0, cap - l->cap);
-	memset(l->have_in + l->cap, 0, cap - l->cap);
-	l->cap = cap;
-	return true;
+	snprintf(buf, len, "%s/%s-%u.txt", o->dir, inputs ? "inputs" : "checksums", k);
 }
 
-struct oracle *oracle_create(uint32_t npeers, bool reference, uint64_t seed)
+/* Opens (truncating) one log and writes its header. Close-on-exec: the peers the harness starts must not hold it. */
+static FILE *open_log(const struct oracle *o, uint32_t k, bool inputs)
+{
+	char path[1024];
+	log_path(o, k, inputs, path, sizeof path);
+	FILE *f = fopen(path, "we");
+	if (!f)
+		return NULL;
+	int rc = inputs ? fprintf(f, "# peer %u: frame, then each player's input bits (thrust 1, left 2, right 4, fire 8)\n", k)
+			: fprintf(f, "# peer %u: frame, then the checksum of the state after it\n", k);
+	if (rc < 0) {
+		int e = errno;
+		fclose(f);
+		unlink(path);
+		errno = e;
+		return NULL;
+	}
+	return f;
+}
+
+struct oracle *oracle_create(uint32_t npeers, bool reference, uint64_t seed, const char *workdir)
 {
 	struct oracle *o = calloc(1, sizeof *o);
 	if (!o)
 		return NULL;
 	o->n = npeers;
 	o->peer = calloc(npeers ? npeers : 1, sizeof *o->peer);
+	o->dir = strdup(workdir);
 	o->reference = reference && npeers >= 2 && npeers <= GAME_MAX_PLAYERS;
 	if (o->reference) {
 		o->ref_states = malloc(sizeof *o->ref_states * REF_KEEP);
-		if (!o->ref_states || game_init(&o->ref, npeers, seed) < 0)
+		o->in = malloc((size_t)W * npeers);
+		if (!o->ref_states || !o->in || game_init(&o->ref, npeers, seed) < 0)
 			o->reference = false;
 	}
-	if (!o->peer) {
+	if (!o->peer || !o->dir) {
 		oracle_destroy(o);
+		errno = ENOMEM;
 		return NULL;
+	}
+	for (uint32_t k = 0; k < npeers; k++) {
+		o->peer[k].sums = open_log(o, k, false);
+		o->peer[k].ins = o->peer[k].sums ? open_log(o, k, true) : NULL;
+		if (!o->peer[k].ins) {
+			int e = errno;
+			oracle_destroy(o);
+			errno = e;
+			return NULL;
+		}
 	}
 	return o;
 }
@@ -85,51 +112,63 @@ void oracle_destroy(struct oracle *o)
 	if (!o)
 		return;
 	for (uint32_t k = 0; o->peer && k < o->n; k++) {
-		free(o->peer[k].hash);
-		free(o->peer[k].have);
-		free(o->peer[k].inputs);
-		free(o->peer[k].have_in);
+		char path[1024];
+		if (o->peer[k].sums) {
+			fclose(o->peer[k].sums);
+			log_path(o, k, false, path, sizeof path);
+			unlink(path);
+		}
+		if (o->peer[k].ins) {
+			fclose(o->peer[k].ins);
+			log_path(o, k, true, path, sizeof path);
+			unlink(path);
+		}
 	}
 	free(o->peer);
-	free(o->ref_hash);
+	free(o->dir);
+	free(o->in);
 	free(o->ref_states);
 	free(o);
 }
 
-void oracle_checksum(struct oracle *o, uint32_t k, uint32_t frame, uint64_t hash)
+static void wrote(struct oracle *o, int rc)
 {
-	if (k >= o->n || frame == UINT32_MAX || !grow(&o->peer[k], o->n, frame + 1))
-		return;
-	struct log *l = &o->peer[k];
-	l->hash[frame] = hash;
-	l->have[frame] = 1;
-	if (frame + 1 > l->len)
-		l->len = frame + 1;
+	if (rc < 0 && !o->write_errno)
+		o->write_errno = errno ? errno : EIO;
 }
 
-/* Steps the reference over every frame whose inputs some peer has reported, in order. */
+void oracle_checksum(struct oracle *o, uint32_t k, uint32_t frame, uint64_t hash)
+{
+	if (k >= o->n || frame == UINT32_MAX || frame < o->peer[k].frames)
+		return;
+	struct log *l = &o->peer[k];
+	wrote(o, fprintf(l->sums, "%u %016" PRIx64 "\n", frame, hash));
+	l->frames = frame + 1;
+	if (frame < o->next)
+		return; /* a returning peer's first frames: already compared among the others */
+	if (frame - o->next >= W) {
+		o->unkept++;
+		return;
+	}
+	l->tag[frame % W] = frame + 1;
+	l->hash[frame % W] = hash;
+}
+
+/*
+ * Steps the reference over every frame whose inputs some peer has reported,
+ * in order, but not past the window: its checksum of frame next must stay
+ * in ref_hash for the verdict.
+ */
 static void advance_reference(struct oracle *o)
 {
-	while (o->reference) {
+	while (o->reference && !o->ref_stopped) {
 		uint32_t f = o->ref_frames;
-		const uint8_t *in = NULL;
-		for (uint32_t k = 0; k < o->n && !in; k++)
-			if (f < o->peer[k].cap && o->peer[k].have_in[f])
-				in = o->peer[k].inputs + (size_t)f * o->n;
-		if (!in)
+		if ((f >= o->next && f - o->next >= W) || o->in_tag[f % W] != f + 1)
 			return;
-		if (f + 1 > o->ref_cap) {
-			uint32_t cap = o->ref_cap ? o->ref_cap * 2 : 1024;
-			uint64_t *h = realloc(o->ref_hash, sizeof *h * cap);
-			if (!h)
-				return;
-			o->ref_hash = h;
-			o->ref_cap = cap;
-		}
 		game_input gi[GAME_MAX_PLAYERS] = { 0 };
-		memcpy(gi, in, o->n);
+		memcpy(gi, o->in + (size_t)(f % W) * o->n, o->n);
 		game_step(&o->ref, gi);
-		o->ref_hash[f] = game_hash(&o->ref);
+		o->ref_hash[f % W] = game_hash(&o->ref);
 		o->ref_states[f % REF_KEEP] = o->ref;
 		o->ref_frames = f + 1;
 	}
@@ -137,11 +176,25 @@ static void advance_reference(struct oracle *o)
 
 void oracle_inputs(struct oracle *o, uint32_t k, uint32_t frame, const uint8_t *inputs, uint32_t n)
 {
-	if (k >= o->n || n != o->n || frame == UINT32_MAX || !grow(&o->peer[k], o->n, frame + 1))
+	if (k >= o->n || n != o->n || frame == UINT32_MAX || frame < o->peer[k].in_frames)
 		return;
 	struct log *l = &o->peer[k];
-	memcpy(l->inputs + (size_t)frame * o->n, inputs, n);
-	l->have_in[frame] = 1;
+	int rc = fprintf(l->ins, "%u", frame);
+	for (uint32_t p = 0; p < n && rc >= 0; p++)
+		rc = fprintf(l->ins, " %u", inputs[p]);
+	if (rc >= 0 && fputc('\n', l->ins) == EOF)
+		rc = -1;
+	wrote(o, rc);
+	l->in_frames = frame + 1;
+	if (!o->reference || o->ref_stopped || frame < o->ref_frames || o->in_tag[frame % W] == frame + 1)
+		return;
+	if (frame - o->ref_frames >= W) {
+		o->unkept++;
+		o->ref_stopped = true;
+		return;
+	}
+	memcpy(o->in + (size_t)(frame % W) * o->n, inputs, n);
+	o->in_tag[frame % W] = frame + 1;
 	advance_reference(o);
 }
 
@@ -165,10 +218,15 @@ static bool all_past(const struct oracle *o, uint32_t f)
 		if (o->peer[k].gone)
 			continue;
 		live++;
-		if (o->peer[k].len <= f)
+		if (o->peer[k].frames <= f)
 			return false;
 	}
 	return live > 0;
+}
+
+static bool held(const struct log *l, uint32_t f)
+{
+	return l->tag[f % W] == f + 1;
 }
 
 static void verdict(struct oracle *o, uint32_t f, struct run_desync *d)
@@ -179,10 +237,10 @@ static void verdict(struct oracle *o, uint32_t f, struct run_desync *d)
 	uint32_t votes[RUN_MAX_PEERS] = { 0 }, present = 0;
 	for (uint32_t k = 0; k < o->n && k < RUN_MAX_PEERS; k++) {
 		const struct log *l = &o->peer[k];
-		if (f >= l->len || !l->have[f])
+		if (!held(l, f))
 			continue;
 		d->known_mask |= 1ull << k;
-		d->checksum[k] = l->hash[f];
+		d->checksum[k] = l->hash[f % W];
 		present++;
 	}
 	/* votes[k]: how many present peers share peer k's checksum. */
@@ -222,21 +280,22 @@ int oracle_check(struct oracle *o, struct run_desync *d)
 		bool seen = false, differ = false;
 		for (uint32_t k = 0; k < o->n; k++) {
 			const struct log *l = &o->peer[k];
-			if (f >= l->len || !l->have[f])
+			if (!held(l, f))
 				continue;
-			if (seen && l->hash[f] != first)
+			if (seen && l->hash[f % W] != first)
 				differ = true;
-			first = seen ? first : l->hash[f];
+			first = seen ? first : l->hash[f % W];
 			seen = true;
 		}
 		if (differ) {
-			if (o->reference && o->ref_frames <= f && o->n == 2)
+			if (o->reference && !o->ref_stopped && o->ref_frames <= f && o->n == 2)
 				return 0; /* two peers: only the reference can name the odd one out */
 			verdict(o, f, d);
 			o->found = true;
 			return 1;
 		}
 		o->next++;
+		advance_reference(o); /* the window moved: the reference may have been waiting at its end */
 	}
 	return 0;
 }
@@ -246,32 +305,42 @@ int64_t oracle_agreed(const struct oracle *o)
 	return (int64_t)o->next - 1;
 }
 
-int oracle_peer_checksum(const struct oracle *o, uint32_t k, uint32_t frame, uint64_t *out)
+int oracle_flush(struct oracle *o)
 {
-	if (k >= o->n || frame >= o->peer[k].len || !o->peer[k].have[frame])
+	for (uint32_t k = 0; k < o->n; k++) {
+		wrote(o, fflush(o->peer[k].sums) == EOF ? -1 : 0);
+		wrote(o, fflush(o->peer[k].ins) == EOF ? -1 : 0);
+	}
+	if (o->write_errno) {
+		errno = o->write_errno;
 		return -1;
-	*out = o->peer[k].hash[frame];
+	}
 	return 0;
 }
 
-int oracle_peer_inputs(const struct oracle *o, uint32_t k, uint32_t frame, uint8_t *out)
+uint64_t oracle_unkept(const struct oracle *o)
 {
-	if (k >= o->n || frame >= o->peer[k].cap || !o->peer[k].have_in[frame])
+	return o->unkept;
+}
+
+int oracle_peer_checksum(const struct oracle *o, uint32_t k, uint32_t frame, uint64_t *out)
+{
+	if (k >= o->n || frame == UINT32_MAX || !held(&o->peer[k], frame))
 		return -1;
-	memcpy(out, o->peer[k].inputs + (size_t)frame * o->n, o->n);
+	*out = o->peer[k].hash[frame % W];
 	return 0;
 }
 
 uint32_t oracle_peer_frames(const struct oracle *o, uint32_t k)
 {
-	return k < o->n ? o->peer[k].len : 0;
+	return k < o->n ? o->peer[k].frames : 0;
 }
 
 int oracle_reference_checksum(const struct oracle *o, uint32_t frame, uint64_t *out)
 {
-	if (!o->reference || frame >= o->ref_frames)
+	if (!o->reference || frame >= o->ref_frames || o->ref_frames - frame > W)
 		return -1;
-	*out = o->ref_hash[frame];
+	*out = o->ref_hash[frame % W];
 	return 0;
 }
 

@@ -19,14 +19,41 @@
  * checksum differs from its own. A user's game has no reference; then a tie
  * names every peer.
  *
- * Logs are kept whole from frame 0 (8 bytes per peer per frame, plus one
- * byte per player for inputs), because the bundle and replay need them.
+ * Logs. Whole logs go to disk, not to memory: each report is appended, as
+ * it arrives, to workdir/checksums-K.txt and workdir/inputs-K.txt in the
+ * bundle's formats (see bundle.h), through buffered stdio. Each frame is
+ * written once per peer and in increasing order: a report of a frame at or
+ * below the peer's highest (a heartbeat repeats its latest) is dropped, and
+ * the frames a restarted peer missed are simply absent lines.
+ *
+ * Memory is bounded: the oracle holds only a window of ORACLE_WINDOW frames
+ * from the next frame to compare (oracle_agreed() + 1): each peer's
+ * checksums, one copy of the inputs for the reference, and the reference's
+ * checksums; about 12 bytes per peer and 12 + npeers bytes per frame of the
+ * window, plus the reference's last REF_KEEP states (oracle.c), whatever
+ * the length of the run. The window is 68 s at 60 Hz. A report further
+ * ahead than that of the slowest live peer is still logged but not held:
+ * that peer sits out that frame's comparison, and oracle_unkept() counts
+ * it. A diverged state stays diverged, so such a desync is caught at the
+ * first frame that fits. Inputs that do not fit stop the reference for good
+ * (it cannot step over a frame it never saw); from then on a two-peer tie
+ * names both, as for a user's game.
  */
+
+/* Frames held in memory from the next frame to compare: 4096 (68 s at 60 Hz). */
+#define ORACLE_WINDOW 4096u
 
 struct oracle;
 
-/* reference: re-simulate the built-in game for npeers players from seed. Returns NULL on no memory. */
-struct oracle *oracle_create(uint32_t npeers, bool reference, uint64_t seed);
+/*
+ * reference: re-simulate the built-in game for npeers players from seed.
+ * workdir: an existing directory; the oracle creates (truncating) its
+ * checksums-K.txt and inputs-K.txt there, and owns them until
+ * oracle_destroy, which removes them. Returns NULL with errno set: ENOMEM,
+ * or why a log could not be created.
+ */
+struct oracle *oracle_create(uint32_t npeers, bool reference, uint64_t seed, const char *workdir);
+/* Closes and removes the logs (copy them first: bundle_write does), then frees. NULL does nothing. */
 void oracle_destroy(struct oracle *o);
 
 /* Peer k confirmed frame f with this checksum. */
@@ -52,13 +79,21 @@ int oracle_check(struct oracle *o, struct run_desync *d);
 /* The latest frame compared and found equal on every live peer, or -1. */
 int64_t oracle_agreed(const struct oracle *o);
 
-/* Peer k's checksum of frame f. Returns 0, or -1 if never reported. */
+/*
+ * Writes out what stdio still buffers of every log, so that the files are
+ * whole up to the last report. Returns 0, or -1 with errno set if any write
+ * to them has failed since oracle_create (then the logs are incomplete).
+ */
+int oracle_flush(struct oracle *o);
+
+/* Reports logged but not held for comparison or the reference, because they were beyond the window. */
+uint64_t oracle_unkept(const struct oracle *o);
+
+/* Peer k's checksum of frame f, while f is in memory (the last ORACLE_WINDOW or so). Returns 0, or -1. */
 int oracle_peer_checksum(const struct oracle *o, uint32_t k, uint32_t frame, uint64_t *out);
-/* Peer k's inputs of frame f (npeers bytes). Returns 0, or -1 if never reported. */
-int oracle_peer_inputs(const struct oracle *o, uint32_t k, uint32_t frame, uint8_t *out);
 /* Frames peer k reported, i.e. one past its highest. */
 uint32_t oracle_peer_frames(const struct oracle *o, uint32_t k);
-/* The reference's checksum after frame f. Returns 0, or -1 if not simulated (yet, or no reference). */
+/* The reference's checksum after frame f, among its last ORACLE_WINDOW. Returns 0, or -1 (not simulated, or no reference). */
 int oracle_reference_checksum(const struct oracle *o, uint32_t frame, uint64_t *out);
 /* The reference's state after frame f, if f is the latest it simulated or kept (see oracle.c). -1 otherwise. */
 int oracle_reference_state(const struct oracle *o, uint32_t frame, void *game_state_out);

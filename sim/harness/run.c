@@ -1053,7 +1053,7 @@ int run_session(const struct run_cfg *cfg_in, struct run_result *res)
 					 wire_addr_str(a, sizeof a, wire_peer_ip(k), wire_public_port(s.wire, k)));
 		res->peers[k].public_port = wire_public_port(s.wire, k);
 	}
-	s.oracle = oracle_create(s.n, s.builtin, cfg.scn.seed);
+	s.oracle = oracle_create(s.n, s.builtin, cfg.scn.seed, s.workdir);
 	if (!s.oracle || wire_start(s.wire) < 0) {
 		fail(&s, "out of memory");
 		goto out;
