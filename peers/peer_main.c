@@ -367,11 +367,12 @@ static void send_frame(struct peer *p)
 		f->bytes_out_per_s = s.bytes_out_per_s;
 		ctl_out(p, &m);
 
+		/* A rejoined peer holds a state after its first frame back, not that frame's inputs: it says nothing of them. */
 		struct ctl_msg in = { .type = CTL_INPUTS };
 		in.u.inputs.frame = (uint32_t)c;
 		in.u.inputs.n = (uint8_t)p->npeers;
-		nc_session_confirmed_inputs(p->session, (uint32_t)c, in.u.inputs.input);
-		ctl_out(p, &in);
+		if (nc_session_confirmed_inputs(p->session, (uint32_t)c, in.u.inputs.input) == 0)
+			ctl_out(p, &in);
 	}
 	if (s.confirmed > p->reported)
 		p->reported = s.confirmed;

@@ -111,18 +111,12 @@ void oracle_destroy(struct oracle *o)
 {
 	if (!o)
 		return;
+	/* The logs stay: a failed run keeps its work directory for reading, a clean one removes them. */
 	for (uint32_t k = 0; o->peer && k < o->n; k++) {
-		char path[1024];
-		if (o->peer[k].sums) {
+		if (o->peer[k].sums)
 			fclose(o->peer[k].sums);
-			log_path(o, k, false, path, sizeof path);
-			unlink(path);
-		}
-		if (o->peer[k].ins) {
+		if (o->peer[k].ins)
 			fclose(o->peer[k].ins);
-			log_path(o, k, true, path, sizeof path);
-			unlink(path);
-		}
 	}
 	free(o->peer);
 	free(o->dir);

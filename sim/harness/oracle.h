@@ -48,12 +48,12 @@ struct oracle;
 /*
  * reference: re-simulate the built-in game for npeers players from seed.
  * workdir: an existing directory; the oracle creates (truncating) its
- * checksums-K.txt and inputs-K.txt there, and owns them until
- * oracle_destroy, which removes them. Returns NULL with errno set: ENOMEM,
- * or why a log could not be created.
+ * checksums-K.txt and inputs-K.txt there, and writes them until
+ * oracle_destroy. Returns NULL with errno set: ENOMEM, or why a log could
+ * not be created.
  */
 struct oracle *oracle_create(uint32_t npeers, bool reference, uint64_t seed, const char *workdir);
-/* Closes and removes the logs (copy them first: bundle_write does), then frees. NULL does nothing. */
+/* Flushes and closes the logs, which stay in the work directory (the caller removes them), then frees. NULL does nothing. */
 void oracle_destroy(struct oracle *o);
 
 /* Peer k confirmed frame f with this checksum. */

@@ -1054,8 +1054,12 @@ int run_session(const struct run_cfg *cfg_in, struct run_result *res)
 		res->peers[k].public_port = wire_public_port(s.wire, k);
 	}
 	s.oracle = oracle_create(s.n, s.builtin, cfg.scn.seed, s.workdir);
-	if (!s.oracle || wire_start(s.wire) < 0) {
-		fail(&s, "out of memory");
+	if (!s.oracle) {
+		fail(&s, "cannot start the oracle's logs in %s: %s", s.workdir, strerror(errno));
+		goto out;
+	}
+	if (wire_start(s.wire) < 0) {
+		fail(&s, "cannot start the wire's thread");
 		goto out;
 	}
 	s.start_ms = clock_ms();
@@ -1151,6 +1155,10 @@ out:
 		}
 		for (uint32_t k = 0; k < s.n; k++) {
 			snprintf(path, sizeof path, "%s/peer-%u.log", s.workdir, k);
+			unlink(path);
+			snprintf(path, sizeof path, "%s/checksums-%u.txt", s.workdir, k);
+			unlink(path);
+			snprintf(path, sizeof path, "%s/inputs-%u.txt", s.workdir, k);
 			unlink(path);
 		}
 		rmdir(s.workdir);
