@@ -496,6 +496,74 @@ static void thick_line_blend(struct target *t, float x0, float y0, float x1, flo
 		SDL_SetRenderDrawBlendMode(t->r, SDL_BLENDMODE_NONE);
 }
 
+/* Twice the signed area of (a, b, c), in doubled pixels: > 0 when c lies to the right of a->b (y down). */
+static int edge(int ax, int ay, int bx, int by, int cx, int cy)
+{
+	return (bx - ax) * (cy - ay) - (by - ay) * (cx - ax);
+}
+
+/* Whether edge a->b of a triangle wound that way is a top or left edge, which owns the pixels on it. */
+static bool top_left(int ax, int ay, int bx, int by)
+{
+	return (ay == by && ax < bx) || by < ay;
+}
+
+/*
+ * A filled triangle of colour p (mapped), into the surface inside the clip
+ * rect: the pixels whose centres lie inside it, a pixel on an edge filled
+ * only by a top or left edge. The corners are truncated to whole pixels
+ * first, as SDL's software renderer takes SDL_RenderGeometry's, so both fill
+ * the same pixels; through the renderer, each small triangle cost more in
+ * setup than in pixels.
+ */
+static void fill_triangle(struct target *t, const SDL_Vertex *vt, uint32_t p)
+{
+	/* Doubled coordinates: corners even, pixel centres odd. */
+	int x[3], y[3];
+	for (int i = 0; i < 3; i++) {
+		x[i] = 2 * (int)vt[i].position.x;
+		y[i] = 2 * (int)vt[i].position.y;
+	}
+	int area = edge(x[0], y[0], x[1], y[1], x[2], y[2]);
+	if (area == 0)
+		return;
+	if (area < 0) { /* wind every triangle one way */
+		int sx = x[1], sy = y[1];
+		x[1] = x[2];
+		y[1] = y[2];
+		x[2] = sx;
+		y[2] = sy;
+	}
+	SDL_Rect b = { 0, 0, t->surface->w, t->surface->h };
+	if (t->clipped && !SDL_IntersectRect(&b, &t->clip, &b))
+		return;
+	int x0 = x[0] < x[1] ? x[0] : x[1], x1 = x[0] > x[1] ? x[0] : x[1];
+	int y0 = y[0] < y[1] ? y[0] : y[1], y1 = y[0] > y[1] ? y[0] : y[1];
+	x0 = (x[2] < x0 ? x[2] : x0) / 2;
+	x1 = (x[2] > x1 ? x[2] : x1) / 2;
+	y0 = (y[2] < y0 ? y[2] : y0) / 2;
+	y1 = (y[2] > y1 ? y[2] : y1) / 2;
+	x0 = x0 > b.x ? x0 : b.x;
+	y0 = y0 > b.y ? y0 : b.y;
+	x1 = x1 < b.x + b.w ? x1 : b.x + b.w;
+	y1 = y1 < b.y + b.h ? y1 : b.y + b.h;
+	int bias[3];
+	for (int i = 0; i < 3; i++) {
+		int j = (i + 1) % 3, k = (i + 2) % 3;
+		bias[i] = top_left(x[j], y[j], x[k], y[k]) ? 0 : -1;
+	}
+	for (int py = y0; py < y1; py++) {
+		uint32_t *row = pixel_at(t->surface, 0, py);
+		for (int px = x0; px < x1; px++) {
+			int cx = 2 * px + 1, cy = 2 * py + 1;
+			if (edge(x[1], y[1], x[2], y[2], cx, cy) + bias[0] >= 0 &&
+			    edge(x[2], y[2], x[0], y[0], cx, cy) + bias[1] >= 0 &&
+			    edge(x[0], y[0], x[1], y[1], cx, cy) + bias[2] >= 0)
+				row[px] = p;
+		}
+	}
+}
+
 /* 1, 2, 5 x 10^k, at least x. */
 static double nice_ceil(double x)
 {
@@ -1504,8 +1572,15 @@ static void draw_game(struct view *v, struct target *t, uint32_t k, const struct
 	}
 	if (ink)
 		ink->n = n;
-	if (nv)
+	if (t->surface) {
+		SDL_RenderFlush(r);
+		for (int i = 0; i < nv; i += 3) {
+			const SDL_Color *c = &v->vert[i].color;
+			fill_triangle(t, &v->vert[i], SDL_MapRGB(t->surface->format, c->r, c->g, c->b));
+		}
+	} else if (nv) {
 		SDL_RenderGeometry(r, NULL, v->vert, nv, NULL, 0);
+	}
 	clip_set(t, NULL);
 }
 
