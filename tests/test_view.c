@@ -319,6 +319,14 @@ static void evolve(struct fx *f, int i)
 	case 10:
 		assert_int_equal(view_select_link(f->v, 1, 0), 0);
 		break;
+	case 11: /* header lines that grow, then shrink */
+		s->peer[0].confirmed = 123456;
+		s->peer[1].rollbacks_per_s = 12.5f;
+		break;
+	case 12:
+		s->peer[0].confirmed = 7;
+		s->peer[1].rollbacks_per_s = 0;
+		break;
 	case 15:
 		s->dots_hidden = 99;
 		break;

@@ -143,6 +143,7 @@ struct target {
 	SDL_Surface *base;    /* owned, surface targets only: the mesh as drawn without what moves in it */
 	uint64_t held_top, held_mesh, held_info, held_graphs;
 	uint64_t held_panel[VIEW_MAX_PEERS], held_line[VIEW_MAX_PEERS][3];
+	char held_text[VIEW_MAX_PEERS][2][96]; /* what header lines 2 and 3 say now */
 	struct ink *ink;      /* owned, surface targets only: [VIEW_MAX_PEERS] */
 };
 
@@ -564,6 +565,20 @@ static void fill_triangle(struct target *t, const SDL_Vertex *vt, uint32_t p)
 	}
 }
 
+/* The pixels fill_triangle() (and SDL) may fill for vt: the box of its truncated corners. */
+static SDL_Rect triangle_box(const SDL_Vertex *vt)
+{
+	int x0 = INT32_MAX, y0 = INT32_MAX, x1 = INT32_MIN, y1 = INT32_MIN;
+	for (int i = 0; i < 3; i++) {
+		int x = (int)vt[i].position.x, y = (int)vt[i].position.y;
+		x0 = x < x0 ? x : x0;
+		y0 = y < y0 ? y : y0;
+		x1 = x > x1 ? x : x1;
+		y1 = y > y1 ? y : y1;
+	}
+	return (SDL_Rect){ x0, y0, x1 - x0 + 1, y1 - y0 + 1 };
+}
+
 /* 1, 2, 5 x 10^k, at least x. */
 static double nice_ceil(double x)
 {
@@ -790,6 +805,34 @@ static int text(struct view *v, struct target *t, int font, const char *s, int x
 	return w;
 }
 
+
+/*
+ * Redraws a line of text that says `was`, at x, y in colour c over bg, so
+ * that it says `now`: into a surface, in a fixed-width font, only from the
+ * glyph before the first that differs (the last glyph's overhang moves with
+ * the end) to the end of the longer, h pixels high, inside the clip rect. A
+ * frame counter changes a glyph or two a frame. Returns false when it
+ * cannot, and then draws nothing: the caller clears the line and draws it.
+ */
+static bool text_change(struct view *v, struct target *t, int font, const char *was, const char *now, int x, int y,
+			struct rgb c, struct rgb bg, int h)
+{
+	if (!t->surface || !v->advance[font] || strlen(now) >= TEXT_MAX || !ascii_printable(was) ||
+	    !ascii_printable(now))
+		return false;
+	size_t i = 0;
+	while (was[i] && was[i] == now[i])
+		i++;
+	if (!was[i] && !now[i])
+		return true;
+	size_t from = i ? i - 1 : 0;
+	int ww = text_width(v, font, was), nw = text_width(v, font, now);
+	int x0 = x + (int)from * v->advance[font], x1 = x + (ww > nw ? ww : nw);
+	fill(t, x0, y, x1 - x0, h, bg);
+	if (now[from])
+		text(v, t, font, now + from, x0, y, c, &bg, AL_LEFT);
+	return true;
+}
 
 /* ---- Targets and fonts ---------------------------------------------------------------- */
 
@@ -1563,10 +1606,8 @@ static void draw_game(struct view *v, struct target *t, uint32_t k, const struct
 		for (int a = 0; a < nx; a++)
 			for (int bb = 0; bb < ny; bb++) {
 				ship_tri(&v->vert[nv], wx[a], wy[bb], size, sh->angle, c);
-				/* Every vertex lies within size of the centre: the box, with a pixel to spare. */
 				if (ink)
-					ink->rc[n++] = (SDL_Rect){ (int)floorf(wx[a] - size) - 1, (int)floorf(wy[bb] - size) - 1,
-								   (int)ceilf(2 * size) + 3, (int)ceilf(2 * size) + 3 };
+					ink->rc[n++] = triangle_box(&v->vert[nv]);
 				nv += 3;
 			}
 	}
@@ -1667,6 +1708,17 @@ static void draw_panels(struct view *v, struct target *t, const struct view_snap
 			SDL_Rect lr = { hr.x, hr.y + i * lh, hr.w, i < 2 ? lh : hr.h - 2 * lh };
 			if (!region_due(redo, &t->held_line[k][i], header_key(&hd, i)))
 				continue;
+			if (i > 0) {
+				/* Lines 2 and 3 are one string each: changed where they differ, when that can be done. */
+				char *was = t->held_text[k][i - 1];
+				const char *now = i == 1 ? hd.frames : hd.rb;
+				clip_set(t, &lr);
+				bool changed = !redo && text_change(v, t, FONT_SMALL, was, now, lr.x, lr.y, c_text, c_panel, lr.h);
+				clip_set(t, NULL);
+				snprintf(was, sizeof t->held_text[k][i - 1], "%s", now);
+				if (changed)
+					continue;
+			}
 			if (!redo)
 				fill(t, lr.x, lr.y, lr.w, lr.h, c_panel);
 			draw_header_line(v, t, k, &hd, i, lr);
