@@ -352,6 +352,8 @@ static cJSON *json_report(const struct run_result *r)
 	ok &= put(o, "links", links);
 	ok &= put(o, "desync", json_desync(r));
 	ok &= put(o, "events", events);
+	if (r->log_dropped)
+		ok &= put(o, "events_dropped", cJSON_CreateNumber(r->log_dropped));
 	ok &= put(o, "exit_code", cJSON_CreateNumber(r->exit_code));
 	ok &= put(o, "reason", cJSON_CreateString(r->reason));
 	if (!ok) {

@@ -62,6 +62,7 @@ struct run_result {
 	struct run_desync desync;
 	uint32_t nlog;
 	struct run_log_entry log[RUN_MAX_LOG];
+	uint32_t log_dropped;         /* events past RUN_MAX_LOG, not kept */
 	int exit_code;                /* 0 clean, 1 desync, 3 runtime failure */
 	char reason[256];             /* why it ended, for humans */
 };

@@ -123,8 +123,10 @@ static void log_event(struct session *s, const char *fmt, ...) __attribute__((fo
 static void log_event(struct session *s, const char *fmt, ...)
 {
 	struct run_result *r = s->res;
-	if (r->nlog >= RUN_MAX_LOG)
+	if (r->nlog >= RUN_MAX_LOG) {
+		r->log_dropped++;
 		return;
+	}
 	struct run_log_entry *e = &r->log[r->nlog++];
 	e->t_s = s->start_ms ? elapsed_s(s) : 0;
 	va_list ap;
