@@ -14,7 +14,8 @@ ok() { checks=$((checks + 1)); }
 	--report "$dir/clean.json" --junit "$dir/clean.xml" 2>"$dir/clean.err"
 rc=$?
 [ $rc = 0 ] || fail "clean session exited $rc: $(cat "$dir/clean.err")"; ok
-jq -e '.seed == 5 and .netcode == "rollback" and (.peers | length) == 3 and (.links | length) == 6 and .desync == null' \
+jq -e '.seed == 5 and .netcode == "rollback" and (.peers | length) == 3 and (.links | length) == 6 and .desync == null and
+	.wire.received > 100 and .wire.strays == 0 and .wire.pool_full == 0' \
 	"$dir/clean.json" >/dev/null || fail "clean report: $(head -c 600 "$dir/clean.json")"; ok
 jq -e '[.peers[] | select(.frames > 60 and .exit_status == 0 and .port > 0 and .public_port > 0)] | length == 3' \
 	"$dir/clean.json" >/dev/null || fail "peers in the clean report: $(jq -c .peers "$dir/clean.json")"; ok

@@ -350,6 +350,16 @@ static cJSON *json_report(const struct run_result *r)
 	ok &= put(o, "netcode", r->netcode ? cJSON_CreateString(r->netcode) : cJSON_CreateNull());
 	ok &= put(o, "peers", peers);
 	ok &= put(o, "links", links);
+	cJSON *wire = cJSON_CreateObject();
+	if (wire) {
+		ok &= put(wire, "received", json_u64(r->wire.received));
+		ok &= put(wire, "strays", json_u64(r->wire.strays));
+		ok &= put(wire, "pool_full", json_u64(r->wire.pool_full));
+		ok &= put(wire, "unroutable", json_u64(r->wire.unroutable));
+		ok &= put(wire, "send_errors", json_u64(r->wire.send_errors));
+		ok &= put(wire, "kernel_drops", json_u64(r->wire.kernel_drops));
+	}
+	ok &= put(o, "wire", wire);
 	ok &= put(o, "desync", json_desync(r));
 	ok &= put(o, "events", events);
 	if (r->log_dropped)
@@ -610,6 +620,12 @@ static void print_links(const struct run_result *r, FILE *out)
 		first = 0;
 	}
 	fputs(")\n", out);
+	const struct run_wire *w = &r->wire;
+	if (w->strays || w->pool_full || w->unroutable || w->send_errors || w->kernel_drops)
+		fprintf(out,
+			"outside the links: %" PRIu64 " strays, %" PRIu64 " refused by the full in-flight pool, %" PRIu64
+			" unroutable, %" PRIu64 " send errors, %" PRIu64 " dropped by the kernel\n",
+			w->strays, w->pool_full, w->unroutable, w->send_errors, w->kernel_drops);
 	if (tot.delay.count) {
 		fputs("delay: p50 ", out);
 		print_ms3(out, wire_hist_quantile(&tot.delay, 0.5));

@@ -63,6 +63,15 @@ struct run_result {
 	uint32_t nlog;
 	struct run_log_entry log[RUN_MAX_LOG];
 	uint32_t log_dropped;         /* events past RUN_MAX_LOG, not kept */
+	/* What the wire counted outside any link (its wire_totals). */
+	struct run_wire {
+		uint64_t received;        /* datagrams read from the public sockets */
+		uint64_t strays;          /* from no peer's address */
+		uint64_t pool_full;       /* the model delivered them, but the in-flight bound was reached */
+		uint64_t unroutable;      /* due before the receiver's port was known */
+		uint64_t send_errors;     /* the kernel refused to send them on */
+		uint64_t kernel_drops;    /* dropped by the kernel before the wire read them */
+	} wire;
 	int exit_code;                /* 0 clean, 1 desync, 3 runtime failure */
 	char reason[256];             /* why it ended, for humans */
 };

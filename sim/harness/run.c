@@ -971,6 +971,9 @@ static void collect_links(struct session *s)
 			l->to = j;
 			wire_link_stats(s->wire, i, j, &l->stats);
 		}
+	struct wire_totals t;
+	wire_get_totals(s->wire, &t);
+	r->wire = (struct run_wire){ t.received, t.strays, t.pool_full, t.unroutable, t.send_errors, t.kernel_drops };
 }
 
 static void seed_if_unset(struct scenario *scn)
