@@ -154,6 +154,7 @@ int main(int argc, char **argv)
 
 	uint32_t frame = 0;                       /* the next frame to play */
 	uint64_t state = 0xcbf29ce484222325ull;   /* FNV-1a's offset basis */
+	uint64_t past[RING];                      /* the state after frame f, in slot f % RING: what DUMP asks for */
 	enum loopsim_peer_bye_reason why = LOOPSIM_PEER_BYE_DONE;
 	int64_t next_tick = now_ns(), last_progress = next_tick, last_report = next_tick;
 	for (;;) {
@@ -168,6 +169,9 @@ int main(int argc, char **argv)
 				uint8_t input = k == lp.index ? input_of(lp.seed, k, frame) : in.input[k][frame % RING];
 				state = (state ^ input) * 0x100000001b3ull; /* FNV-1a, one byte per player */
 			}
+			if (lp.perturb_frame == (int64_t)frame)
+				state ^= 1; /* --inject-desync: a deliberate desync, this peer only */
+			past[frame % RING] = state;
 			loopsim_peer_frame(&lp, frame, frame, state); /* every input is final: confirmed == frame */
 			last_progress = last_report = now;
 			if (++frame == frames)
@@ -175,6 +179,14 @@ int main(int argc, char **argv)
 		} else if (frame > 0 && now - last_report >= HEARTBEAT_NS) {
 			loopsim_peer_frame(&lp, frame - 1, frame - 1, state);
 			last_report = now;
+		}
+		if (lp.dump_frame >= 0) {
+			/* The harness wants our state after a frame, for its desync bundle: 8 bytes, little-endian. */
+			uint32_t f = (uint32_t)lp.dump_frame;
+			uint8_t bytes[8];
+			for (int i = 0; i < 8; i++)
+				bytes[i] = (uint8_t)(past[f % RING] >> (8 * i));
+			loopsim_peer_dumped(&lp, f, f < frame && frame - f <= RING ? bytes : NULL, sizeof bytes);
 		}
 		if (now - last_progress > STALL_LIMIT_NS) {
 			fprintf(stderr, "example_peer %u: no input for frame %" PRIu32 " in 30 s; giving up\n", lp.index,

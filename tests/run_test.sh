@@ -66,6 +66,16 @@ rc=$?
 [ $rc = 0 ] && jq -e '([.peers[] | select(.frames > 30)] | length == 3) and .desync == null' "$dir/byo.json" >/dev/null ||
 	fail "--peer-cmd example: exit $rc, $(cat "$dir/byo.err")"; ok
 
+# The example peer takes --inject-desync through peer.h and answers DUMP with its own bytes: the oracle names it,
+# and diff.txt compares the states byte by byte.
+"$loopsim" run --peers 3 --duration 10 --seed 8 --quiet --peer-cmd "$example {index} {addr} {peers} {seed}" \
+	--inject-desync 1@40 --bundle "$dir/byob" --report "$dir/byod.json" 2>"$dir/byod.err"
+rc=$?
+[ $rc = 1 ] && jq -e '.desync.frame == 40 and .desync.peers == [1]' "$dir/byod.json" >/dev/null ||
+	fail "--peer-cmd desync: exit $rc, $(jq -c .desync "$dir/byod.json" 2>/dev/null) $(tail -3 "$dir/byod.err")"; ok
+[ "$(stat -c %s "$dir/byob/state-1.bin" 2>/dev/null)" = 8 ] && grep -q "peer 1: first differs at byte 0" "$dir/byob/diff.txt" &&
+	grep -q "peer 0: identical" "$dir/byob/diff.txt" || fail "--peer-cmd bundle: $(cat "$dir/byob/diff.txt")"; ok
+
 # A scenario error names file:line and the key, and exits 2.
 printf '[session]\npeers = 3\n[link *]\nlatency = fast\n' >"$dir/bad.ini"
 "$loopsim" run "$dir/bad.ini" 2>"$dir/bad.err"

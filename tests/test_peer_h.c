@@ -406,6 +406,50 @@ static void test_peer_h_poll_quit_ignores_other_messages_and_sees_quit(void **st
 	free(m);
 }
 
+/* PERTURB and DUMP are recorded for the game to act on; a longer record of the same type is not taken for one. */
+static void test_peer_h_poll_quit_records_perturb_and_dump_requests(void **state)
+{
+	struct pair *p = *state;
+	struct ctl_msg m = { .type = CTL_PERTURB };
+	assert_int_equal(p->lp.perturb_frame, -1);
+	assert_int_equal(p->lp.dump_frame, -1);
+	m.u.perturb.frame = 0x89abcdefu;
+	assert_int_equal(ctl_send(p->fd[0], &m), 0);
+	m = (struct ctl_msg){ .type = CTL_DUMP };
+	m.u.dump.frame = 4321;
+	assert_int_equal(ctl_send(p->fd[0], &m), 0);
+	const uint8_t long_dump[9] = { 'L', 'C', CTL_VERSION, CTL_DUMP, 1, 0, 0, 0, 0 };
+	assert_int_equal(send(p->fd[0], long_dump, sizeof long_dump, 0), 9);
+	assert_int_equal(loopsim_peer_poll_quit(&p->lp), 0);
+	assert_int_equal(p->lp.perturb_frame, 0x89abcdefu);
+	assert_int_equal(p->lp.dump_frame, 4321);
+}
+
+/* DUMPED carries the game's own bytes, the largest included, and decodes to them; NULL says "not kept". */
+static void test_peer_h_dumped_decodes_to_the_same_bytes(void **state)
+{
+	struct pair *p = *state;
+	static uint8_t blob[CTL_DUMP_MAX];
+	static struct ctl_msg m;
+	for (size_t i = 0; i < sizeof blob; i++)
+		blob[i] = (uint8_t)(i * 7 + 3);
+	p->lp.dump_frame = 77;
+	assert_int_equal(loopsim_peer_dumped(&p->lp, 77, blob, sizeof blob), 0);
+	assert_int_equal(p->lp.dump_frame, -1);
+	recv_and_decode(p->fd[0], &m);
+	assert_int_equal(m.type, CTL_DUMPED);
+	assert_int_equal(m.u.dumped.frame, 77);
+	assert_int_equal(m.u.dumped.ok, 1);
+	assert_int_equal(m.u.dumped.len, CTL_DUMP_MAX);
+	assert_memory_equal(m.u.dumped.data, blob, sizeof blob);
+	assert_int_equal(loopsim_peer_dumped(&p->lp, 78, NULL, 5), 0);
+	recv_and_decode(p->fd[0], &m);
+	assert_int_equal(m.u.dumped.ok, 0);
+	assert_int_equal(m.u.dumped.len, 0);
+	assert_int_equal(loopsim_peer_dumped(&p->lp, 79, blob, CTL_DUMP_MAX + 1), -EINVAL);
+	assert_nothing_waits(p->fd[0]);
+}
+
 static void test_peer_h_poll_quit_sees_the_harness_close(void **state)
 {
 	struct pair *p = *state;
@@ -468,6 +512,9 @@ int main(void)
 		cmocka_unit_test_teardown(test_peer_h_env_refuses_malformed_values_with_a_reason, env_teardown),
 		cmocka_unit_test(test_peer_h_args_name_the_placeholders_in_messages),
 		cmocka_unit_test_teardown(test_peer_h_reports_are_no_ops_without_a_control_fd, env_teardown),
+		cmocka_unit_test_setup_teardown(test_peer_h_poll_quit_records_perturb_and_dump_requests, pair_setup,
+						pair_teardown),
+		cmocka_unit_test_setup_teardown(test_peer_h_dumped_decodes_to_the_same_bytes, pair_setup, pair_teardown),
 		cmocka_unit_test_setup_teardown(test_peer_h_poll_quit_ignores_other_messages_and_sees_quit, pair_setup,
 						pair_teardown),
 		cmocka_unit_test_setup_teardown(test_peer_h_poll_quit_sees_the_harness_close, pair_setup, pair_teardown),

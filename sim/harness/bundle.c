@@ -83,6 +83,51 @@ static void copy_logs(const struct bundle_input *in, const char *dir, char *note
 			 unkept, ORACLE_WINDOW);
 }
 
+static bool in_minority(const struct run_desync *d, uint32_t k)
+{
+	for (uint32_t m = 0; m < d->npeers; m++)
+		if (d->peers[m] == k)
+			return true;
+	return false;
+}
+
+/*
+ * A user's game: its dumps are its own serialisation, which the harness
+ * cannot read, so each is compared byte by byte with a majority peer's.
+ */
+static void write_byte_diff(const struct bundle_input *in, FILE *f)
+{
+	const struct run_desync *d = &in->res->desync;
+	int base = -1;
+	for (uint32_t k = 0; k < in->scn->peers && base < 0; k++)
+		if (!in_minority(d, k) && in->dump[k])
+			base = (int)k;
+	if (base < 0) {
+		fprintf(f, "\ncompared with nothing: no peer outside the minority answered DUMP with its state\n");
+		return;
+	}
+	const uint8_t *a = in->dump[base];
+	size_t alen = in->dump_len[base];
+	fprintf(f, "\nthe states are not the built-in game's: compared byte by byte with peer %d's state-%d.bin:\n", base,
+		base);
+	for (uint32_t k = 0; k < in->scn->peers; k++) {
+		const uint8_t *b = in->dump[k];
+		size_t blen = in->dump_len[k], i = 0;
+		if (!b) {
+			fprintf(f, "  peer %u: no state (it did not answer DUMP, or the frame was no longer kept)\n", k);
+			continue;
+		}
+		while (i < alen && i < blen && a[i] == b[i])
+			i++;
+		if (i == alen && i == blen)
+			fprintf(f, "  peer %u: identical (%zu bytes)\n", k, blen);
+		else if (i < alen && i < blen)
+			fprintf(f, "  peer %u: first differs at byte %zu: expected 0x%02x, peer has 0x%02x\n", k, i, a[i], b[i]);
+		else
+			fprintf(f, "  peer %u: %zu bytes against %zu, equal up to the shorter\n", k, blen, alen);
+	}
+}
+
 /* diff.txt: each peer's dumped state against the reference (or, without one, against the majority's). */
 static void write_diff(const struct bundle_input *in, const char *dir)
 {
@@ -96,10 +141,7 @@ static void write_diff(const struct bundle_input *in, const char *dir)
 	if (!have_ref) {
 		/* Without the harness's own re-simulation, compare with a peer outside the minority. */
 		for (uint32_t k = 0; k < in->scn->peers && !have_ref; k++) {
-			bool minority = false;
-			for (uint32_t m = 0; m < d->npeers; m++)
-				minority |= d->peers[m] == k;
-			if (!minority && in->dump[k] && game_deserialize(&ref, in->dump[k], in->dump_len[k]) == 0) {
+			if (!in_minority(d, k) && in->dump[k] && game_deserialize(&ref, in->dump[k], in->dump_len[k]) == 0) {
 				have_ref = true;
 				against = "a majority peer";
 			}
@@ -113,7 +155,12 @@ static void write_diff(const struct bundle_input *in, const char *dir)
 	for (uint32_t k = 0; k < in->scn->peers; k++)
 		if (d->known_mask >> k & 1)
 			fprintf(f, " %u=%016" PRIx64, k, d->checksum[k]);
-	fprintf(f, "\ncompared with %s:\n", have_ref ? against : "nothing (no state to compare with)");
+	if (!have_ref) {
+		write_byte_diff(in, f);
+		fclose(f);
+		return;
+	}
+	fprintf(f, "\ncompared with %s:\n", against);
 	for (uint32_t k = 0; k < in->scn->peers && have_ref; k++) {
 		struct game_state st;
 		struct game_diff gd;
@@ -129,10 +176,7 @@ static void write_diff(const struct bundle_input *in, const char *dir)
 		game_diff_format(&gd, line, sizeof line);
 		fprintf(f, "  peer %u: %s.%s: expected %" PRId64 ", peer has %" PRId64 "\n", k, gd.entity, gd.field, gd.a,
 			gd.b);
-		bool minority = false;
-		for (uint32_t m = 0; m < d->npeers; m++)
-			minority |= d->peers[m] == k;
-		if (minority && !d->field[0])
+		if (in_minority(d, k) && !d->field[0])
 			snprintf(d->field, sizeof d->field, "%s", line);
 	}
 	fclose(f);

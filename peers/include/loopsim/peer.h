@@ -45,10 +45,18 @@
  * layouts a peer sends, so that a user needs this one file and no library; tests/test_peer_h.c checks that
  * what they send decodes with ctl_decode() to the same values, so the two cannot drift apart unseen.
  *
- * What this client does not do: it sends no STATE (the viewer shows no ships) and no INPUTS, and answers no
- * DUMP, since the harness cannot re-simulate or diff a game it does not know; every other message the harness
- * sends (PEERS, START, INPUT, DUMP, PERTURB, so --inject-desync too) is read and dropped by
- * loopsim_peer_poll_quit(). Not thread-safe: call it from one thread.
+ * Desyncs. loopsim_peer_poll_quit() also records two requests for you to act on, when you like to:
+ *   p->perturb_frame  --inject-desync (or a scenario's `desync = K`) asks for a deliberate desync: change
+ *                     something in your state after this frame, so that the whole path (oracle, bundle,
+ *                     replay) can be shown. -1 when none.
+ *   p->dump_frame     on a desync the harness asks every peer for its state after this frame: answer with
+ *                     loopsim_peer_dumped() (your own serialisation; the bundle keeps it as state-K.bin and
+ *                     diff.txt names the first byte where the minority's differs). -1 when none. Unanswered,
+ *                     the harness waits 3 s for it.
+ *
+ * What this client does not do: it sends no STATE (the viewer shows no ships) and no INPUTS (the harness
+ * cannot re-simulate a game it does not know); every other message the harness sends (PEERS, START, INPUT,
+ * REJOIN, READMIT) is read and dropped by loopsim_peer_poll_quit(). Not thread-safe: call it from one thread.
  */
 
 #include <arpa/inet.h>
@@ -84,6 +92,8 @@ struct loopsim_peer {
 	uint64_t seed;
 	int control_fd;                                   /* -1: standalone, every report is a no-op */
 	int quit;                                         /* set once loopsim_peer_poll_quit() returned 1 */
+	int64_t perturb_frame;                            /* a deliberate desync asked for after this frame; -1 */
+	int64_t dump_frame;                               /* the harness wants your state after this frame; -1 */
 	char error[LOOPSIM_PEER_ERROR_MAX];               /* why init failed, for a user to read */
 };
 
@@ -95,7 +105,11 @@ struct loopsim_peer {
 #define LOOPSIM_PEER__FRAME 2
 #define LOOPSIM_PEER__DESYNC 4
 #define LOOPSIM_PEER__BYE 5
+#define LOOPSIM_PEER__DUMPED 6
+#define LOOPSIM_PEER__DUMP 10
 #define LOOPSIM_PEER__QUIT 11
+#define LOOPSIM_PEER__PERTURB 13
+#define LOOPSIM_PEER_DUMP_MAX 12288 /* CTL_DUMP_MAX: the most state loopsim_peer_dumped() carries */
 #define LOOPSIM_PEER__HELLO_SIZE 16
 #define LOOPSIM_PEER__FRAME_SIZE 44
 #define LOOPSIM_PEER__BYE_SIZE 5
@@ -241,6 +255,7 @@ static inline int loopsim_peer__init(struct loopsim_peer *p, const struct loopsi
 	uint32_t ip;
 	memset(p, 0, sizeof *p);
 	p->control_fd = -1;
+	p->perturb_frame = p->dump_frame = -1;
 	if (!peers || !*peers) {
 		snprintf(p->error, sizeof p->error, "%s is not set (every peer's ip:port, comma-separated, in index order)",
 			 nm->peers);
@@ -307,6 +322,7 @@ err:
 		memcpy(p->error, why, sizeof why);
 	}
 	p->control_fd = -1;
+	p->perturb_frame = p->dump_frame = -1;
 	return -1;
 }
 
@@ -410,8 +426,37 @@ static inline int loopsim_peer_bye(const struct loopsim_peer *p, enum loopsim_pe
 	return loopsim_peer__send(p, buf, (size_t)(b - buf));
 }
 
+/* DUMPED: my state after `frame`, in my own serialisation (len <= LOOPSIM_PEER_DUMP_MAX), in answer to
+ * p->dump_frame; data NULL says the frame is no longer kept. Clears p->dump_frame. -EINVAL if len is too long. */
+static inline int loopsim_peer_dumped(struct loopsim_peer *p, uint32_t frame, const void *data, size_t len)
+{
+	static uint8_t buf[4 + 7 + LOOPSIM_PEER_DUMP_MAX]; /* 12 KB: not on the stack */
+	uint8_t *b = buf;
+	if (p->control_fd < 0)
+		return 0;
+	if (!data)
+		len = 0;
+	if (len > LOOPSIM_PEER_DUMP_MAX)
+		return -EINVAL;
+	p->dump_frame = -1;
+	b = loopsim_peer__header(b, LOOPSIM_PEER__DUMPED);
+	b = loopsim_peer__put(b, frame, 4);
+	b = loopsim_peer__put(b, data ? 1 : 0, 1);
+	b = loopsim_peer__put(b, len, 2);
+	if (len)
+		memcpy(b, data, len);
+	return loopsim_peer__send(p, buf, (size_t)(b - buf) + len);
+}
+
+/* A little-endian u32 from 4 bytes. */
+static inline uint32_t loopsim_peer__get32(const uint8_t *b)
+{
+	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
 /*
- * Should I stop? Reads, without blocking, every control message waiting and drops all but QUIT. Returns 1 when
+ * Should I stop? Reads, without blocking, every control message waiting: records PERTURB and DUMP requests in
+ * p->perturb_frame and p->dump_frame, and drops all else but QUIT. Returns 1 when
  * the harness sent QUIT or has gone (closed or shut down its end, or the channel failed), else 0; once it has
  * returned 1 it always does (p->quit). Call it once per frame. Without a control fd it returns 0: a standalone
  * program decides for itself when to stop.
@@ -422,8 +467,8 @@ static inline int loopsim_peer_poll_quit(struct loopsim_peer *p)
 		return 0;
 	while (!p->quit) {
 		/* A SEQPACKET receive into a short buffer truncates the record and discards the rest, so longer
-		 * messages cost nothing here; only a record of exactly 4 bytes can be a QUIT. */
-		uint8_t buf[8];
+		 * messages cost nothing here. QUIT is 4 bytes, PERTURB and DUMP 8; a longer record shows as 9. */
+		uint8_t buf[9];
 		ssize_t n = recv(p->control_fd, buf, sizeof buf, MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -451,9 +496,14 @@ static inline int loopsim_peer_poll_quit(struct loopsim_peer *p)
 				break;
 			return 0;
 		}
-		if (n == 4 && buf[0] == 'L' && buf[1] == 'C' && buf[2] == LOOPSIM_PEER__VERSION &&
-		    buf[3] == LOOPSIM_PEER__QUIT)
+		if (n < 4 || buf[0] != 'L' || buf[1] != 'C' || buf[2] != LOOPSIM_PEER__VERSION)
+			continue;
+		if (n == 4 && buf[3] == LOOPSIM_PEER__QUIT)
 			break;
+		if (n == 8 && buf[3] == LOOPSIM_PEER__PERTURB)
+			p->perturb_frame = loopsim_peer__get32(buf + 4);
+		else if (n == 8 && buf[3] == LOOPSIM_PEER__DUMP)
+			p->dump_frame = loopsim_peer__get32(buf + 4);
 	}
 	p->quit = 1;
 	return 1;
