@@ -84,6 +84,25 @@ static uint8_t scripted_input(uint64_t seed, uint32_t p, uint32_t f)
 	return (uint8_t)(wire_rng_u64(seed, p, 0, f / 7, 99) & GAME_IN_MASK);
 }
 
+/* Peer k's session on the mesh's medium. */
+static struct nc_session *new_session(struct mesh *m, uint32_t k, enum nc_mode mode)
+{
+	char err[128];
+	struct nc_session_cfg cfg;
+	nc_session_cfg_default(&cfg);
+	cfg.nplayers = m->n;
+	cfg.local = k;
+	cfg.mode = mode;
+	cfg.input_delay = D;
+	cfg.session_id = 0x5e55;
+	cfg.state_size = sizeof(struct game_state);
+	cfg.cb = (struct nc_callbacks){ &m->peer[k], cb_save, cb_load, cb_advance, cb_checksum };
+	cfg.transport = nc_mem_endpoint(m->net, k);
+	struct nc_session *s = nc_session_create(&cfg, err, sizeof err);
+	assert_non_null(s);
+	return s;
+}
+
 static void mesh_init(struct mesh *m, uint32_t n, enum nc_mode mode, const struct wire_link_cfg *link, uint64_t seed,
 		      uint32_t frames)
 {
@@ -96,23 +115,11 @@ static void mesh_init(struct mesh *m, uint32_t n, enum nc_mode mode, const struc
 	assert_non_null(m->net);
 	for (uint32_t k = 0; k < n; k++) {
 		struct peer *p = &m->peer[k];
-		char err[128];
 		p->perturb_frame = -1;
 		p->checked = -1;
 		p->confirmed_hash = calloc(frames + 1, sizeof *p->confirmed_hash);
 		assert_int_equal(game_init(&p->game, n, 42), 0);
-		struct nc_session_cfg cfg;
-		nc_session_cfg_default(&cfg);
-		cfg.nplayers = n;
-		cfg.local = k;
-		cfg.mode = mode;
-		cfg.input_delay = D;
-		cfg.session_id = 0x5e55;
-		cfg.state_size = sizeof(struct game_state);
-		cfg.cb = (struct nc_callbacks){ p, cb_save, cb_load, cb_advance, cb_checksum };
-		cfg.transport = nc_mem_endpoint(m->net, k);
-		p->session = nc_session_create(&cfg, err, sizeof err);
-		assert_non_null(p->session);
+		p->session = new_session(m, k, mode);
 	}
 }
 
@@ -413,17 +420,7 @@ static void restart_hook(struct mesh *m, void *arg)
 	/* The newcomer: the confirmed state, a fresh session, the same endpoint back on the medium. */
 	nc_mem_net_restore(m->net, r->peer);
 	assert_int_equal(nc_session_confirmed_state(m->peer[0].session, r->start - 1, &gone->game), 0);
-	struct nc_session_cfg cfg;
-	nc_session_cfg_default(&cfg);
-	cfg.nplayers = m->n;
-	cfg.local = r->peer;
-	cfg.input_delay = D;
-	cfg.session_id = 0x5e55;
-	cfg.state_size = sizeof(struct game_state);
-	cfg.cb = (struct nc_callbacks){ gone, cb_save, cb_load, cb_advance, cb_checksum };
-	cfg.transport = nc_mem_endpoint(m->net, r->peer);
-	gone->session = nc_session_create(&cfg, err, sizeof err);
-	assert_non_null(gone->session);
+	gone->session = new_session(m, r->peer, NC_ROLLBACK);
 	assert_int_equal(nc_session_start_at(gone->session, r->start, r->start + D - 1, NULL, 0, err, sizeof err), -1);
 	assert_int_equal(nc_session_start_at(gone->session, r->start, r->readmit, NULL, 0, err, sizeof err), 0);
 	gone->checked = (int64_t)r->start - 1;
