@@ -39,6 +39,7 @@ struct peer {
 	int64_t perturb_frame;         /* -1 = none */
 	int ctl;                       /* control fd, -1 without a harness */
 	bool quiet;
+	uint32_t disconnect_ms;        /* a remote silent this long is lost */
 
 	/* Running. */
 	struct game_state game;
@@ -76,6 +77,7 @@ static void usage(FILE *out)
 		"  --input-delay D      frames of input delay (default 2)\n"
 		"  --frames N           stop after N frames (default: until told to quit, or 600 alone)\n"
 		"  --perturb-frame F    corrupt this peer's state at frame F: a deliberate desync\n"
+		"  --disconnect-timeout MS  drop a remote silent this long (default 8000)\n"
 		"  --quiet              no per-second status on stderr\n"
 		"  --help\n"
 		"\n"
@@ -144,13 +146,15 @@ static int parse_peer_list(struct peer *p, const char *what, const char *list)
 
 static int parse_args(struct peer *p, int argc, char **argv)
 {
-	enum { O_INDEX = 1, O_ADDR, O_PEERS, O_SEED, O_NETCODE, O_DELAY, O_FRAMES, O_PERTURB, O_QUIET, O_HELP };
+	enum { O_INDEX = 1, O_ADDR, O_PEERS, O_SEED, O_NETCODE, O_DELAY, O_FRAMES, O_PERTURB, O_QUIET, O_DISCONNECT,
+	       O_HELP };
 	static const struct option opts[] = {
 		{ "index", required_argument, NULL, O_INDEX },     { "addr", required_argument, NULL, O_ADDR },
 		{ "peers", required_argument, NULL, O_PEERS },     { "seed", required_argument, NULL, O_SEED },
 		{ "netcode", required_argument, NULL, O_NETCODE }, { "input-delay", required_argument, NULL, O_DELAY },
 		{ "frames", required_argument, NULL, O_FRAMES },   { "perturb-frame", required_argument, NULL, O_PERTURB },
 		{ "quiet", no_argument, NULL, O_QUIET },           { "help", no_argument, NULL, O_HELP },
+		{ "disconnect-timeout", required_argument, NULL, O_DISCONNECT },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *env;
@@ -229,6 +233,16 @@ static int parse_args(struct peer *p, int argc, char **argv)
 			break;
 		case O_QUIET:
 			p->quiet = true;
+			break;
+		case O_DISCONNECT:
+			if (parse_u64("--disconnect-timeout", optarg, 600000, &v) < 0)
+				return -1;
+			if (v < 100) {
+				fprintf(stderr, "loopsim-peer: --disconnect-timeout: %" PRIu64 " ms is too short (at least 100)\n",
+					v);
+				return -1;
+			}
+			p->disconnect_ms = (uint32_t)v;
 			break;
 		case ':':
 			fprintf(stderr, "loopsim-peer: %s: needs a value\n", flag);
@@ -531,7 +545,7 @@ static int setup(struct peer *p)
 	cfg.mode = p->mode;
 	cfg.input_delay = p->input_delay;
 	cfg.session_id = p->session_id;
-	cfg.disconnect_timeout_ms = DISCONNECT_TIMEOUT_MS;
+	cfg.disconnect_timeout_ms = p->disconnect_ms;
 	cfg.state_size = sizeof(struct game_state);
 	cfg.cb = (struct nc_callbacks){ p, cb_save, cb_load, cb_advance, cb_checksum };
 	cfg.transport = p->transport;
@@ -603,7 +617,7 @@ static void status_line(struct peer *p)
 int main(int argc, char **argv)
 {
 	struct peer p = { .ctl = -1, .perturb_frame = -1, .seed = 1, .input_delay = 2, .mode = NC_ROLLBACK,
-			  .reported = -1 };
+			  .reported = -1, .disconnect_ms = DISCONNECT_TIMEOUT_MS };
 	signal(SIGPIPE, SIG_IGN);
 	if (parse_args(&p, argc, argv) < 0)
 		return EXIT_USAGE;

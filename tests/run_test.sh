@@ -140,9 +140,9 @@ jq -e '[.links[] | select(((.from < 2) == (.to < 2)) and .dropped_by.partition =
 jq -e '.desync == null and ([.peers[] | select(.confirmed_frame > 250)] | length == 4)' "$dir/partition.json" >/dev/null ||
 	fail "after the heal: $(jq -c '[.peers[] | .confirmed_frame]' "$dir/partition.json")"; ok
 
-# Kill and restart: the others agree the peer is gone (8 s of silence), then it rejoins from a confirmed
-# state and plays on, checked frame by frame like the rest.
-printf '[session]\npeers = 3\nduration = 14\nseed = 9\npreset = cable\n[at 1]\nkill = 2\n[at 1.5]\nrestart = 2\n' \
+# Kill and restart: the others agree the peer is gone (2 s of silence, the scenario's disconnect timeout),
+# then it rejoins from a confirmed state and plays on, checked frame by frame like the rest.
+printf '[session]\npeers = 3\nduration = 8\nseed = 9\npreset = cable\ndisconnect-timeout = 2\n[at 1]\nkill = 2\n[at 1.5]\nrestart = 2\n' \
 	>"$dir/restart.ini"
 "$loopsim" run "$dir/restart.ini" --quiet --report "$dir/restart.json" 2>"$dir/restart.err"
 rc=$?

@@ -200,6 +200,7 @@ static void test_scenario_default_is_four_peers_rollback_broadband(void **state)
 	assert_int_equal(s->netcode, SCN_ROLLBACK);
 	assert_true(s->duration_s == 30);
 	assert_int_equal(s->input_delay, 2);
+	assert_true(s->disconnect_s == 8);
 	assert_false(s->have_seed);
 	assert_string_equal(s->preset, "broadband");
 	assert_string_equal(s->path, "");
@@ -404,6 +405,8 @@ static void test_scenario_error_bad_number_names_line_and_key(void **state)
 	expect_load_error("[session]\nduration = 0\n", 2, "duration", NULL);
 	expect_load_error("[session]\nseed = -1\n", 2, "seed", NULL);
 	expect_load_error("[session]\nnetcode = turbo\n", 2, "netcode", "turbo");
+	expect_load_error("[session]\ndisconnect-timeout = 0.5\n", 2, "disconnect-timeout", "at least 1 second");
+	expect_load_error("[session]\ndisconnect-timeout = 61\n", 2, "disconnect-timeout", NULL);
 	expect_load_error("[link *]\nlatency = abc\n", 2, "latency", "'abc' is not a time in milliseconds");
 }
 
@@ -595,6 +598,7 @@ static void assert_scenario_equal(const struct scenario *a, const struct scenari
 	assert_int_equal(a->seed, b->seed);
 	assert_true(b->have_seed);
 	assert_int_equal(a->input_delay, b->input_delay);
+	assert_true(a->disconnect_s == b->disconnect_s);
 	assert_string_equal(a->preset, b->preset);
 	assert_string_equal(a->peer_cmd, b->peer_cmd);
 	assert_cfg_equal(&b->link, &a->link, "[link *]");
@@ -655,6 +659,7 @@ static void test_scenario_resolved_round_trip(void **state)
 		   "duration = 2.7s\n"
 		   "seed = 18446744073709551615\n"
 		   "input-delay = 0\n"
+		   "disconnect-timeout = 2.5\n"
 		   "peer-cmd = ./my-peer --index {index} --peers {peers} #not-a-comment\n"
 		   "[link *]\n"
 		   "preset = wifi\n"

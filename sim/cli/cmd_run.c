@@ -23,6 +23,7 @@ enum {
 	OPT_SEED,
 	OPT_DURATION,
 	OPT_INPUT_DELAY,
+	OPT_DISCONNECT,
 	OPT_HEADLESS,
 	OPT_REPORT,
 	OPT_JUNIT,
@@ -53,6 +54,8 @@ static void run_help(FILE *out)
 		"  --seed N                   seed of the game and of every wire draw (default: random, printed)\n"
 		"  --duration S               seconds to run (default 30)\n"
 		"  --input-delay D            frames of input delay (default 2)\n"
+		"  --disconnect-timeout S     the built-in peers drop a remote silent this long (default 8s;\n"
+		"                             1s to 60s): how fast a kill is noticed, how long a partition lasts\n"
 		"  --headless                 no window even where there is a display (the default without one)\n"
 		"  --screenshot FILE.png      write the final frame as a PNG (rendered without a display if need be)\n"
 		"  --peer-cmd 'CMD'           run your own program as each peer; placeholders {index} {addr}\n"
@@ -85,6 +88,7 @@ int cmd_run(int argc, char **argv)
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "duration", required_argument, NULL, OPT_DURATION },
 		{ "input-delay", required_argument, NULL, OPT_INPUT_DELAY },
+		{ "disconnect-timeout", required_argument, NULL, OPT_DISCONNECT },
 		{ "headless", no_argument, NULL, OPT_HEADLESS },
 		{ "report", required_argument, NULL, OPT_REPORT },
 		{ "junit", required_argument, NULL, OPT_JUNIT },
@@ -178,6 +182,17 @@ int cmd_run(int argc, char **argv)
 				goto usage;
 			cfg.scn.input_delay = u;
 			break;
+		case OPT_DISCONNECT: {
+			double d;
+			if (cli_parse_seconds("--disconnect-timeout", optarg, SCN_MAX_DISCONNECT_S, &d, err, sizeof err) < 0)
+				goto usage;
+			if (d < 1) {
+				snprintf(err, sizeof err, "--disconnect-timeout: must be at least 1 second");
+				goto usage;
+			}
+			cfg.scn.disconnect_s = d;
+			break;
+		}
 		case OPT_HEADLESS:
 			headless = true;
 			break;

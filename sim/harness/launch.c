@@ -89,8 +89,12 @@ static void child(const struct launch_cfg *cfg, int ctl, pid_t parent, const cha
 	setenv("LOOPSIM_SEED", v, 1);
 	snprintf(v, sizeof v, "%d", fd);
 	setenv("LOOPSIM_CONTROL_FD", v, 1);
+	char timeout[32];
+	snprintf(timeout, sizeof timeout, "--disconnect-timeout=%" PRIu32, cfg->disconnect_ms);
 	if (shell_cmd)
 		execl("/bin/sh", "sh", "-c", shell_cmd, (char *)NULL);
+	else if (cfg->disconnect_ms)
+		execl(cfg->program, "loopsim-peer", "--quiet", timeout, (char *)NULL);
 	else
 		execl(cfg->program, "loopsim-peer", "--quiet", (char *)NULL);
 	fprintf(stderr, "loopsim: cannot run %s: %s\n", shell_cmd ? "/bin/sh" : cfg->program, strerror(errno));

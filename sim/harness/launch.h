@@ -15,6 +15,7 @@ struct launch_cfg {
 	const char *program;      /* the built-in peer's path; used when cmd is NULL or "" */
 	const char *cmd;          /* a user's --peer-cmd with {index} {addr} {peers} {seed}, run by /bin/sh */
 	const char *log_path;     /* the child's stdout and stderr go here */
+	uint32_t disconnect_ms;   /* the built-in peer's --disconnect-timeout; 0 leaves its default */
 };
 
 struct launched {

@@ -38,10 +38,11 @@
 #define DUMP_WAIT_MS 3000
 #define EXIT_WAIT_MS 3000
 /*
- * A restarted peer must be back within this long: the others first notice
- * it is gone (their disconnect timeout, 8 s) and agree where its inputs end.
+ * A restarted peer must be back within this long of its restart, beyond
+ * the disconnect timeout the others need to notice it is gone; then they
+ * agree where its inputs end, and one hands over a state.
  */
-#define REJOIN_TIMEOUT_MS 20000
+#define REJOIN_SLACK_MS 12000
 /* Frames between the highest frame any peer reported and the frame a rejoining peer's inputs count from. */
 #define REJOIN_AHEAD_FRAMES 30
 
@@ -326,6 +327,12 @@ static void check_hangs(struct session *s, uint64_t now)
 
 /* --- starting a peer ------------------------------------------------------------------------------------ */
 
+/* The built-in peers' disconnect timeout, from the scenario. */
+static uint32_t disconnect_ms(const struct session *s)
+{
+	return (uint32_t)(s->cfg->scn.disconnect_s * 1000 + 0.5);
+}
+
 /* Starts peer k's process into a fresh slot; its log is appended to, so a restart keeps the first life's. */
 static int launch_slot(struct session *s, uint32_t k)
 {
@@ -337,7 +344,8 @@ static int launch_slot(struct session *s, uint32_t k)
 				 .seed = s->cfg->scn.seed,
 				 .program = s->program,
 				 .cmd = s->cfg->scn.peer_cmd,
-				 .log_path = log };
+				 .log_path = log,
+				 .disconnect_ms = disconnect_ms(s) };
 	struct launched l;
 	if (launch_peer(&lc, &l, err, sizeof err) < 0) {
 		fail(s, "cannot start peer %u: %s", k, err);
@@ -422,11 +430,12 @@ static void advance_rejoin(struct session *s, uint32_t k, uint64_t now)
 		sl->rejoin = RJ_NONE;
 		return;
 	}
-	if (now - sl->started_ms > REJOIN_TIMEOUT_MS) {
+	uint64_t limit = disconnect_ms(s) + REJOIN_SLACK_MS;
+	if (now - sl->started_ms > limit) {
 		static const char *const stage[] = { "", "no HELLO", "the others never agreed it was gone",
 						     "no state to start from" };
 		snprintf(s->res->peers[k].problem, sizeof s->res->peers[k].problem,
-			 "could not rejoin within %d s: %s", REJOIN_TIMEOUT_MS / 1000, stage[sl->rejoin]);
+			 "could not rejoin within %.0f s: %s", (double)limit / 1000, stage[sl->rejoin]);
 		fail(s, "peer %u %s", k, s->res->peers[k].problem);
 		sl->rejoin = RJ_NONE;
 		return;

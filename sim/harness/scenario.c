@@ -26,8 +26,8 @@
 enum sect_kind { SECT_NONE, SECT_SESSION, SECT_LINK_ALL, SECT_LINK_ONE, SECT_AT };
 
 static const char *const session_keys[] = { "peers", "netcode", "duration", "seed", "preset", "input-delay",
-					    "peer-cmd" };
-enum { SK_PEERS, SK_NETCODE, SK_DURATION, SK_SEED, SK_PRESET, SK_INPUT_DELAY, SK_PEER_CMD, SK_COUNT };
+					    "disconnect-timeout", "peer-cmd" };
+enum { SK_PEERS, SK_NETCODE, SK_DURATION, SK_SEED, SK_PRESET, SK_INPUT_DELAY, SK_DISCONNECT, SK_PEER_CMD, SK_COUNT };
 
 /*
  * The state of one scn_load(). Lines reach inih through next_line(), which
@@ -138,6 +138,7 @@ void scn_default(struct scenario *s)
 	s->netcode = SCN_ROLLBACK;
 	s->duration_s = 30;
 	s->input_delay = 2;
+	s->disconnect_s = SCN_DEFAULT_DISCONNECT_S;
 	strcpy(s->preset, "broadband");
 	wire_link_cfg_default(&s->link);
 	wire_preset_apply(wire_preset_find("broadband"), &s->link);
@@ -368,7 +369,7 @@ static int on_session(struct load *ld, const char *name, const char *value, cons
 	if (k == SK_COUNT)
 		return load_fail(ld,
 				 "%s: unknown key in [session]; the keys are peers, netcode, duration, seed, preset, "
-				 "input-delay and peer-cmd",
+				 "input-delay, disconnect-timeout and peer-cmd",
 				 name);
 	if (ld->session_line[k])
 		return load_fail(ld, "%s: already set at line %d", name, ld->session_line[k]);
@@ -410,6 +411,15 @@ static int on_session(struct load *ld, const char *name, const char *value, cons
 	case SK_INPUT_DELAY:
 		r = cli_parse_u32(what, value, 0, SCN_MAX_INPUT_DELAY, &s->input_delay, err, errlen);
 		break;
+	case SK_DISCONNECT: {
+		double d;
+		r = cli_parse_seconds(what, value, SCN_MAX_DISCONNECT_S, &d, err, errlen);
+		if (r == 0 && d < 1)
+			r = failf(err, errlen, "%s: must be at least 1 second", what);
+		if (r == 0)
+			s->disconnect_s = d;
+		break;
+	}
 	case SK_PEER_CMD:
 		if (strlen(value) >= sizeof s->peer_cmd)
 			r = failf(err, errlen, "%s: the command is longer than %zu characters", what,
@@ -806,6 +816,9 @@ int scn_check(const struct scenario *s, char *err, size_t errlen)
 	if (s->input_delay > SCN_MAX_INPUT_DELAY)
 		return failf(err, errlen, "%sinput-delay: %u frames is out of range (0 to %u)", where(s, at, sizeof at),
 			     s->input_delay, SCN_MAX_INPUT_DELAY);
+	if (!(s->disconnect_s >= 1 && s->disconnect_s <= SCN_MAX_DISCONNECT_S))
+		return failf(err, errlen, "%sdisconnect-timeout: %g s is out of range (1 to %g)", where(s, at, sizeof at),
+			     s->disconnect_s, SCN_MAX_DISCONNECT_S);
 	if (s->noverrides > SCN_MAX_OVERRIDES || s->nevents > SCN_MAX_EVENTS)
 		return failf(err, errlen, "%stoo many overrides or events", where(s, at, sizeof at));
 
@@ -975,6 +988,7 @@ int scn_write_resolved(const struct scenario *s, FILE *out)
 		     "\ninput-delay = %" PRIu32 "\n",
 		s->peers, scn_netcode_name(s->netcode), fmt_double(s->duration_s, num, sizeof num), s->seed,
 		s->input_delay);
+	fprintf(out, "disconnect-timeout = %s\n", fmt_double(s->disconnect_s, num, sizeof num));
 	if (s->preset[0])
 		fprintf(out, "preset = %s\n", s->preset);
 	if (s->peer_cmd[0])

@@ -14,7 +14,8 @@
  * Format (INI; ';' and '#' start comments):
  *
  *   [session]          peers, netcode (rollback|lockstep), duration (s), seed,
- *                      preset, input-delay (frames), peer-cmd
+ *                      preset, input-delay (frames), disconnect-timeout (seconds),
+ *                      peer-cmd
  *   [link *]           any link setting (see wire_opts: latency, jitter, loss,
  *                      burst, ge, dup, reorder, corrupt, rate, queue, mtu, ...)
  *                      for every link; a preset here, or in [session], is the
@@ -51,6 +52,9 @@
 #define SCN_MAX_PEERS 64u
 #define SCN_MAX_DURATION_S 86400.0
 #define SCN_MAX_INPUT_DELAY 30u
+/* Seconds of silence after which a built-in peer drops a remote: the default, and the range. */
+#define SCN_DEFAULT_DISCONNECT_S 8.0
+#define SCN_MAX_DISCONNECT_S 60.0
 
 enum scn_netcode { SCN_ROLLBACK, SCN_LOCKSTEP };
 
@@ -82,6 +86,7 @@ struct scenario {
 	uint64_t seed;
 	bool have_seed;
 	uint32_t input_delay;
+	double disconnect_s;         /* the built-in peers' disconnect timeout, seconds */
 	char preset[32];             /* the base preset's name, "" for none */
 	char peer_cmd[512];          /* "" = the built-in loopsim-peer */
 	struct wire_link_cfg link;   /* every link, before overrides */

@@ -36,6 +36,8 @@ static inline void fz_scn_require_sane(const struct scenario *s, const char *pat
 	FZ_REQUIRE(s->peers >= SCN_MIN_PEERS && s->peers <= SCN_MAX_PEERS, "peers %u", s->peers);
 	FZ_REQUIRE(s->duration_s > 0 && s->duration_s <= SCN_MAX_DURATION_S, "duration %g", s->duration_s);
 	FZ_REQUIRE(s->input_delay <= SCN_MAX_INPUT_DELAY, "input-delay %u", s->input_delay);
+	FZ_REQUIRE(s->disconnect_s >= 1 && s->disconnect_s <= SCN_MAX_DISCONNECT_S, "disconnect-timeout %g",
+		   s->disconnect_s);
 	FZ_REQUIRE(memchr(s->preset, '\0', sizeof s->preset) && memchr(s->peer_cmd, '\0', sizeof s->peer_cmd),
 		   "an unterminated string");
 	FZ_REQUIRE(strcmp(s->path, path) == 0, "path '%s', loaded from '%s'", s->path, path);
@@ -83,6 +85,8 @@ static inline const char *fz_scn_diff(const struct scenario *a, const struct sce
 		return "seed";
 	if (a->input_delay != b->input_delay)
 		return "input-delay";
+	if (!(a->disconnect_s == b->disconnect_s))
+		return "disconnect-timeout";
 	if (strcmp(a->preset, b->preset) != 0)
 		return "preset";
 	if (strcmp(a->peer_cmd, b->peer_cmd) != 0)
