@@ -83,8 +83,14 @@ uint32_t bench_rxq_ovfl(struct msghdr *mh, uint32_t *seen);
 pid_t bench_gettid(void);
 /* CPU time (user + system) that thread tid of this process has used, in ns, at clock-tick resolution. */
 int bench_thread_cpu_ns(pid_t tid, uint64_t *out_ns);
+/* The parent and the CPU time (utime + stime, ns at clock-tick resolution) from a /proc stat file; either pointer
+ * may be NULL. Returns 0, or -1 if the file is gone or unreadable. */
+int bench_proc_stat(const char *path, pid_t *ppid, uint64_t *cpu_ns);
 /* Lists this process's thread ids into out. Returns how many, or -1. */
 int bench_list_tids(pid_t *out, int cap);
+/* Calls start(obj), which starts one thread, and returns that thread's id: 0 if it cannot be told apart from the
+ * others within a second, or if start failed (then *err is its negative errno). */
+pid_t bench_start_and_find_thread(int (*start)(void *), void *obj, int *err);
 
 /*
  * Parses a decimal number in [lo, hi] for option `name`. Returns 0, or -1

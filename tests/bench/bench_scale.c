@@ -148,22 +148,9 @@ static double milli(double v)
 /* utime + stime of a whole process from /proc/<pid>/stat, in ns at clock-tick resolution. */
 static int proc_cpu_ns(pid_t pid, pid_t *ppid, uint64_t *out_ns)
 {
-	char path[64], line[1024];
+	char path[64];
 	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return -1;
-	char *ok = fgets(line, sizeof line, f);
-	fclose(f);
-	char *p = ok ? strrchr(line, ')') : NULL;
-	int pp;
-	unsigned long utime, stime;
-	if (!p || sscanf(p + 1, " %*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &pp, &utime, &stime) != 3)
-		return -1;
-	long hz = sysconf(_SC_CLK_TCK);
-	*ppid = (pid_t)pp;
-	*out_ns = (uint64_t)(utime + stime) * (BENCH_NS_PER_S / (uint64_t)(hz > 0 ? hz : 100));
-	return 0;
+	return bench_proc_stat(path, ppid, out_ns);
 }
 
 static uint32_t count_fds(void)
@@ -421,28 +408,6 @@ static int part_session(uint32_t n, double seconds, uint64_t seed, struct sessio
 
 /* ---- Stand-in peers through the wire --------------------------------------------- */
 
-/* Starts the wire and returns the one thread it adds to the process (0 if it cannot be told apart). */
-static pid_t start_and_find(int (*start)(void *), void *obj, int *err)
-{
-	pid_t before[64], after[64];
-	int nb = bench_list_tids(before, 64);
-	*err = start(obj);
-	if (*err)
-		return 0;
-	for (int tries = 0; tries < 1000; tries++) {
-		int na = bench_list_tids(after, 64);
-		for (int i = 0; i < na; i++) {
-			bool known = false;
-			for (int j = 0; j < nb && !known; j++)
-				known = after[i] == before[j];
-			if (!known)
-				return after[i];
-		}
-		bench_sleep_until_ns(bench_now_ns() + BENCH_NS_PER_MS);
-	}
-	return 0;
-}
-
 static int start_wire(void *w)
 {
 	return wire_start(w);
@@ -541,12 +506,12 @@ static int rig_create(struct rig *r, uint32_t n, double hz, uint32_t fanout, boo
 	/* Registered up front, so that no datagram can reach a peer before the wire has learned its port. */
 	for (uint32_t k = 0; k < n; k++)
 		wire_register_port(r->w, k, wire_traffic_port(r->t, k));
-	r->wire_tid = start_and_find(start_wire, r->w, &e);
+	r->wire_tid = bench_start_and_find_thread(start_wire, r->w, &e);
 	if (e) {
 		fprintf(stderr, "%s: wire_start: %s\n", prog, strerror(-e));
 		goto fail;
 	}
-	r->gen_tid = start_and_find(start_traffic, r->t, &e);
+	r->gen_tid = bench_start_and_find_thread(start_traffic, r->t, &e);
 	if (e) {
 		fprintf(stderr, "%s: cannot start the traffic generator: %s\n", prog, strerror(-e));
 		goto fail;

@@ -127,19 +127,10 @@ static uint32_t proc_fds(pid_t pid)
 /* The parent of pid from /proc/<pid>/stat, or -1. */
 static pid_t proc_ppid(pid_t pid)
 {
-	char path[64], line[1024];
+	char path[64];
+	pid_t ppid;
 	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return -1;
-	char *ok = fgets(line, sizeof line, f);
-	fclose(f);
-	/* The command name may hold spaces and parentheses: the fields proper start after the last ')'. */
-	char *p = ok ? strrchr(line, ')') : NULL;
-	int ppid;
-	if (!p || sscanf(p + 1, " %*c %d", &ppid) != 1)
-		return -1;
-	return (pid_t)ppid;
+	return bench_proc_stat(path, &ppid, NULL) == 0 ? ppid : -1;
 }
 
 struct proc_sample {

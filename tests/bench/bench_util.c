@@ -143,10 +143,9 @@ pid_t bench_gettid(void)
 	return (pid_t)syscall(SYS_gettid);
 }
 
-int bench_thread_cpu_ns(pid_t tid, uint64_t *out_ns)
+int bench_proc_stat(const char *path, pid_t *ppid, uint64_t *cpu_ns)
 {
-	char path[64], line[1024];
-	snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
+	char line[1024];
 	FILE *f = fopen(path, "re");
 	if (!f)
 		return -1;
@@ -154,11 +153,43 @@ int bench_thread_cpu_ns(pid_t tid, uint64_t *out_ns)
 	fclose(f);
 	/* The command name may hold spaces and parentheses: the fields proper start after the last ')'. */
 	char *p = ok ? strrchr(line, ')') : NULL;
+	int pp;
 	unsigned long utime, stime;
-	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2)
+	if (!p || sscanf(p + 1, " %*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &pp, &utime, &stime) != 3)
 		return -1;
 	long hz = sysconf(_SC_CLK_TCK);
-	*out_ns = (uint64_t)(utime + stime) * (BENCH_NS_PER_S / (uint64_t)(hz > 0 ? hz : 100));
+	if (ppid)
+		*ppid = (pid_t)pp;
+	if (cpu_ns)
+		*cpu_ns = (uint64_t)(utime + stime) * (BENCH_NS_PER_S / (uint64_t)(hz > 0 ? hz : 100));
+	return 0;
+}
+
+int bench_thread_cpu_ns(pid_t tid, uint64_t *out_ns)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
+	return bench_proc_stat(path, NULL, out_ns);
+}
+
+pid_t bench_start_and_find_thread(int (*start)(void *), void *obj, int *err)
+{
+	pid_t before[64], after[64];
+	int nb = bench_list_tids(before, 64);
+	*err = start(obj);
+	if (*err)
+		return 0;
+	for (int tries = 0; tries < 1000; tries++) {
+		int na = bench_list_tids(after, 64);
+		for (int i = 0; i < na; i++) {
+			bool known = false;
+			for (int j = 0; j < nb && !known; j++)
+				known = after[i] == before[j];
+			if (!known)
+				return after[i];
+		}
+		bench_sleep_until_ns(bench_now_ns() + BENCH_NS_PER_MS);
+	}
 	return 0;
 }
 

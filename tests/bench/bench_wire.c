@@ -280,29 +280,10 @@ static uint64_t wire_drops(void *ctx)
 	return sum + t.strays + t.pool_full + t.unroutable + t.send_errors + t.kernel_drops;
 }
 
-/*
- * The wire's thread is private to relay.c; it is the one thread that
- * wire_start() adds to the process. Returns 0 if it cannot be told apart.
- */
-static pid_t start_wire_and_find_thread(struct wire *w, int *err)
+/* The wire's thread is private to relay.c: it is found as the one thread wire_start() adds to the process. */
+static int start_wire(void *w)
 {
-	pid_t before[64], after[64];
-	int nb = bench_list_tids(before, 64);
-	*err = wire_start(w);
-	if (*err)
-		return 0;
-	for (int tries = 0; tries < 1000; tries++) {
-		int na = bench_list_tids(after, 64);
-		for (int i = 0; i < na; i++) {
-			bool known = false;
-			for (int j = 0; j < nb && !known; j++)
-				known = after[i] == before[j];
-			if (!known)
-				return after[i];
-		}
-		bench_sleep_until_ns(bench_now_ns() + BENCH_NS_PER_MS);
-	}
-	return 0;
+	return wire_start(w);
 }
 
 /*
@@ -385,7 +366,7 @@ static int phase_throughput(unsigned phases, double seconds, struct tput *raw_ou
 			goto out;
 		for (uint32_t k = 0; k < BW_PEERS; k++)
 			wire_register_port(w, k, bench_gen_port(c->gen, k));
-		c->relay_tid = start_wire_and_find_thread(w, &e);
+		c->relay_tid = bench_start_and_find_thread(start_wire, w, &e);
 		if (e) {
 			fprintf(stderr, "%s: wire_start: %s\n", prog, strerror(-e));
 			goto out;
@@ -530,7 +511,7 @@ static int phase_delay(double seconds, struct delay *wire_out, struct delay *raw
 	uint16_t pub[BW_PEERS];
 	for (uint32_t k = 0; k < BW_PEERS; k++)
 		pub[k] = wire_public_port(w, k);
-	pid_t wire_tid = start_wire_and_find_thread(w, &e);
+	pid_t wire_tid = bench_start_and_find_thread(start_wire, w, &e);
 	if (e) {
 		fprintf(stderr, "%s: wire_start: %s\n", prog, strerror(-e));
 		goto out;
