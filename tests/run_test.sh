@@ -21,7 +21,7 @@ jq -e '[.peers[] | select(.frames > 60 and .exit_status == 0 and .port > 0 and .
 	"$dir/clean.json" >/dev/null || fail "peers in the clean report: $(jq -c .peers "$dir/clean.json")"; ok
 jq -e '[.links[] | select(.sent > 0 and .delivered > 0 and .delay_ms.p50 >= 15)] | length == 6' \
 	"$dir/clean.json" >/dev/null || fail "links in the clean report: $(jq -c '.links[0]' "$dir/clean.json")"; ok
-grep -q '<testcase' "$dir/clean.xml" && [ "$(grep -c '<testcase' "$dir/clean.xml")" = 4 ] || fail "junit: $(cat "$dir/clean.xml")"; ok
+grep -q '<testcase' "$dir/clean.xml" && [ "$(grep -c '<testcase' "$dir/clean.xml")" = 5 ] || fail "junit: $(cat "$dir/clean.xml")"; ok
 grep -q '<failure' "$dir/clean.xml" && fail "a clean junit has a failure"; ok
 
 # The issue's clean run: 4 peers, headless, 8 s, broadband: 4 distinct addresses in 127.0.0.0/8, ports the
@@ -119,12 +119,27 @@ kids=$(pgrep -P $pid)
 kill -INT $pid
 wait $pid
 rc=$?
-[ $rc = 0 ] && jq -e '.reason | test("Interrupt")' "$dir/int.json" >/dev/null || fail "SIGINT: exit $rc, $(cat "$dir/int.json" 2>/dev/null | head -c 300)"; ok
+# The shell's convention: 128 + SIGINT, the verdict `interrupted`, and the report written all the same.
+[ $rc = 130 ] && jq -e '.verdict == "interrupted" and .exit_code == 130 and (.reason | test("^interrupted by SIGINT after"))' \
+	"$dir/int.json" >/dev/null || fail "SIGINT: exit $rc, $(cat "$dir/int.json" 2>/dev/null | head -c 300)"; ok
 [ "$(grep -vc '^#' "$dir/int.fates")" -gt 10 ] || fail "SIGINT: the fate log is nearly empty"; ok
 for k in $kids; do
 	state=$(awk '{print $3}' "/proc/$k/stat" 2>/dev/null)
 	[ -n "$state" ] && [ "$state" != Z ] && fail "peer $k outlived the harness's SIGINT (state $state)"
 done; ok
+
+# SIGTERM: 143, said on the console, and JUnit marks the run as an error.
+"$loopsim" run --peers 2 --duration 60 --junit "$dir/term.xml" --report "$dir/term.json" 2>"$dir/term.err" &
+pid=$!
+for _ in $(seq 60); do [ -n "$(pgrep -P $pid)" ] && break; sleep 0.1; done
+sleep 1.5
+kill -TERM $pid
+wait $pid
+rc=$?
+[ $rc = 143 ] && grep -q '^INTERRUPTED: interrupted by SIGTERM' "$dir/term.err" && grep -q 'exit 143 (interrupted)' "$dir/term.err" ||
+	fail "SIGTERM: exit $rc, $(head -3 "$dir/term.err")"; ok
+grep -q '<error type="interrupted" message="interrupted by SIGTERM' "$dir/term.xml" && grep -q 'errors="1"' "$dir/term.xml" ||
+	fail "SIGTERM junit: $(cat "$dir/term.xml")"; ok
 
 # A partition timeline: the cut links drop by reason `partition`, the others nothing, and after the heal
 # every peer's confirmed frame moves on (held at about 120 + 8 while cut, 60 a second after).

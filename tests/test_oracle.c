@@ -433,6 +433,106 @@ static void test_oracle_counts_reports_beyond_the_window_and_still_logs_them(voi
 	oracle_destroy(o);
 }
 
+/* Checksums by hand: side A's value for every frame, side B's after the split, one peer's lie. */
+static uint64_t sum_of(uint32_t side, uint32_t frame)
+{
+	return (uint64_t)frame * 0x9e3779b97f4a7c15ull + side * 77;
+}
+
+static void test_oracle_compares_each_side_of_a_split_within_itself(void **state)
+{
+	/* {0,1} and {2,3} drop each other at frame 100 and play on with different inputs: no desync. */
+	struct oracle *o = oracle_create(4, false, 5, *state);
+	struct run_desync d;
+	for (uint32_t k = 0; k < 4; k++)
+		for (uint32_t j = 0; j < 4; j++)
+			if ((k < 2) != (j < 2))
+				oracle_peer_lost(o, k, j, 100);
+	for (uint32_t f = 0; f < 300; f++)
+		for (uint32_t k = 0; k < 4; k++)
+			oracle_checksum(o, k, f, sum_of(f >= 100 ? k / 2 : 0, f));
+	assert_int_equal(oracle_check(o, &d), 0);
+	assert_int_equal(oracle_agreed(o), 299);
+	/* Every peer was compared with its own side's partner all along. */
+	for (uint32_t k = 0; k < 4; k++)
+		assert_int_equal(oracle_peer_compared(o, k), 300);
+	oracle_destroy(o);
+}
+
+static void test_oracle_catches_a_desync_inside_one_side_of_a_split(void **state)
+{
+	/* Three a side: peer 4 leaves its side's state at frame 150, after the split at frame 100. */
+	struct oracle *o = oracle_create(6, false, 5, *state);
+	struct run_desync d;
+	for (uint32_t k = 0; k < 6; k++)
+		for (uint32_t j = 0; j < 6; j++)
+			if ((k < 3) != (j < 3))
+				oracle_peer_lost(o, k, j, 100);
+	for (uint32_t f = 0; f < 200; f++)
+		for (uint32_t k = 0; k < 6; k++)
+			oracle_checksum(o, k, f, sum_of(f >= 100 ? k / 3 : 0, f) ^ (k == 4 && f >= 150));
+	assert_int_equal(oracle_check(o, &d), 1);
+	assert_int_equal(d.frame, 150);
+	assert_int_equal(d.npeers, 1);
+	assert_int_equal(d.peers[0], 4);
+	/* Only its own side was in the vote. */
+	assert_int_equal(d.known_mask, 0x38);
+	oracle_destroy(o);
+}
+
+static void test_oracle_without_a_split_the_same_divergence_is_a_desync(void **state)
+{
+	/* The same checksums with nobody dropped: the sides' difference at frame 100 is a desync. */
+	struct oracle *o = oracle_create(4, false, 5, *state);
+	struct run_desync d;
+	for (uint32_t f = 0; f < 300; f++)
+		for (uint32_t k = 0; k < 4; k++)
+			oracle_checksum(o, k, f, sum_of(f >= 100 ? k / 2 : 0, f));
+	assert_int_equal(oracle_check(o, &d), 1);
+	assert_int_equal(d.frame, 100);
+	/* And only one-sided drops do not split the comparison until the frame they name. */
+	struct oracle *o2 = oracle_create(4, false, 5, *state);
+	oracle_peer_lost(o2, 0, 2, 120);
+	for (uint32_t f = 0; f < 300; f++)
+		for (uint32_t k = 0; k < 4; k++)
+			oracle_checksum(o2, k, f, sum_of(f >= 100 ? k / 2 : 0, f));
+	assert_int_equal(oracle_check(o2, &d), 1);
+	assert_int_equal(d.frame, 100);
+	oracle_destroy(o2);
+	oracle_destroy(o);
+}
+
+static void test_oracle_a_returning_peer_is_no_longer_split_off(void **state)
+{
+	struct oracle *o = oracle_create(3, false, 5, *state);
+	struct run_desync d;
+	oracle_peer_lost(o, 0, 2, 50);
+	oracle_peer_lost(o, 1, 2, 50);
+	oracle_peer_back(o, 2);
+	/* Back with the same state as the others: a wrong checksum from it is a desync again. */
+	for (uint32_t f = 0; f < 100; f++)
+		for (uint32_t k = 0; k < 3; k++)
+			oracle_checksum(o, k, f, sum_of(0, f) ^ (k == 2 && f == 70));
+	assert_int_equal(oracle_check(o, &d), 1);
+	assert_int_equal(d.frame, 70);
+	assert_int_equal(d.peers[0], 2);
+	oracle_destroy(o);
+}
+
+static void test_oracle_counts_no_comparison_for_a_peer_alone(void **state)
+{
+	/* Only peer 0 reports: it holds every frame, but nobody else does, so nothing of it was compared. */
+	struct oracle *o = oracle_create(2, false, 5, *state);
+	struct run_desync d;
+	oracle_peer_gone(o, 1);
+	for (uint32_t f = 0; f < 50; f++)
+		oracle_checksum(o, 0, f, sum_of(0, f));
+	assert_int_equal(oracle_check(o, &d), 0);
+	assert_int_equal(oracle_agreed(o), 49);
+	assert_int_equal(oracle_peer_compared(o, 0), 0);
+	oracle_destroy(o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -451,6 +551,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_oracle_names_a_desync_long_after_the_first_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_oracle_counts_reports_beyond_the_window_and_still_logs_them, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_oracle_compares_each_side_of_a_split_within_itself, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_oracle_catches_a_desync_inside_one_side_of_a_split, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_oracle_without_a_split_the_same_divergence_is_a_desync, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_oracle_a_returning_peer_is_no_longer_split_off, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_oracle_counts_no_comparison_for_a_peer_alone, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

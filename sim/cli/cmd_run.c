@@ -35,6 +35,8 @@ enum {
 	OPT_LINK,
 	OPT_QUIET,
 	OPT_SCREENSHOT,
+	OPT_NETWORK_ONLY,
+	OPT_KEEP_LOGS,
 	OPT_HELP,
 	OPT_SETTING = 100,
 };
@@ -61,6 +63,8 @@ static void run_help(FILE *out)
 		"  --peer-cmd 'CMD'           run your own program as each peer; placeholders {index} {addr}\n"
 		"                             {peers} {seed}; see peers/include/loopsim/peer.h\n"
 		"  --inject-desync PEER@FRAME perturb one peer's state at a frame: the desync path, end to end\n"
+		"  --network-only             no state check is wanted (peers that report no frames): a run that\n"
+		"                             nothing failed is 'network-only', exit 0, instead of 'unchecked', exit 4\n"
 		"\n"
 		"Output:\n"
 		"  --report FILE.json         the run as JSON (peers, links, desync)\n"
@@ -68,6 +72,8 @@ static void run_help(FILE *out)
 		"  --pcap FILE                every delivered datagram, as the receivers saw it\n"
 		"  --fates FILE               the fate of every datagram\n"
 		"  --bundle DIR               where a desync bundle goes (default ./loopsim-desync-<time>)\n"
+		"  --keep-logs                keep the peers' logs of a clean run too (a failed run, and any\n"
+		"                             --peer-cmd run, always keeps them; the summary says where)\n"
 		"  --quiet                    no progress line and no summary\n"
 		"\n"
 		"Links (every link; the scenario's [link] sections and --link override them):\n");
@@ -75,7 +81,13 @@ static void run_help(FILE *out)
 	fprintf(out,
 		"  --link 'SPEC:K=V,...'      e.g. --link '0->1:loss=20' or --link '1<->2:latency=150'\n"
 		"\n"
-		"Exit codes: 0 clean, 1 desync (bundle written), 2 bad usage or scenario, 3 runtime failure.\n");
+		"Exit codes (one verdict per run; exit 0 means every live peer was compared and every output written):\n"
+		"  0  clean (or network-only, when asked for)   1  desync (bundle written)\n"
+		"  2  bad usage or scenario                     3  failed: a peer crashed, hung, froze, broke the\n"
+		"                                                  control protocol; a bind or an output failed\n"
+		"  4  unchecked: some live peer had no frame compared\n"
+		"  5  split: the session split into sides that dropped each other (each compared within itself)\n"
+		"  130, 143, 129  interrupted by SIGINT, SIGTERM, SIGHUP (every output is still written)\n");
 }
 
 /* `loopsim` alone, and `loopsim run`, share this. */
@@ -100,6 +112,8 @@ int cmd_run(int argc, char **argv)
 		{ "link", required_argument, NULL, OPT_LINK },
 		{ "quiet", no_argument, NULL, OPT_QUIET },
 		{ "screenshot", required_argument, NULL, OPT_SCREENSHOT },
+		{ "network-only", no_argument, NULL, OPT_NETWORK_ONLY },
+		{ "keep-logs", no_argument, NULL, OPT_KEEP_LOGS },
 		{ "help", no_argument, NULL, OPT_HELP },
 	};
 	size_t nopt = 0;
@@ -283,6 +297,12 @@ int cmd_run(int argc, char **argv)
 		case OPT_QUIET:
 			quiet = true;
 			break;
+		case OPT_NETWORK_ONLY:
+			cfg.network_only = true;
+			break;
+		case OPT_KEEP_LOGS:
+			cfg.keep_logs = true;
+			break;
 		case ':':
 			snprintf(err, sizeof err, "%s: needs a value", flag);
 			goto usage;
@@ -315,21 +335,34 @@ int cmd_run(int argc, char **argv)
 	const char *display = getenv("DISPLAY"), *wayland = getenv("WAYLAND_DISPLAY");
 	cfg.window = !headless && ((display && *display) || (wayland && *wayland));
 	cfg.progress = !quiet && !cfg.window && isatty(STDERR_FILENO);
+	cfg.quiet = quiet;
+	/* A desync is held in the window only for a person watching: not under CI, nor with stdin from a pipe. */
+	const char *ci = getenv("CI");
+	cfg.hold_desync = cfg.window && isatty(STDIN_FILENO) && !(ci && *ci && strcmp(ci, "false") != 0);
 
 	static struct run_result res;
-	int rc = run_session(&cfg, &res);
-	if (!quiet)
-		report_print_summary(&res, stderr);
+	run_session(&cfg, &res);
+	/*
+	 * The report and JUnit come last. One that cannot be written is a
+	 * finding like any other: it changes the verdict of what is written
+	 * after it, and of the exit code.
+	 */
 	if (report && report_write_json(&res, report, err, sizeof err) < 0) {
 		fprintf(stderr, "loopsim run: --report: %s\n", err);
-		rc = rc ? rc : EXIT_RUNTIME;
+		verdict_note(&res.verdict, VERDICT_FAILED, "--report could not be written: %s", err);
 	}
 	if (junit && report_write_junit(&res, junit, err, sizeof err) < 0) {
 		fprintf(stderr, "loopsim run: --junit: %s\n", err);
-		rc = rc ? rc : EXIT_RUNTIME;
+		verdict_note(&res.verdict, VERDICT_FAILED, "--junit could not be written: %s", err);
 	}
+	res.exit_code = verdict_exit_code(&res.verdict);
+	snprintf(res.reason, sizeof res.reason, "%s", res.verdict.reason);
+	if (!quiet)
+		report_print_summary(&res, stderr);
+	else if (res.exit_code != 0)
+		fprintf(stderr, "loopsim run: %s: %s\n", verdict_name(res.verdict.kind), res.reason);
 	free(res.links);
-	return rc;
+	return res.exit_code;
 usage:
 	fprintf(stderr, "loopsim run: %s\n(see loopsim run --help)\n", err);
 	return EXIT_USAGE;

@@ -26,6 +26,7 @@ struct log {
 	uint32_t frames;        /* checksums: one past the highest reported */
 	uint32_t in_frames;     /* inputs: one past the highest reported */
 	bool gone;
+	uint64_t compared;      /* frames of this peer's compared with at least one other peer's */
 	uint32_t tag[W];
 	uint64_t hash[W];
 };
@@ -35,6 +36,7 @@ struct oracle {
 	bool reference;
 	bool ref_stopped;       /* inputs it needed fell beyond the window: it steps no further */
 	struct log *peer;
+	uint32_t *lost;         /* [j * n + k]: peer j dropped peer k, whose inputs end below this - 1; 0: never */
 	char *dir;
 	uint32_t next;          /* the next frame to compare; the window is [next, next + W) */
 	bool found;
@@ -81,6 +83,7 @@ struct oracle *oracle_create(uint32_t npeers, bool reference, uint64_t seed, con
 		return NULL;
 	o->n = npeers;
 	o->peer = calloc(npeers ? npeers : 1, sizeof *o->peer);
+	o->lost = calloc(npeers ? (size_t)npeers * npeers : 1, sizeof *o->lost);
 	o->dir = strdup(workdir);
 	o->reference = reference && npeers >= 2 && npeers <= GAME_MAX_PLAYERS;
 	if (o->reference) {
@@ -89,7 +92,7 @@ struct oracle *oracle_create(uint32_t npeers, bool reference, uint64_t seed, con
 		if (!o->ref_states || !o->in || game_init(&o->ref, npeers, seed) < 0)
 			o->reference = false;
 	}
-	if (!o->peer || !o->dir) {
+	if (!o->peer || !o->lost || !o->dir) {
 		oracle_destroy(o);
 		errno = ENOMEM;
 		return NULL;
@@ -119,6 +122,7 @@ void oracle_destroy(struct oracle *o)
 			fclose(o->peer[k].ins);
 	}
 	free(o->peer);
+	free(o->lost);
 	free(o->dir);
 	free(o->in);
 	free(o->ref_states);
@@ -200,8 +204,29 @@ void oracle_peer_gone(struct oracle *o, uint32_t k)
 
 void oracle_peer_back(struct oracle *o, uint32_t k)
 {
-	if (k < o->n)
-		o->peer[k].gone = false;
+	if (k >= o->n)
+		return;
+	o->peer[k].gone = false;
+	/* A new process: nobody has dropped it, and it has dropped nobody. */
+	for (uint32_t j = 0; j < o->n; j++)
+		o->lost[(size_t)j * o->n + k] = o->lost[(size_t)k * o->n + j] = 0;
+}
+
+void oracle_peer_lost(struct oracle *o, uint32_t j, uint32_t k, uint32_t upto)
+{
+	if (j >= o->n || k >= o->n || j == k || upto == UINT32_MAX)
+		return;
+	uint32_t *l = &o->lost[(size_t)j * o->n + k];
+	if (*l && *l <= upto + 1)
+		return; /* the earliest cut stands */
+	*l = upto + 1;
+	/*
+	 * Two running peers that dropped each other play on with different
+	 * inputs from here: the reference can follow only one side, so it
+	 * stops, and a tie inside a side names both of its peers.
+	 */
+	if (!o->peer[j].gone && !o->peer[k].gone)
+		o->ref_stopped = true;
 }
 
 /* Every live peer has reported beyond frame f (or no peer is live). */
@@ -223,7 +248,53 @@ static bool held(const struct log *l, uint32_t f)
 	return l->tag[f % W] == f + 1;
 }
 
-static void verdict(struct oracle *o, uint32_t f, struct run_desync *d)
+/*
+ * Peers j and k may be compared at frame f when they played every frame up
+ * to f with the same inputs: for every player p, the frame from which p's
+ * inputs were neutral to j (it dropped p there, or never) is the frame from
+ * which they were neutral to k, as far as frame f goes. Equality of those
+ * vectors makes this an equivalence, so its classes are the sides.
+ */
+static bool connected(const struct oracle *o, uint32_t j, uint32_t k, uint32_t f)
+{
+	for (uint32_t p = 0; p < o->n; p++) {
+		uint32_t a = o->lost[(size_t)j * o->n + p], b = o->lost[(size_t)k * o->n + p];
+		uint64_t ea = a && (uint64_t)a - 1 <= f ? a - 1 : (uint64_t)f + 1;
+		uint64_t eb = b && (uint64_t)b - 1 <= f ? b - 1 : (uint64_t)f + 1;
+		if (ea != eb)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The peers that hold frame f, grouped into sides: side[k] is the lowest
+ * index of k's side (peers linked by `connected`, transitively), or -1 when
+ * k does not hold f. Returns the number of peers that hold f.
+ */
+static uint32_t sides(const struct oracle *o, uint32_t f, int side[RUN_MAX_PEERS])
+{
+	uint32_t present = 0, n = o->n < RUN_MAX_PEERS ? o->n : RUN_MAX_PEERS;
+	for (uint32_t k = 0; k < n; k++) {
+		side[k] = held(&o->peer[k], f) ? (int)k : -1;
+		present += side[k] >= 0;
+	}
+	/* A few passes of label propagation: n is at most 64, and sides rarely number more than two. */
+	for (bool changed = true; changed;) {
+		changed = false;
+		for (uint32_t j = 0; j < n; j++)
+			for (uint32_t k = j + 1; k < n; k++)
+				if (side[j] >= 0 && side[k] >= 0 && side[j] != side[k] && connected(o, j, k, f)) {
+					int lo = side[j] < side[k] ? side[j] : side[k];
+					side[j] = side[k] = lo;
+					changed = true;
+				}
+	}
+	return present;
+}
+
+/* Names the minority of one side at frame f, among the peers of `mask`. */
+static void verdict(struct oracle *o, uint32_t f, uint64_t mask, struct run_desync *d)
 {
 	memset(d, 0, sizeof *d);
 	d->found = true;
@@ -231,7 +302,7 @@ static void verdict(struct oracle *o, uint32_t f, struct run_desync *d)
 	uint32_t votes[RUN_MAX_PEERS] = { 0 }, present = 0;
 	for (uint32_t k = 0; k < o->n && k < RUN_MAX_PEERS; k++) {
 		const struct log *l = &o->peer[k];
-		if (!held(l, f))
+		if (!held(l, f) || !(mask >> k & 1))
 			continue;
 		d->known_mask |= 1ull << k;
 		d->checksum[k] = l->hash[f % W];
@@ -269,25 +340,32 @@ static void verdict(struct oracle *o, uint32_t f, struct run_desync *d)
 int oracle_check(struct oracle *o, struct run_desync *d)
 {
 	while (!o->found && all_past(o, o->next)) {
-		uint32_t f = o->next;
-		uint64_t first = 0;
-		bool seen = false, differ = false;
-		for (uint32_t k = 0; k < o->n; k++) {
-			const struct log *l = &o->peer[k];
-			if (!held(l, f))
+		uint32_t f = o->next, n = o->n < RUN_MAX_PEERS ? o->n : RUN_MAX_PEERS;
+		int side[RUN_MAX_PEERS];
+		sides(o, f, side);
+		/* Each side is compared within itself; a side of one peer has nobody to be compared with. */
+		uint64_t members[RUN_MAX_PEERS] = { 0 };
+		for (uint32_t k = 0; k < n; k++)
+			if (side[k] >= 0)
+				members[side[k]] |= 1ull << k;
+		for (uint32_t s = 0; s < n; s++) {
+			if (!members[s])
 				continue;
-			if (seen && l->hash[f % W] != first)
-				differ = true;
-			first = seen ? first : l->hash[f % W];
-			seen = true;
-		}
-		if (differ) {
-			if (o->reference && !o->ref_stopped && o->ref_frames <= f && o->n == 2)
+			bool differ = false;
+			for (uint32_t k = 0; k < n; k++)
+				if (members[s] >> k & 1 && o->peer[k].hash[f % W] != o->peer[s].hash[f % W])
+					differ = true;
+			if (!differ)
+				continue;
+			if (o->reference && !o->ref_stopped && o->ref_frames <= f && __builtin_popcountll(members[s]) == 2)
 				return 0; /* two peers: only the reference can name the odd one out */
-			verdict(o, f, d);
+			verdict(o, f, members[s], d);
 			o->found = true;
 			return 1;
 		}
+		for (uint32_t k = 0; k < n; k++)
+			if (side[k] >= 0 && members[side[k]] != 1ull << k)
+				o->peer[k].compared++;
 		o->next++;
 		advance_reference(o); /* the window moved: the reference may have been waiting at its end */
 	}
@@ -323,6 +401,11 @@ int oracle_peer_checksum(const struct oracle *o, uint32_t k, uint32_t frame, uin
 		return -1;
 	*out = o->peer[k].hash[frame % W];
 	return 0;
+}
+
+uint64_t oracle_peer_compared(const struct oracle *o, uint32_t k)
+{
+	return k < o->n ? o->peer[k].compared : 0;
 }
 
 uint32_t oracle_peer_frames(const struct oracle *o, uint32_t k)

@@ -70,6 +70,20 @@ void oracle_peer_gone(struct oracle *o, uint32_t k);
 void oracle_peer_back(struct oracle *o, uint32_t k);
 
 /*
+ * Peer j's session dropped peer k, whose inputs end below frame upto (a
+ * GONE report): from upto on, j plays k's inputs as neutral. Two peers are
+ * compared at frame f only if they dropped the same players at the same
+ * frames, as far as f goes, i.e. if they played the same inputs. Survivors
+ * of a kill agree where its inputs end and stay comparable; when running
+ * peers drop each other (a partition that outlasted the disconnect
+ * timeout), each side is compared within itself, so that a desync inside
+ * one side is still caught and the split itself is not taken for one. The
+ * earliest report for a pair stands until oracle_peer_back(k) or
+ * oracle_peer_back(j), which forget every drop of and by that peer.
+ */
+void oracle_peer_lost(struct oracle *o, uint32_t j, uint32_t k, uint32_t upto);
+
+/*
  * Compares every frame that all live peers have passed. Returns 1 and fills
  * *d (frame, minority, checksums) at the first mismatch, then keeps
  * returning 0; returns 0 while all agree.
@@ -91,6 +105,8 @@ uint64_t oracle_unkept(const struct oracle *o);
 
 /* Peer k's checksum of frame f, while f is in memory (the last ORACLE_WINDOW or so). Returns 0, or -1. */
 int oracle_peer_checksum(const struct oracle *o, uint32_t k, uint32_t frame, uint64_t *out);
+/* How many of peer k's frames were compared with at least one other peer's and found equal. */
+uint64_t oracle_peer_compared(const struct oracle *o, uint32_t k);
 /* Frames peer k reported, i.e. one past its highest. */
 uint32_t oracle_peer_frames(const struct oracle *o, uint32_t k);
 /* The reference's checksum after frame f, among its last ORACLE_WINDOW. Returns 0, or -1 (not simulated, or no reference). */

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "harness/verdict.h"
 #include "wire/link.h"
 
 #define RUN_MAX_PEERS 64
@@ -25,6 +26,7 @@ struct run_peer {
 	uint64_t stalls;
 	double rtt_ms;
 	int exit_status;          /* exit code; -1 still running at the end; 128+N killed by signal N */
+	uint64_t compared;        /* its confirmed frames the oracle compared with another peer's */
 	char problem[160];        /* "" or what went wrong: "crashed (signal 11)", "hung: no FRAME for 5 s" */
 };
 
@@ -72,8 +74,10 @@ struct run_result {
 		uint64_t send_errors;     /* the kernel refused to send them on */
 		uint64_t kernel_drops;    /* dropped by the kernel before the wire read them */
 	} wire;
-	int exit_code;                /* 0 clean, 1 desync, 3 runtime failure */
-	char reason[256];             /* why it ended, for humans */
+	struct verdict verdict;       /* decides exit_code and reason */
+	int exit_code;                /* verdict_exit_code(&verdict) */
+	char reason[VERDICT_REASON_MAX]; /* the verdict's reason, one line */
+	char workdir[64];             /* the work directory kept (peer logs, captures), or "" */
 };
 
 /*
@@ -88,15 +92,23 @@ struct run_result {
  * with three decimals, null when the link delivered nothing; other fractions
  * (duration_s, rtt_ms, t_s) are rounded to three decimals. exit_status is
  * null for a peer still running (-1); problem, field and bundle are null
- * when empty. The file appears whole or not at all: it is written to
- * "path.tmp", synced, then renamed over path; on failure neither is left.
+ * when empty.
+ *
+ * Nothing is destroyed and no failure is quiet (harness/outfile.h): a
+ * regular file appears whole or not at all (written to "TARGET.tmp",
+ * synced, renamed over it; on failure the temporary file is removed and the
+ * old file stays); a symlink is written through to its target and stays a
+ * link; a device or FIFO (/dev/stdout, a pipe) is written in place and
+ * never replaced; a directory is refused. Every write, sync and close error
+ * is -1 with "path: strerror" in err: /dev/full gives "No space left on
+ * device".
  */
 int report_write_json(const struct run_result *r, const char *path, char *err, size_t errlen);
 
 /*
  * JUnit XML: one testcase per peer (failing with its problem, or its exit
  * status when that is neither 0 nor -1) and one for the desync check, with
- * the reason in <system-out>. Written whole or not at all, as above.
+ * the reason in <system-out>. Written as the JSON report is, above.
  * Returns 0, or -1 with "path: reason" in err.
  */
 int report_write_junit(const struct run_result *r, const char *path, char *err, size_t errlen);

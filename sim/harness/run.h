@@ -21,14 +21,19 @@ struct run_cfg {
 	bool progress;                /* a one-line progress display on stderr */
 	bool window;                  /* draw the session in an SDL window */
 	const char *screenshot;       /* NULL, or a PNG of the final frame (rendered headless if no window) */
+	bool hold_desync;             /* with a window: hold a desync on screen until --duration ends (a person watches) */
+	bool network_only;            /* --network-only: no state check is wanted; a clean run is network-only, exit 0 */
+	bool keep_logs;               /* keep the peers' logs of a clean run (always kept for --peer-cmd) */
+	bool quiet;                   /* nothing on stderr but errors */
 };
 
 /*
- * Runs a session to its end: --duration, SIGINT/SIGTERM, the first desync,
- * or a failure (a peer that crashes, hangs or cannot start). Fills *res and
- * returns the exit code: 0 clean, 1 desync, 3 runtime failure; on a
- * configuration the system refuses (a bind), 3 with the reason in res.
- * The captures and the fate log are complete whatever the ending.
+ * Runs a session to its end: --duration, SIGINT/SIGTERM/SIGHUP, the first
+ * desync, or a failure (a peer that crashes, hangs, freezes, breaks the
+ * control protocol or cannot start; a bind; an output that cannot be
+ * written). Fills *res, whose verdict (verdict.h) decides, and returns its
+ * exit code. The captures and the fate log are complete whatever the
+ * ending; the report and JUnit are the caller's to write from *res.
  */
 int run_session(const struct run_cfg *cfg, struct run_result *res);
 
