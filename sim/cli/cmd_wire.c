@@ -510,6 +510,9 @@ int cmd_wire(int argc, char **argv)
 	print_link_stats(w, cfg.seed);
 	if (tr)
 		print_traffic_summary(tr);
+	/* A capture that lost data is a failure, however well the wire ran. */
+	if (wire_outputs_status(w, err, sizeof err) < 0)
+		rc = EXIT_RUNTIME;
 out:
 	if (rc != EXIT_CLEAN)
 		fprintf(stderr, "loopsim wire: %s\n", err);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,30 +14,7 @@
 #include <unistd.h>
 
 #include "game/game.h"
-
-static int copy_file(const char *from, const char *to)
-{
-	int in = open(from, O_RDONLY | O_CLOEXEC);
-	if (in < 0)
-		return -1;
-	int out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (out < 0) {
-		close(in);
-		return -1;
-	}
-	char buf[1 << 16];
-	ssize_t n;
-	int rc = 0;
-	while ((n = read(in, buf, sizeof buf)) > 0)
-		if (write(out, buf, (size_t)n) != n) {
-			rc = -1;
-			break;
-		}
-	close(in);
-	if (close(out) < 0 || n < 0)
-		rc = -1;
-	return rc;
-}
+#include "harness/outfile.h"
 
 static FILE *open_in(const char *dir, const char *name, const char *mode)
 {
@@ -45,42 +23,157 @@ static FILE *open_in(const char *dir, const char *name, const char *mode)
 	return fopen(path, mode);
 }
 
-static int write_blob(const char *dir, const char *name, const void *data, size_t len)
+/*
+ * The bundle as it is written: every file goes through outfile (written
+ * whole, never through a device or FIFO planted in the directory by
+ * mistake), and the first failure is kept while the rest is still written,
+ * since a partial bundle is worth more than none. What could not be taken
+ * along at all (a capture written to a device) is noted in README.txt.
+ */
+struct bundle_writer {
+	const char *dir;
+	int rc;                   /* 0, or -1 once a file failed */
+	char *err;                /* the first failure: "path: reason" */
+	size_t errlen;
+	char note[1024];          /* for README.txt: what is missing, and why */
+};
+
+static void bw_fail(struct bundle_writer *b, const char *msg)
 {
-	FILE *f = open_in(dir, name, "wb");
-	if (!f)
-		return -1;
-	size_t w = fwrite(data, 1, len, f);
-	return fclose(f) == 0 && w == len ? 0 : -1;
+	if (b->rc == 0)
+		snprintf(b->err, b->errlen, "%s", msg);
+	b->rc = -1;
+}
+
+__attribute__((format(printf, 2, 3))) static void bw_note(struct bundle_writer *b, const char *fmt, ...)
+{
+	size_t used = strlen(b->note);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(b->note + used, sizeof b->note - used, fmt, ap);
+	va_end(ap);
+}
+
+/* Writes name in the bundle from data[len]. */
+static void bw_put(struct bundle_writer *b, const char *name, const void *data, size_t len)
+{
+	char path[1024], e[1400];
+	snprintf(path, sizeof path, "%s/%s", b->dir, name);
+	struct outfile of;
+	if (outfile_open(&of, path, e, sizeof e) < 0) {
+		bw_fail(b, e);
+		return;
+	}
+	outfile_write(&of, data, len);
+	if (outfile_commit(&of, e, sizeof e) < 0)
+		bw_fail(b, e);
+}
+
+/* A text file: print fills a memory stream and returns NULL, or why it cannot; then it is written as above. */
+static void bw_text(struct bundle_writer *b, const char *name, const char *(*print)(FILE *f, const void *ctx),
+		    const void *ctx)
+{
+	char *text = NULL, path[1024];
+	size_t len = 0;
+	const char *why = strerror(ENOMEM); /* a memory stream fails only for memory */
+	FILE *m = open_memstream(&text, &len);
+	if (m) {
+		const char *cannot = print(m, ctx);
+		bool bad = ferror(m) != 0;
+		if (fclose(m) != 0 || bad || cannot) {
+			free(text);
+			text = NULL;
+			why = cannot ? cannot : why;
+		}
+	}
+	if (!text) {
+		snprintf(path, sizeof path, "%s/%s: %s", b->dir, name, why);
+		bw_fail(b, path);
+		return;
+	}
+	bw_put(b, name, text, len);
+	free(text);
 }
 
 /*
- * The oracle streamed each peer's logs into the work directory as the run
- * went; the bundle takes copies. Returns "" or a note for README.txt on
- * what is missing from them.
+ * Copies the file from into the bundle as name. A source that is missing, or
+ * is no regular file (a --pcap to /dev/null, a FIFO: reading those would
+ * never end, or block), is noted, not copied; a source that cannot be read,
+ * or a copy that cannot be written, is a failure.
  */
-static void copy_logs(const struct bundle_input *in, const char *dir, char *note, size_t notelen)
+static void bw_copy(struct bundle_writer *b, const char *from, const char *name)
 {
-	note[0] = 0;
-	if (oracle_flush(in->oracle) < 0)
-		snprintf(note, notelen, "The logs are incomplete: writing them failed (%s).\n", strerror(errno));
+	char e[1400];
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+	int in = open(from, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	struct stat st;
+	if (in < 0 || fstat(in, &st) < 0) {
+		int err = errno;
+		if (in >= 0)
+			close(in);
+		if (err == ENOENT) {
+			bw_note(b, "%s is missing: %s did not exist.\n", name, from);
+		} else {
+			snprintf(e, sizeof e, "%s: %s", from, strerror(err));
+			bw_fail(b, e);
+		}
+		return;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(in);
+		bw_note(b, "%s is missing: %s is not a regular file, so it was written in place and not kept.\n", name,
+			from);
+		return;
+	}
+	char path[1024];
+	snprintf(path, sizeof path, "%s/%s", b->dir, name);
+	struct outfile of;
+	if (outfile_open(&of, path, e, sizeof e) < 0) {
+		close(in);
+		bw_fail(b, e);
+		return;
+	}
+	char buf[1 << 16];
+	ssize_t n;
+	while ((n = read(in, buf, sizeof buf)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || outfile_write(&of, buf, (size_t)n) < 0)
+			break;
+	}
+	int rerr = n < 0 ? errno : 0;
+	close(in);
+	if (rerr) {
+		outfile_abort(&of);
+		snprintf(e, sizeof e, "%s: %s", from, strerror(rerr));
+		bw_fail(b, e);
+	} else if (outfile_commit(&of, e, sizeof e) < 0) {
+		bw_fail(b, e);
+	}
+}
+
+/* The oracle streamed each peer's logs into the work directory as the run went; the bundle takes copies. */
+static void copy_logs(const struct bundle_input *in, struct bundle_writer *b)
+{
+	if (oracle_flush(in->oracle) < 0) {
+		char e[1200];
+		snprintf(e, sizeof e, "%s: the oracle's logs could not be written whole: %s", in->workdir, strerror(errno));
+		bw_note(b, "The logs are incomplete: writing them failed (%s).\n", strerror(errno));
+		bw_fail(b, e);
+	}
 	for (uint32_t k = 0; k < in->scn->peers; k++)
 		for (int i = 0; i < 2; i++) {
-			char name[64], from[1024], to[1024];
+			char name[64], from[1024];
 			snprintf(name, sizeof name, "%s-%u.txt", i ? "inputs" : "checksums", k);
 			snprintf(from, sizeof from, "%s/%s", in->workdir, name);
-			snprintf(to, sizeof to, "%s/%s", dir, name);
-			if (copy_file(from, to) < 0 && !note[0])
-				snprintf(note, notelen, "The logs are incomplete: %s could not be copied (%s).\n", name,
-					 strerror(errno));
+			bw_copy(b, from, name);
 		}
 	uint64_t unkept = oracle_unkept(in->oracle);
-	size_t used = strlen(note);
 	if (unkept)
-		snprintf(note + used, notelen - used,
-			 "%" PRIu64 " reports (checksums or inputs) came more than %u frames ahead of the comparison:\n"
-			 "they are in the logs, but the harness did not compare them.\n",
-			 unkept, ORACLE_WINDOW);
+		bw_note(b,
+			"%" PRIu64 " reports (checksums or inputs) came more than %u frames ahead of the comparison:\n"
+			"they are in the logs, but the harness did not compare them.\n",
+			unkept, ORACLE_WINDOW);
 }
 
 static bool in_minority(const struct run_desync *d, uint32_t k)
@@ -129,12 +222,10 @@ static void write_byte_diff(const struct bundle_input *in, FILE *f)
 }
 
 /* diff.txt: each peer's dumped state against the reference (or, without one, against the majority's). */
-static void write_diff(const struct bundle_input *in, const char *dir)
+static const char *print_diff(FILE *f, const void *ctx)
 {
+	const struct bundle_input *in = ctx;
 	struct run_desync *d = &in->res->desync;
-	FILE *f = open_in(dir, "diff.txt", "w");
-	if (!f)
-		return;
 	struct game_state ref;
 	bool have_ref = oracle_reference_state(in->oracle, d->frame, &ref) == 0;
 	const char *against = "the reference re-simulation";
@@ -157,8 +248,7 @@ static void write_diff(const struct bundle_input *in, const char *dir)
 			fprintf(f, " %u=%016" PRIx64, k, d->checksum[k]);
 	if (!have_ref) {
 		write_byte_diff(in, f);
-		fclose(f);
-		return;
+		return NULL;
 	}
 	fprintf(f, "\ncompared with %s:\n", against);
 	for (uint32_t k = 0; k < in->scn->peers && have_ref; k++) {
@@ -179,7 +269,37 @@ static void write_diff(const struct bundle_input *in, const char *dir)
 		if (in_minority(d, k) && !d->field[0])
 			snprintf(d->field, sizeof d->field, "%s", line);
 	}
-	fclose(f);
+	return NULL;
+}
+
+static const char *print_scenario(FILE *f, const void *ctx)
+{
+	return scn_write_resolved(ctx, f) < 0 ? "the scenario could not be written out" : NULL;
+}
+
+struct readme {
+	const struct bundle_input *in;
+	const char *dir, *note;
+};
+
+static const char *print_readme(FILE *f, const void *ctx)
+{
+	const struct readme *r = ctx;
+	fprintf(f,
+		"A loopsim desync bundle: the session diverged at frame %u.\n\n"
+		"  loopsim replay %s     re-simulates every peer's confirmed inputs and says where each leaves\n"
+		"                          the reference; it exits 1 when it reproduces the desync.\n\n"
+		"scenario.ini        the scenario, every value resolved, the seed included: loopsim run it again\n"
+		"inputs-K.txt        peer K's confirmed inputs, one frame a line (none for frames it missed)\n"
+		"checksums-K.txt     peer K's checksum of the state after each confirmed frame\n"
+		"state-K.bin         peer K's state after the divergent frame (the game's serialisation)\n"
+		"reference-state.bin the harness's own re-simulation of that state\n"
+		"diff.txt            for each peer, the first entity and field that differ, with both values\n"
+		"fates.tsv           the fate of every datagram on the wire; capture.pcap what was delivered\n"
+		"peer-K.log          what each peer printed\n"
+		"%s%s",
+		r->in->res->desync.frame, r->dir, r->note[0] ? "\n" : "", r->note);
+	return NULL;
 }
 
 int bundle_write(const struct bundle_input *in, const char *dir_in, char *err, size_t errlen)
@@ -193,65 +313,38 @@ int bundle_write(const struct bundle_input *in, const char *dir_in, char *err, s
 		localtime_r(&t, &tm);
 		strftime(dir, sizeof dir, "loopsim-desync-%Y%m%d-%H%M%S", &tm);
 	}
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+	struct stat st;
+	if (mkdir(dir, 0755) < 0 && (errno != EEXIST || stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))) {
+		snprintf(err, errlen, "%s: %s", dir, errno == EEXIST ? "exists and is not a directory" : strerror(errno));
 		return -1;
 	}
-	FILE *f = open_in(dir, "scenario.ini", "w");
-	if (!f) {
-		snprintf(err, errlen, "%s/scenario.ini: %s", dir, strerror(errno));
-		return -1;
-	}
-	int written = scn_write_resolved(in->scn, f);
-	if (fclose(f) != 0 || written < 0) {
-		snprintf(err, errlen, "%s/scenario.ini: the scenario could not be written out", dir);
-		return -1;
-	}
-	char logs_note[512];
-	copy_logs(in, dir, logs_note, sizeof logs_note);
-	char path[1024];
+	struct bundle_writer b = { .dir = dir, .err = err, .errlen = errlen };
+	bw_text(&b, "scenario.ini", print_scenario, in->scn);
+	copy_logs(in, &b);
 	for (uint32_t k = 0; k < in->scn->peers; k++) {
-		char name[64];
+		char name[64], from[700];
 		if (in->dump[k]) {
 			snprintf(name, sizeof name, "state-%u.bin", k);
-			write_blob(dir, name, in->dump[k], in->dump_len[k]);
+			bw_put(&b, name, in->dump[k], in->dump_len[k]);
 		}
-		char from[700];
-		snprintf(from, sizeof from, "%s/peer-%u.log", in->workdir, k);
-		snprintf(path, sizeof path, "%s/peer-%u.log", dir, k);
-		copy_file(from, path);
+		snprintf(name, sizeof name, "peer-%u.log", k);
+		snprintf(from, sizeof from, "%s/%s", in->workdir, name);
+		bw_copy(&b, from, name);
 	}
 	struct game_state ref;
 	if (oracle_reference_state(in->oracle, in->res->desync.frame, &ref) == 0) {
 		uint8_t buf[GAME_SERIALIZED_MAX];
 		size_t n = game_serialize(&ref, buf, sizeof buf);
-		write_blob(dir, "reference-state.bin", buf, n);
+		bw_put(&b, "reference-state.bin", buf, n);
 	}
-	snprintf(path, sizeof path, "%s/capture.pcap", dir);
-	copy_file(in->pcap, path);
-	snprintf(path, sizeof path, "%s/fates.tsv", dir);
-	copy_file(in->fates, path);
-	write_diff(in, dir);
-	f = open_in(dir, "README.txt", "w");
-	if (f) {
-		fprintf(f,
-			"A loopsim desync bundle: the session diverged at frame %u.\n\n"
-			"  loopsim replay %s     re-simulates every peer's confirmed inputs and says where each leaves\n"
-			"                          the reference; it exits 1 when it reproduces the desync.\n\n"
-			"scenario.ini        the scenario, every value resolved, the seed included: loopsim run it again\n"
-			"inputs-K.txt        peer K's confirmed inputs, one frame a line (none for frames it missed)\n"
-			"checksums-K.txt     peer K's checksum of the state after each confirmed frame\n"
-			"state-K.bin         peer K's state after the divergent frame (the game's serialisation)\n"
-			"reference-state.bin the harness's own re-simulation of that state\n"
-			"diff.txt            for each peer, the first entity and field that differ, with both values\n"
-			"fates.tsv           the fate of every datagram on the wire; capture.pcap what was delivered\n"
-			"peer-K.log          what each peer printed\n"
-			"%s%s",
-			in->res->desync.frame, dir, logs_note[0] ? "\n" : "", logs_note);
-		fclose(f);
-	}
-	snprintf(in->res->desync.bundle, sizeof in->res->desync.bundle, "%s", dir);
-	return 0;
+	bw_copy(&b, in->pcap, "capture.pcap");
+	bw_copy(&b, in->fates, "fates.tsv");
+	bw_text(&b, "diff.txt", print_diff, in);
+	struct readme r = { .in = in, .dir = dir, .note = b.note };
+	bw_text(&b, "README.txt", print_readme, &r);
+	if (b.rc == 0)
+		snprintf(in->res->desync.bundle, sizeof in->res->desync.bundle, "%s", dir);
+	return b.rc;
 }
 
 /* --- replay --------------------------------------------------------------------------------------------- */

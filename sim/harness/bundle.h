@@ -31,7 +31,17 @@ struct bundle_input {
 	size_t dump_len[RUN_MAX_PEERS];
 };
 
-/* Writes the bundle into dir (NULL: ./loopsim-desync-YYYYmmdd-HHMMSS). Returns 0, or -1 with err set. */
+/*
+ * Writes the bundle into dir (NULL: ./loopsim-desync-YYYYmmdd-HHMMSS),
+ * which may exist. Each file is written whole through harness/outfile.h,
+ * and every write, sync, close or rename error of any of them counts, as
+ * does a log or capture that cannot be read back to be copied. On the first
+ * failure the rest is still written (a partial bundle helps more than none).
+ * A capture that is no regular file (--pcap /dev/null, a FIFO) is not
+ * copied; README.txt says so, and what else is missing. Returns 0 with
+ * res->desync.bundle set to dir; or -1 with "path: reason" in err for the
+ * first failure and res->desync.bundle left as it was.
+ */
 int bundle_write(const struct bundle_input *in, const char *dir, char *err, size_t errlen);
 
 /* What replaying a bundle found, per peer. */

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "harness/outfile.h"
 #include "wire/addr.h"
 
 /* Rows of the summary's peer table: with 16 peers the whole summary stays under ~30 lines. */
@@ -30,50 +31,39 @@ static void set_err(char *err, size_t errlen, const char *path, const char *why)
 }
 
 /*
- * Writes path through "path.tmp": emit fills the temporary file, which is
- * flushed, fsync'd and renamed over path. rename(2) is atomic within a
- * directory, so readers (and CI after a crash) see the old file or the whole
- * new one, never half; the fsync keeps a power cut from leaving an empty
- * file under the final name. On any failure the temporary file is removed.
- * emit returns 0 or a negative errno.
+ * Writes what emit prints to path, through outfile (harness/outfile.h): a
+ * regular file (or a symlink's target) is replaced whole through
+ * "TARGET.tmp" and a rename, so readers (and CI after a crash) see the old
+ * file or the whole new one; a device or FIFO is written in place, never
+ * replaced. emit prints into memory first, so that running out of memory
+ * leaves no file behind, and every write error of the file itself keeps its
+ * errno (a full disk says ENOSPC). emit returns 0 or a negative errno.
  */
 static int write_atomic(const char *path, int (*emit)(FILE *f, const void *ctx), const void *ctx, char *err,
 			size_t errlen)
 {
-	size_t n = strlen(path);
-	char *tmp = malloc(n + sizeof ".tmp");
-	if (!tmp) {
-		set_err(err, errlen, path, strerror(ENOMEM));
+	char *text = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&text, &len);
+	int rc = m ? emit(m, ctx) : -ENOMEM;
+	if (m) {
+		bool bad = ferror(m) != 0;
+		if (fclose(m) != 0 || bad)
+			rc = rc ? rc : -ENOMEM; /* a memory stream fails only for memory */
+	}
+	if (rc < 0) {
+		set_err(err, errlen, path, strerror(-rc));
+		free(text);
 		return -1;
 	}
-	memcpy(tmp, path, n);
-	memcpy(tmp + n, ".tmp", sizeof ".tmp");
-
-	FILE *f = fopen(tmp, "w");
-	if (!f) {
-		set_err(err, errlen, path, strerror(errno));
-		free(tmp);
-		return -1;
+	struct outfile of;
+	rc = outfile_open(&of, path, err, errlen);
+	if (rc == 0) {
+		outfile_write(&of, text, len);
+		rc = outfile_commit(&of, err, errlen);
 	}
-	int e = 0;
-	errno = 0;
-	int rc = emit(f, ctx);
-	if (rc < 0)
-		e = -rc;
-	else if (fflush(f) == EOF || ferror(f))
-		e = errno ? errno : EIO;
-	else if (fsync(fileno(f)) != 0)
-		e = errno;
-	if (fclose(f) != 0 && !e)
-		e = errno ? errno : EIO;
-	if (!e && rename(tmp, path) != 0)
-		e = errno;
-	if (e) {
-		unlink(tmp);
-		set_err(err, errlen, path, strerror(e));
-	}
-	free(tmp);
-	return e ? -1 : 0;
+	free(text);
+	return rc < 0 ? -1 : 0;
 }
 
 /* "running", "exit 0", "signal 11" or "exit 3", after run_peer.exit_status's convention. */

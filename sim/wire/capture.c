@@ -3,17 +3,20 @@
 #include "wire/capture.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pcap/pcap.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "wire/sched.h"
 
 struct wire_pcap {
 	pcap_t *dead;
 	pcap_dumper_t *dumper;
+	int error;               /* the first negative errno met, 0 so far */
 	uint8_t frame[WIRE_IP_UDP_HEADER + WIRE_MAX_PAYLOAD];
 };
 
@@ -29,19 +32,39 @@ struct wire_pcap *wire_pcap_open(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: libpcap could not start a capture", path);
 		goto err;
 	}
-	pc->dumper = pcap_dump_open(pc->dead, path);
+	FILE *f = wire_output_open(path, "wb", err, errlen);
+	if (!f)
+		goto err;
+	pc->dumper = pcap_dump_fopen(pc->dead, f);
 	if (!pc->dumper) {
-		snprintf(err, errlen, "%s", pcap_geterr(pc->dead));
+		snprintf(err, errlen, "%s: %s", path, pcap_geterr(pc->dead));
+		fclose(f);
 		goto err;
 	}
-	/* libpcap opens the file without O_CLOEXEC: set it, so that no peer the harness starts inherits it. */
-	fcntl(fileno(pcap_dump_file(pc->dumper)), F_SETFD, FD_CLOEXEC);
 	return pc;
 err:
 	if (pc->dead)
 		pcap_close(pc->dead);
 	free(pc);
 	return NULL;
+}
+
+FILE *wire_output_open(const char *path, const char *mode, char *err, size_t errlen)
+{
+	/* O_NONBLOCK only for the open: a FIFO without a reader fails with ENXIO instead of hanging the wire. */
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0666);
+	if (fd < 0) {
+		int e = errno;
+		snprintf(err, errlen, "%s: %s", path, e == ENXIO ? "a FIFO that no process is reading" : strerror(e));
+		return NULL;
+	}
+	int fl = fcntl(fd, F_GETFL);
+	FILE *f = fl >= 0 && fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == 0 ? fdopen(fd, mode) : NULL;
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+	}
+	return f;
 }
 
 static uint16_t ip_checksum(const uint8_t *h, size_t len)
@@ -92,22 +115,40 @@ void wire_pcap_write(struct wire_pcap *pc, uint64_t ts_us, uint32_t src_ip, uint
 		.caplen = total,
 		.len = total,
 	};
+	/* pcap_dump() returns nothing: its stream's error flag tells, and errno is the failed write's. */
+	errno = 0;
 	pcap_dump((u_char *)pc->dumper, &h, pc->frame);
+	if (!pc->error && ferror(pcap_dump_file(pc->dumper)))
+		pc->error = errno ? -errno : -EIO;
 }
 
-void wire_pcap_flush(struct wire_pcap *pc)
-{
-	if (pc)
-		pcap_dump_flush(pc->dumper);
-}
-
-void wire_pcap_close(struct wire_pcap *pc)
+int wire_pcap_flush(struct wire_pcap *pc)
 {
 	if (!pc)
-		return;
+		return 0;
+	errno = 0;
+	if ((pcap_dump_flush(pc->dumper) < 0 || ferror(pcap_dump_file(pc->dumper))) && !pc->error)
+		pc->error = errno ? -errno : -EIO;
+	return pc->error;
+}
+
+int wire_pcap_close(struct wire_pcap *pc)
+{
+	if (!pc)
+		return 0;
+	int rc = wire_pcap_flush(pc);
+	/*
+	 * pcap_dump_close() drops fclose()'s result. A file system that reports
+	 * late errors at close (NFS) does so on the close of any descriptor of
+	 * the file, so a duplicate is closed first and its result kept.
+	 */
+	int dup_fd = dup(fileno(pcap_dump_file(pc->dumper)));
+	if (dup_fd >= 0 && close(dup_fd) < 0 && !rc && errno != EINTR)
+		rc = -errno;
 	pcap_dump_close(pc->dumper);
 	pcap_close(pc->dead);
 	free(pc);
+	return rc;
 }
 
 int wire_fate_format(char *buf, size_t cap, sim_time_us t_us, uint32_t from, uint32_t to, uint32_t size,

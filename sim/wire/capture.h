@@ -10,6 +10,16 @@
 #include "wire/link.h"
 
 /*
+ * Opens one of the wire's outputs (the pcap, the fate log) with fopen's
+ * mode, which must write: a regular file is created or truncated in place,
+ * a device or FIFO is written in place (nothing is ever renamed over), a
+ * FIFO that no process reads is refused (ENXIO) rather than waited on, a
+ * directory is refused (EISDIR). Close-on-exec, so no peer inherits it.
+ * Returns the stream, or NULL with "path: reason" in err.
+ */
+FILE *wire_output_open(const char *path, const char *mode, char *err, size_t errlen);
+
+/*
  * The pcap holds what the receivers got, as raw IPv4 (LINKTYPE_RAW) with the
  * addresses the peers see: source = the sender's public address, destination
  * = the receiver's own bound address. UDP checksums are left 0, which IPv4
@@ -18,14 +28,27 @@
  */
 struct wire_pcap;
 
-/* Creates path. Returns NULL with a reason in err on failure. */
+/*
+ * Creates path, or writes in place what is not a regular file (a device, a
+ * FIFO: nothing is renamed over). Returns NULL with a reason in err on
+ * failure.
+ */
 struct wire_pcap *wire_pcap_open(const char *path, char *err, size_t errlen);
-/* Appends one datagram; ts_us is wall-clock time since the epoch. Addresses in host byte order. */
+/*
+ * Appends one datagram; ts_us is wall-clock time since the epoch. Addresses
+ * in host byte order. A write error is kept (see wire_pcap_close()); stdio
+ * buffers, so most show only at the next flush.
+ */
 void wire_pcap_write(struct wire_pcap *pc, uint64_t ts_us, uint32_t src_ip, uint16_t src_port, uint32_t dst_ip,
 		     uint16_t dst_port, const uint8_t *payload, uint32_t len);
-void wire_pcap_flush(struct wire_pcap *pc);
-/* Flushes and closes. NULL does nothing. */
-void wire_pcap_close(struct wire_pcap *pc);
+/* Pushes what is buffered to the file. Returns 0, or the first negative errno the capture has met so far. */
+int wire_pcap_flush(struct wire_pcap *pc);
+/*
+ * Flushes and closes. Returns 0 if every datagram reached the file, or the
+ * first negative errno met on the way: a write, a flush, or the close (where
+ * NFS and quotas report late). NULL returns 0.
+ */
+int wire_pcap_close(struct wire_pcap *pc);
 
 /*
  * The fate log: text, one line per datagram that entered a link, in the
@@ -41,7 +64,7 @@ void wire_pcap_close(struct wire_pcap *pc);
 /* Formats one record with its newline. Returns its length. This function can't fail. */
 int wire_fate_format(char *buf, size_t cap, sim_time_us t_us, uint32_t from, uint32_t to, uint32_t size,
 		     const struct wire_fate *fate);
-/* Writes the header comment, naming the seed so that the run can be repeated. */
+/* Writes the header comment, naming the seed so that the run can be repeated. Errors show in ferror(f). */
 void wire_fate_header(FILE *f, uint64_t seed, uint32_t npeers);
 
 #endif

@@ -51,6 +51,8 @@ struct wire {
 	uint64_t realtime0_us;
 	struct wire_pcap *pcap;
 	FILE *fates;
+	char *pcap_path, *fates_path; /* for messages; owned */
+	int pcap_error, fates_error;  /* the first negative errno each met, 0 so far */
 	struct wire_totals totals;
 	struct wire_drop drops[WIRE_DROP_RING];
 	uint64_t ndrops;         /* ever recorded; the ring holds the last WIRE_DROP_RING */
@@ -197,14 +199,17 @@ struct wire *wire_create(const struct wire_config *cfg, char *err, size_t errlen
 		if (bind_public(w, k, err, errlen) < 0)
 			goto err;
 
+	if ((cfg->pcap_path && !(w->pcap_path = strdup(cfg->pcap_path))) ||
+	    (cfg->fates_path && !(w->fates_path = strdup(cfg->fates_path)))) {
+		snprintf(err, errlen, "out of memory");
+		goto err;
+	}
 	if (cfg->pcap_path && !(w->pcap = wire_pcap_open(cfg->pcap_path, err, errlen)))
 		goto err;
 	if (cfg->fates_path) {
-		w->fates = fopen(cfg->fates_path, "we");
-		if (!w->fates) {
-			snprintf(err, errlen, "%s: %s", cfg->fates_path, strerror(errno));
+		w->fates = wire_output_open(cfg->fates_path, "w", err, errlen);
+		if (!w->fates)
 			goto err;
-		}
 		setvbuf(w->fates, NULL, _IOFBF, 1 << 16);
 		wire_fate_header(w->fates, w->seed, n);
 	}
@@ -236,9 +241,9 @@ void wire_destroy(struct wire *w)
 		close(w->timerfd);
 	if (w->stopfd >= 0)
 		close(w->stopfd);
-	wire_pcap_close(w->pcap);
-	if (w->fates)
-		fclose(w->fates);
+	/* wire_stop() closed the captures. */
+	free(w->pcap_path);
+	free(w->fates_path);
 	wire_model_fini(&w->model);
 	wire_sched_fini(&w->sched);
 	pthread_mutex_destroy(&w->lock);
@@ -349,7 +354,8 @@ static void admit(struct wire *w, uint32_t to, int n, sim_time_us now, uint64_t 
 			for (uint32_t c = 0; c < logged.ncopies; c++)
 				logged.copy[c].deliver_at_us -= w->t0_us;
 			int ln = wire_fate_format(line, sizeof line, at - w->t0_us, (uint32_t)from, to, len, &logged);
-			fwrite(line, 1, (size_t)ln, w->fates);
+			if (fwrite(line, 1, (size_t)ln, w->fates) != (size_t)ln && !w->fates_error)
+				w->fates_error = errno ? -errno : -EIO;
 		}
 		if (fate.kind != WIRE_FATE_DELIVER) {
 			w->drops[w->ndrops++ % WIRE_DROP_RING] =
@@ -486,11 +492,32 @@ static void arm_timer(struct wire *w)
 	w->timer_armed_us = at;
 }
 
+/* Pushes the captures to their files, keeping the first error of each for wire_outputs_status(). */
 static void flush_captures(struct wire *w)
 {
-	wire_pcap_flush(w->pcap);
-	if (w->fates)
-		fflush(w->fates);
+	int e = wire_pcap_flush(w->pcap);
+	if (e && !w->pcap_error)
+		w->pcap_error = e;
+	errno = 0;
+	if (w->fates && (fflush(w->fates) == EOF || ferror(w->fates)) && !w->fates_error)
+		w->fates_error = errno ? -errno : -EIO;
+}
+
+/*
+ * The last flush and the close: a device that takes the open but not the
+ * bytes (/dev/full) often fails only here, with stdio's buffer, so these
+ * results count as much as any write's.
+ */
+static void close_captures(struct wire *w)
+{
+	flush_captures(w);
+	int e = wire_pcap_close(w->pcap);
+	if (e && !w->pcap_error)
+		w->pcap_error = e;
+	w->pcap = NULL;
+	if (w->fates && fclose(w->fates) != 0 && !w->fates_error && errno != EINTR)
+		w->fates_error = -errno;
+	w->fates = NULL;
 }
 
 static void *relay_main(void *arg)
@@ -571,8 +598,22 @@ void wire_stop(struct wire *w)
 		w->running = false;
 	}
 	pthread_mutex_lock(&w->lock);
-	flush_captures(w);
+	close_captures(w);
 	pthread_mutex_unlock(&w->lock);
+}
+
+int wire_outputs_status(struct wire *w, char *err, size_t errlen)
+{
+	pthread_mutex_lock(&w->lock);
+	int pe = w->pcap_error, fe = w->fates_error;
+	if (pe && fe)
+		snprintf(err, errlen, "%s: %s; %s: %s", w->pcap_path, strerror(-pe), w->fates_path, strerror(-fe));
+	else if (pe || fe)
+		snprintf(err, errlen, "%s: %s", pe ? w->pcap_path : w->fates_path, strerror(-(pe ? pe : fe)));
+	else if (errlen)
+		err[0] = '\0';
+	pthread_mutex_unlock(&w->lock);
+	return pe ? pe : fe;
 }
 
 uint32_t wire_npeers(const struct wire *w)

@@ -54,13 +54,29 @@ void wire_config_default(struct wire_config *cfg);
  * for a bad configuration and 3 for a refusal by the system (bind, files).
  */
 struct wire *wire_create(const struct wire_config *cfg, char *err, size_t errlen, int *exit_hint);
-/* Stops the thread if it runs, flushes the captures, frees everything. NULL does nothing. */
+/* Stops the thread if it runs, closes the captures (as wire_stop()), frees everything. NULL does nothing. */
 void wire_destroy(struct wire *w);
 
 /* Starts the relay thread. Returns 0 or a negative errno. */
 int wire_start(struct wire *w);
-/* Stops the relay thread and flushes the captures; datagrams still in flight are dropped and counted. */
+/*
+ * Stops the relay thread, then flushes and closes the captures (so they are
+ * complete on disk when it returns, and a wire once stopped captures no
+ * more); datagrams still in flight are dropped and counted. Calling it again
+ * does nothing more.
+ */
 void wire_stop(struct wire *w);
+
+/*
+ * Whether the captures (pcap, fate log) were written whole: every write,
+ * flush and close of each is checked, and the first error of each kept.
+ * Final after wire_stop(), whose last flush and close often are where a full
+ * device (/dev/full, ENOSPC) shows; before it, what has shown so far.
+ * Returns 0, or the first failing output's negative errno (the pcap's, when
+ * both failed) with "PATH: reason" in err ("PCAP: reason; FATES: reason"
+ * when both did); err is "" on 0.
+ */
+int wire_outputs_status(struct wire *w, char *err, size_t errlen);
 
 uint32_t wire_npeers(const struct wire *w);
 uint64_t wire_seed(const struct wire *w);
