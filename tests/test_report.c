@@ -7,6 +7,7 @@
 
 #include <cJSON.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +113,8 @@ static void fill_result(struct fixture *fx)
 	r->log[0] = (struct run_log_entry){ .t_s = 0.0, .what = "start: 4 peers, rollback" };
 	r->log[1] = (struct run_log_entry){ .t_s = 10.5, .what = "latency = 600" };
 	r->log[2] = (struct run_log_entry){ .t_s = 12.25, .what = "kill = 3" };
+	verdict_init(&r->verdict);
+	verdict_note(&r->verdict, VERDICT_DESYNC, "desync at frame 312");
 	r->exit_code = 1;
 	snprintf(r->reason, sizeof r->reason, "desync at frame 312");
 }
@@ -469,10 +472,11 @@ static void test_report_junit_counts_testcases_and_failures(void **state)
 	assert_int_equal(report_write_junit(fx->r, fx->xml, err, sizeof err), 0);
 	char *xml = slurp(fx->xml);
 	assert_non_null(xml);
-	/* 4 peers and the desync check; peer 3 (crashed) and the desync fail. */
-	assert_int_equal(count(xml, "<testcase "), NPEERS + 1);
-	assert_int_equal(count(xml, "<failure "), 2);
-	assert_non_null(strstr(xml, "<testsuite name=\"loopsim\" tests=\"5\" failures=\"2\""));
+	/* 4 peers, the desync check and the verdict; peer 3 (crashed), the desync and the verdict fail. */
+	assert_int_equal(count(xml, "<testcase "), NPEERS + 2);
+	assert_int_equal(count(xml, "<failure "), 3);
+	assert_non_null(strstr(xml, "<testsuite name=\"loopsim\" tests=\"6\" failures=\"3\" errors=\"0\""));
+	assert_non_null(strstr(xml, "classname=\"loopsim.run\" name=\"verdict\">\n      <failure type=\"desync\""));
 	assert_non_null(strstr(xml, "classname=\"loopsim.peers\" name=\"peer 0 (127.0.0.2)\""));
 	assert_non_null(strstr(xml, "classname=\"loopsim.oracle\" name=\"desync check\""));
 	/* The desync failure names the frame, the minority and the field. */
@@ -485,11 +489,23 @@ static void test_report_junit_counts_testcases_and_failures(void **state)
 	fx->r->peers[3].problem[0] = '\0';
 	fx->r->peers[3].exit_status = 3;
 	fx->r->desync.found = false;
+	verdict_init(&fx->r->verdict);
+	verdict_note(&fx->r->verdict, VERDICT_FAILED, "peer 3 exited early with status 3");
 	assert_int_equal(report_write_junit(fx->r, fx->xml, err, sizeof err), 0);
 	xml = slurp(fx->xml);
-	assert_int_equal(count(xml, "<failure "), 1);
+	assert_int_equal(count(xml, "<failure "), 2);
 	assert_non_null(strstr(xml, "<failure message=\"exit 3\""));
+	assert_non_null(strstr(xml, "<failure type=\"failed\" message=\"desync at frame 312\""));
 	free(xml);
+	/* An interrupted run is an error, not a failure. */
+	verdict_init(&fx->r->verdict);
+	verdict_interrupted(&fx->r->verdict, SIGINT, 1.5);
+	assert_int_equal(report_write_junit(fx->r, fx->xml, err, sizeof err), 0);
+	xml = slurp(fx->xml);
+	assert_int_equal(count(xml, "<error type=\"interrupted\""), 1);
+	assert_non_null(strstr(xml, "errors=\"1\""));
+	free(xml);
+	verdict_init(&fx->r->verdict);
 	fx->r->peers[3].exit_status = 0;
 	assert_int_equal(report_write_junit(fx->r, fx->xml, err, sizeof err), 0);
 	xml = slurp(fx->xml);
@@ -564,18 +580,52 @@ static void test_report_summary_clean_and_failed_verdicts(void **state)
 {
 	struct fixture *fx = *state;
 	fx->r->desync.found = false;
+	verdict_init(&fx->r->verdict);
 	fx->r->exit_code = 0;
-	fx->r->peers[3].frames = 1800;
+	for (uint32_t k = 0; k < NPEERS; k++) {
+		fx->r->peers[k].frames = 1800;
+		fx->r->peers[k].compared = 1790 + k;
+	}
 	char *s;
 	summary(fx->r, &s);
-	assert_true(strncmp(s, "clean: 4 peers, 1800 frames, no desync\n", 39) == 0);
+	const char clean[] = "clean: 4 peers, 1800 frames, every peer compared (at least 1790 frames each), no desync\n";
+	assert_true(strncmp(s, clean, strlen(clean)) == 0);
+	assert_non_null(strstr(s, "  exit 0 (clean)\n"));
 	assert_null(strstr(s, "bundle:"));
 	free(s);
 
+	verdict_note(&fx->r->verdict, VERDICT_FAILED, "peer 3 crashed (signal 11)");
 	fx->r->exit_code = 3;
 	snprintf(fx->r->reason, sizeof fx->r->reason, "peer 3 crashed (signal 11)");
 	summary(fx->r, &s);
 	assert_true(strncmp(s, "FAILED: peer 3 crashed (signal 11)\n", 35) == 0);
+	assert_non_null(strstr(s, "  exit 3 (failed)\n"));
+	free(s);
+
+	/* Each verdict leads with its own word. */
+	static const struct {
+		enum verdict_kind kind;
+		const char *lead;
+		int exit_code;
+	} kinds[] = { { VERDICT_UNCHECKED, "UNCHECKED: ", 4 }, { VERDICT_SPLIT, "SPLIT: ", 5 },
+		      { VERDICT_NETWORK_ONLY, "network-only: ", 0 } };
+	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+		verdict_init(&fx->r->verdict);
+		fx->r->verdict.kind = kinds[i].kind;
+		snprintf(fx->r->reason, sizeof fx->r->reason, "why");
+		fx->r->exit_code = verdict_exit_code(&fx->r->verdict);
+		assert_int_equal(fx->r->exit_code, kinds[i].exit_code);
+		summary(fx->r, &s);
+		assert_true(strncmp(s, kinds[i].lead, strlen(kinds[i].lead)) == 0);
+		free(s);
+	}
+	verdict_init(&fx->r->verdict);
+	verdict_interrupted(&fx->r->verdict, SIGTERM, 2.5);
+	snprintf(fx->r->reason, sizeof fx->r->reason, "%s", fx->r->verdict.reason);
+	fx->r->exit_code = verdict_exit_code(&fx->r->verdict);
+	assert_int_equal(fx->r->exit_code, 143);
+	summary(fx->r, &s);
+	assert_true(strncmp(s, "INTERRUPTED: interrupted by SIGTERM after 2.5 s", 47) == 0);
 	free(s);
 }
 

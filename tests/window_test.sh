@@ -17,4 +17,17 @@ rc=$?
 size=$(od -An -tu1 -j16 -N8 "$dir/window.png" | awk '{print $1*16777216+$2*65536+$3*256+$4 "x" $5*16777216+$6*65536+$7*256+$8}')
 [ "$size" = 1280x720 ] || fail "the screenshot is $size, not 1280x720"
 jq -e '.exit_code == 0' "$dir/window.json" >/dev/null || fail "report: $(head -c 300 "$dir/window.json")"
-echo "window_test: a real window ran 3 s and left a ${size} screenshot"
+
+# A desync with a window and nobody watching (stdin is not a terminal): the run ends at once, exit 1, instead of
+# holding the window for ever; the screenshot shows the desync (checked from the report and the file here, and by eye).
+start=$(date +%s)
+xvfb-run -a -s "-screen 0 1280x720x24" timeout 60 "$loopsim" run --peers 3 --duration 20 --seed 4 --quiet \
+	--inject-desync 1@60 --bundle "$dir/bundle" --screenshot "$dir/desync.png" --report "$dir/desync.json" \
+	</dev/null 2>"$dir/derr"
+rc=$?
+took=$(( $(date +%s) - start ))
+[ $rc = 1 ] || fail "the windowed desync exited $rc: $(cat "$dir/derr")"
+[ $took -lt 15 ] || fail "the windowed desync held the window for ${took}s with nobody watching"
+[ -s "$dir/desync.png" ] || fail "no screenshot of the desync"
+jq -e '.verdict == "desync" and .desync.peers == [1]' "$dir/desync.json" >/dev/null || fail "desync report: $(jq -c .desync "$dir/desync.json")"
+echo "window_test: a real window ran 3 s and left a ${size} screenshot; a desync ended in ${took}s without a watcher"

@@ -11,6 +11,7 @@
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "cli/wire_opts.h"
+#include "harness/outfile.h"
 #include "harness/report.h"
 #include "harness/run.h"
 #include "harness/scenario.h"
@@ -332,6 +333,18 @@ int cmd_run(int argc, char **argv)
 	}
 	if (scn_check(&cfg.scn, err, sizeof err) < 0)
 		goto usage;
+	/* An output that cannot be written is refused now, not after the run. */
+	const struct {
+		const char *flag, *path;
+	} outputs[] = { { "--report", report },	       { "--junit", junit }, { "--pcap", cfg.pcap_path },
+			{ "--fates", cfg.fates_path }, { "--screenshot", cfg.screenshot } };
+	for (size_t i = 0; i < sizeof outputs / sizeof outputs[0]; i++) {
+		char why[400];
+		if (outputs[i].path && outfile_check(outputs[i].path, why, sizeof why) < 0) {
+			snprintf(err, sizeof err, "%s: %s", outputs[i].flag, why);
+			goto usage;
+		}
+	}
 	const char *display = getenv("DISPLAY"), *wayland = getenv("WAYLAND_DISPLAY");
 	cfg.window = !headless && ((display && *display) || (wayland && *wayland));
 	cfg.progress = !quiet && !cfg.window && isatty(STDERR_FILENO);

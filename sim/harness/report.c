@@ -354,8 +354,11 @@ static cJSON *json_report(const struct run_result *r)
 	ok &= put(o, "events", events);
 	if (r->log_dropped)
 		ok &= put(o, "events_dropped", cJSON_CreateNumber(r->log_dropped));
+	ok &= put(o, "verdict", cJSON_CreateString(verdict_name(r->verdict.kind)));
 	ok &= put(o, "exit_code", cJSON_CreateNumber(r->exit_code));
 	ok &= put(o, "reason", cJSON_CreateString(r->reason));
+	ok &= put(o, "also", r->verdict.also[0] ? cJSON_CreateString(r->verdict.also) : cJSON_CreateNull());
+	ok &= put(o, "workdir", r->workdir[0] ? cJSON_CreateString(r->workdir) : cJSON_CreateNull());
 	if (!ok) {
 		cJSON_Delete(o);
 		return NULL;
@@ -415,17 +418,21 @@ static int emit_junit(FILE *f, const void *ctx)
 {
 	const struct run_result *r = ctx;
 	uint32_t np = clamp_u32(r->npeers, RUN_MAX_PEERS);
-	unsigned failures = r->desync.found ? 1 : 0;
+	unsigned failures = r->desync.found ? 1 : 0, errors = 0;
 	for (uint32_t k = 0; k < np; k++)
 		failures += peer_failed(&r->peers[k]);
-	unsigned tests = np + 1;
+	if (r->verdict.kind == VERDICT_INTERRUPTED)
+		errors++;
+	else if (r->verdict.kind != VERDICT_CLEAN && r->verdict.kind != VERDICT_NETWORK_ONLY)
+		failures++;
+	unsigned tests = np + 2;
 	double t = junit_time(r->duration_s);
 
 	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", f);
-	fprintf(f, "<testsuites name=\"loopsim\" tests=\"%u\" failures=\"%u\" errors=\"0\" time=\"%.3f\">\n", tests,
-		failures, t);
-	fprintf(f, "  <testsuite name=\"loopsim\" tests=\"%u\" failures=\"%u\" errors=\"0\" skipped=\"0\" time=\"%.3f\">\n",
-		tests, failures, t);
+	fprintf(f, "<testsuites name=\"loopsim\" tests=\"%u\" failures=\"%u\" errors=\"%u\" time=\"%.3f\">\n", tests,
+		failures, errors, t);
+	fprintf(f, "  <testsuite name=\"loopsim\" tests=\"%u\" failures=\"%u\" errors=\"%u\" skipped=\"0\" time=\"%.3f\">\n",
+		tests, failures, errors, t);
 
 	for (uint32_t k = 0; k < np; k++) {
 		const struct run_peer *p = &r->peers[k];
@@ -464,6 +471,22 @@ static int emit_junit(FILE *f, const void *ctx)
 		fputs("/>\n", f);
 	}
 
+	/* The run's verdict as a testcase of its own: green only when exit 0 means what it promises. */
+	fputs("    <testcase classname=\"loopsim.run\" name=\"verdict\"", f);
+	if (r->verdict.kind == VERDICT_CLEAN || r->verdict.kind == VERDICT_NETWORK_ONLY) {
+		fputs("/>\n", f);
+	} else {
+		const char *tag = r->verdict.kind == VERDICT_INTERRUPTED ? "error" : "failure";
+		fprintf(f, ">\n      <%s type=\"%s\" message=\"", tag, verdict_name(r->verdict.kind));
+		report_xml_escape(f, r->reason);
+		fprintf(f, "\">exit %d", r->exit_code);
+		if (r->verdict.also[0]) {
+			fputs("; also: ", f);
+			report_xml_escape(f, r->verdict.also);
+		}
+		fprintf(f, "</%s>\n    </testcase>\n", tag);
+	}
+
 	fputs("    <system-out>", f);
 	report_xml_escape(f, r->reason);
 	fputs("</system-out>\n  </testsuite>\n</testsuites>\n", f);
@@ -478,26 +501,51 @@ int report_write_junit(const struct run_result *r, const char *path, char *err, 
 
 /* ---- Terminal summary ---- */
 
+/* The summary's first line: the verdict, and what decided it. */
 static void print_verdict(const struct run_result *r, FILE *out)
 {
 	uint32_t np = clamp_u32(r->npeers, RUN_MAX_PEERS);
-	if (r->desync.found) {
+	switch (r->verdict.kind) {
+	case VERDICT_DESYNC: {
 		char what[768];
 		describe_desync(what, sizeof what, &r->desync);
 		fprintf(out, "DESYNC %s\n", what);
-	} else if (r->exit_code != 0) {
-		if (r->reason[0])
-			fprintf(out, "FAILED: %s\n", r->reason);
-		else
-			fprintf(out, "FAILED: exit code %d\n", r->exit_code);
-	} else {
-		/* The frames every peer reached: the least of them. */
+		break;
+	}
+	case VERDICT_CLEAN: {
+		/* The frames every peer reached: the least of them; and the least any peer had compared. */
 		uint32_t frames = 0;
-		for (uint32_t k = 0; k < np; k++)
+		uint64_t compared = UINT64_MAX;
+		for (uint32_t k = 0; k < np; k++) {
 			if (k == 0 || r->peers[k].frames < frames)
 				frames = r->peers[k].frames;
-		fprintf(out, "clean: %" PRIu32 " peers, %" PRIu32 " frames, no desync\n", np, frames);
+			if (r->peers[k].compared && r->peers[k].compared < compared)
+				compared = r->peers[k].compared;
+		}
+		fprintf(out, "clean: %" PRIu32 " peers, %" PRIu32 " frames, every peer compared (at least %" PRIu64
+			     " frames each), no desync\n",
+			np, frames, compared == UINT64_MAX ? 0 : compared);
+		break;
 	}
+	case VERDICT_NETWORK_ONLY:
+		fprintf(out, "network-only: %s\n", r->reason);
+		break;
+	case VERDICT_FAILED:
+		fprintf(out, "FAILED: %s\n", r->reason[0] ? r->reason : "a runtime failure");
+		break;
+	case VERDICT_INTERRUPTED:
+		fprintf(out, "INTERRUPTED: %s\n", r->reason);
+		break;
+	case VERDICT_UNCHECKED:
+		fprintf(out, "UNCHECKED: %s\n", r->reason);
+		break;
+	case VERDICT_SPLIT:
+		fprintf(out, "SPLIT: %s\n", r->reason);
+		break;
+	}
+	if (r->verdict.also[0])
+		fprintf(out, "  also: %s\n", r->verdict.also);
+	fprintf(out, "  exit %d (%s)\n", r->exit_code, verdict_name(r->verdict.kind));
 }
 
 static void print_peer_row(const struct run_result *r, const struct run_peer *p, FILE *out)
@@ -644,4 +692,6 @@ void report_print_summary(const struct run_result *r, FILE *out)
 	print_links(r, out);
 	if (r->desync.found && r->desync.bundle[0])
 		fprintf(out, "bundle: %s\n", r->desync.bundle);
+	if (r->workdir[0])
+		fprintf(out, "peer logs: %s/peer-K.log\n", r->workdir);
 }

@@ -287,12 +287,12 @@ static void on_desync(struct session *s)
 	}
 }
 
-/* Writes what the oracle and the wire still buffer, and notes every output that could not be written. */
+/* After wire_stop(): notes a pcap or fate log that could not be written whole. */
 static void check_outputs(struct session *s)
 {
 	char err[600];
-	(void)err; /* PENDING-OUTPUTS: wire_outputs_status() */
-	(void)s;
+	if (s->wire && wire_outputs_status(s->wire, err, sizeof err) < 0)
+		run__note(s, VERDICT_FAILED, "a capture could not be written: %s", err);
 }
 
 /* The work directory holds the peers' logs; keep it when something went wrong, or for a user's peers. */

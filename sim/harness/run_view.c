@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: MIT
 // The viewer's side of a session: snapshots of peers, links and packets, and what the user does in the window.
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "harness/outfile.h"
 #include "harness/run_internal.h"
 
 /* Frames the viewer draws per second at most; the harness's own work runs between them. */
@@ -170,7 +174,7 @@ void run__build_snapshot(struct session *s, run_time_ms now)
 	snprintf(v->desync.field, sizeof v->desync.field, "%s", d->field);
 	const char *hold = "";
 	if (d->found)
-		hold = s->cfg->hold_desync ? "  (held at the desync until --duration ends: Esc or q quits now)"
+		hold = s->cfg->hold_desync ? "  (held at the desync until --duration ends: Esc quits now)"
 					   : "  (desync: the run ends)";
 	snprintf(v->status, sizeof v->status, "%s  seed %" PRIu64 "  agreed to frame %" PRId64 "%s", v->netcode, v->seed,
 		 oracle_agreed(s->oracle), hold);
@@ -271,16 +275,52 @@ int run__open_view(struct session *s, char *err, size_t errlen)
 	return s->view ? 0 : -1;
 }
 
+/*
+ * Copies the PNG rendered into the work directory to the user's path
+ * through outfile, which writes devices in place, follows symlinks, never
+ * replaces what is not a regular file, and reports every write error (the
+ * image library's own writer misses a full device's error at close).
+ */
+static int deliver(const char *from, const char *to, char *err, size_t errlen)
+{
+	int in = open(from, O_RDONLY | O_CLOEXEC);
+	if (in < 0) {
+		snprintf(err, errlen, "%s: %s", from, strerror(errno));
+		return -1;
+	}
+	struct outfile of;
+	if (outfile_open(&of, to, err, errlen) < 0) {
+		close(in);
+		return -1;
+	}
+	char buf[65536];
+	ssize_t n;
+	while ((n = read(in, buf, sizeof buf)) > 0)
+		if (outfile_write(&of, buf, (size_t)n) < 0)
+			break;
+	int read_errno = n < 0 ? errno : 0;
+	close(in);
+	if (read_errno) {
+		outfile_abort(&of);
+		snprintf(err, errlen, "%s: %s", from, strerror(read_errno));
+		return -1;
+	}
+	return outfile_commit(&of, err, errlen) < 0 ? -1 : 0;
+}
+
 void run__close_view(struct session *s)
 {
 	if (s->view && s->cfg->screenshot) {
-		char err[512];
+		char err[700], png[128];
 		/* The last moment, or the desync held since it was found: the same picture the window showed. */
 		if (!s->res->desync.found)
 			run__build_snapshot(s, run__clock_ms());
 		view_frame(s->view, s->snap);
-		if (view_screenshot(s->view, s->cfg->screenshot, err, sizeof err) < 0)
-			run__note(s, VERDICT_FAILED, "--screenshot: %s", err);
+		snprintf(png, sizeof png, "%s/screenshot.png", s->workdir);
+		if (view_screenshot(s->view, png, err, sizeof err) < 0 ||
+		    deliver(png, s->cfg->screenshot, err, sizeof err) < 0)
+			run__note(s, VERDICT_FAILED, "--screenshot could not be written: %s", err);
+		unlink(png);
 	}
 	view_destroy(s->view);
 	free(s->snap);
