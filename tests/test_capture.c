@@ -5,9 +5,12 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "wire/addr.h"
@@ -67,6 +70,69 @@ static void test_capture_pcap_open_names_the_file_on_failure(void **state)
 	assert_non_null(strstr(err, "/nonexistent-dir/x.pcap"));
 }
 
+static bool is_char_device(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISCHR(st.st_mode);
+}
+
+static void test_capture_pcap_to_dev_full_reports_enospc_at_close(void **state)
+{
+	(void)state;
+	if (!is_char_device("/dev/full"))
+		skip();
+	char err[256];
+	/* /dev/full takes the open and stdio's buffer takes the datagram: the error can only show at the last flush. */
+	struct wire_pcap *pc = wire_pcap_open("/dev/full", err, sizeof err);
+	assert_non_null(pc);
+	const uint8_t payload[5] = { 1, 2, 3, 4, 5 };
+	wire_pcap_write(pc, 1700000000123456ull, wire_peer_ip(0), 40000, wire_peer_ip(1), 50000, payload, 5);
+	assert_int_equal(wire_pcap_close(pc), -ENOSPC);
+	assert_true(is_char_device("/dev/full"));
+}
+
+static void test_capture_pcap_to_fifo_is_written_in_place(void **state)
+{
+	(void)state;
+	char fifo[64], err[256];
+	snprintf(fifo, sizeof fifo, "/tmp/loopsim-capture-fifo-%d", (int)getpid());
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	int rd = open(fifo, O_RDONLY | O_NONBLOCK);
+	assert_true(rd >= 0);
+	struct wire_pcap *pc = wire_pcap_open(fifo, err, sizeof err);
+	assert_non_null(pc);
+	const uint8_t payload[5] = { 1, 2, 3, 4, 5 };
+	wire_pcap_write(pc, 1700000000123456ull, wire_peer_ip(0), 40000, wire_peer_ip(1), 50000, payload, 5);
+	assert_int_equal(wire_pcap_close(pc), 0);
+	/* The pipe holds it all (the file header, one record header, 33 bytes of packet); the writer has closed. */
+	uint8_t buf[256];
+	ssize_t n = read(rd, buf, sizeof buf);
+	assert_int_equal(n, 24 + 16 + 33);
+	uint32_t magic;
+	memcpy(&magic, buf, sizeof magic);
+	assert_int_equal(magic, 0xa1b2c3d4u);
+	struct stat st;
+	assert_int_equal(lstat(fifo, &st), 0);
+	assert_true(S_ISFIFO(st.st_mode));
+	close(rd);
+	unlink(fifo);
+}
+
+static void test_capture_output_open_refuses_a_directory_and_an_unread_fifo(void **state)
+{
+	(void)state;
+	char fifo[64], err[256];
+	assert_null(wire_output_open("/tmp", "w", err, sizeof err));
+	assert_non_null(strstr(err, "/tmp: "));
+	assert_non_null(strstr(err, strerror(EISDIR)));
+	snprintf(fifo, sizeof fifo, "/tmp/loopsim-capture-fifo-%d", (int)getpid());
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_null(wire_output_open(fifo, "w", err, sizeof err)); /* at once: no reader is waited for */
+	assert_non_null(strstr(err, fifo));
+	assert_non_null(strstr(err, "no process is reading"));
+	unlink(fifo);
+}
+
 static void test_capture_fate_record_formats(void **state)
 {
 	(void)state;
@@ -93,6 +159,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_capture_pcap_holds_ipv4_udp_with_valid_header_checksum),
 		cmocka_unit_test(test_capture_pcap_open_names_the_file_on_failure),
+		cmocka_unit_test(test_capture_pcap_to_dev_full_reports_enospc_at_close),
+		cmocka_unit_test(test_capture_pcap_to_fifo_is_written_in_place),
+		cmocka_unit_test(test_capture_output_open_refuses_a_directory_and_an_unread_fifo),
 		cmocka_unit_test(test_capture_fate_record_formats),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <pcap/pcap.h>
 #include <poll.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "wire/addr.h"
@@ -289,6 +291,75 @@ static void test_relay_pcap_reads_back_with_every_delivery(void **state)
 	finish(f);
 }
 
+/* A wire of 2 peers with these captures, started and stopped: what wire_outputs_status() says after. */
+static int outputs_status(const char *pcap, const char *fates, char *err, size_t errlen)
+{
+	struct wire_config cfg;
+	char cerr[256];
+	int hint;
+	wire_config_default(&cfg);
+	cfg.npeers = 2;
+	cfg.pcap_path = pcap;
+	cfg.fates_path = fates;
+	struct wire *w = wire_create(&cfg, cerr, sizeof cerr, &hint);
+	if (!w)
+		fail_msg("wire_create: %s", cerr);
+	assert_int_equal(wire_start(w), 0);
+	wire_stop(w);
+	int rc = wire_outputs_status(w, err, errlen);
+	wire_destroy(w);
+	return rc;
+}
+
+static bool have_dev_full(void)
+{
+	struct stat st;
+	return stat("/dev/full", &st) == 0 && S_ISCHR(st.st_mode);
+}
+
+static void test_relay_outputs_status_reports_pcap_and_fates_on_a_full_device(void **state)
+{
+	(void)state;
+	if (!have_dev_full())
+		skip();
+	/* Both headers sit in stdio's buffers until wire_stop()'s last flush: that is where ENOSPC must be caught. */
+	char err[512];
+	assert_int_equal(outputs_status("/dev/full", "/dev/full", err, sizeof err), -ENOSPC);
+	char want[256];
+	snprintf(want, sizeof want, "/dev/full: %s; /dev/full: %s", strerror(ENOSPC), strerror(ENOSPC));
+	assert_string_equal(err, want);
+}
+
+static void test_relay_outputs_status_names_only_the_output_that_failed(void **state)
+{
+	(void)state;
+	if (!have_dev_full())
+		skip();
+	char pcap[64], err[512], want[256];
+	snprintf(pcap, sizeof pcap, "/tmp/loopsim-status-%d.pcap", (int)getpid());
+	assert_int_equal(outputs_status(pcap, "/dev/full", err, sizeof err), -ENOSPC);
+	snprintf(want, sizeof want, "/dev/full: %s", strerror(ENOSPC));
+	assert_string_equal(err, want);
+	assert_int_equal(outputs_status("/dev/full", pcap, err, sizeof err), -ENOSPC);
+	assert_string_equal(err, want);
+	unlink(pcap);
+}
+
+static void test_relay_outputs_status_is_zero_when_everything_was_written(void **state)
+{
+	(void)state;
+	char pcap[64], fates[64], err[512] = "x";
+	snprintf(pcap, sizeof pcap, "/tmp/loopsim-status-%d.pcap", (int)getpid());
+	snprintf(fates, sizeof fates, "/tmp/loopsim-status-%d.tsv", (int)getpid());
+	assert_int_equal(outputs_status(pcap, fates, err, sizeof err), 0);
+	assert_string_equal(err, "");
+	struct stat st;
+	assert_int_equal(stat(fates, &st), 0);
+	assert_true(st.st_size > 0); /* the header, flushed and closed by wire_stop() */
+	unlink(pcap);
+	unlink(fates);
+}
+
 static void test_relay_refuses_bad_configuration_with_usage_hint(void **state)
 {
 	(void)state;
@@ -321,6 +392,9 @@ int main(void)
 		cmocka_unit_test(test_relay_counts_and_drops_strays),
 		cmocka_unit_test(test_relay_applies_link_changes_while_running),
 		cmocka_unit_test(test_relay_pcap_reads_back_with_every_delivery),
+		cmocka_unit_test(test_relay_outputs_status_reports_pcap_and_fates_on_a_full_device),
+		cmocka_unit_test(test_relay_outputs_status_names_only_the_output_that_failed),
+		cmocka_unit_test(test_relay_outputs_status_is_zero_when_everything_was_written),
 		cmocka_unit_test(test_relay_refuses_bad_configuration_with_usage_hint),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,6 +7,7 @@
 
 #include <cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -465,6 +466,137 @@ static void test_report_json_failed_rename_removes_tmp(void **state)
 	assert_int_equal(rmdir(fx->json), 0);
 }
 
+/* ---- Where a report may go: links followed, devices and FIFOs in place, nothing replaced that is no file ---- */
+
+static bool is_kind(const char *path, mode_t kind)
+{
+	struct stat st;
+	return lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == kind;
+}
+
+static void assert_json_file(const char *path)
+{
+	char *text = slurp(path);
+	assert_non_null(text);
+	cJSON *root = cJSON_Parse(text);
+	assert_non_null(root);
+	assert_string_equal(str(root, "netcode"), "rollback");
+	cJSON_Delete(root);
+	free(text);
+}
+
+static void test_report_json_through_symlink_writes_its_target_and_keeps_the_link(void **state)
+{
+	struct fixture *fx = *state;
+	char sub[300], real[320], link[300], tmp[330], err[512] = "";
+	snprintf(sub, sizeof sub, "%s/sub", fx->dir);
+	snprintf(real, sizeof real, "%s/real.json", sub);
+	snprintf(link, sizeof link, "%s/link.json", fx->dir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	FILE *f = fopen(real, "w");
+	assert_non_null(f);
+	fputs("old report", f);
+	fclose(f);
+	assert_int_equal(symlink("sub/real.json", link), 0); /* relative: to the link's own directory */
+
+	assert_int_equal(report_write_json(fx->r, link, err, sizeof err), 0);
+	assert_true(is_kind(link, S_IFLNK));
+	char to[64];
+	ssize_t n = readlink(link, to, sizeof to - 1);
+	assert_true(n > 0);
+	to[n] = '\0';
+	assert_string_equal(to, "sub/real.json");
+	assert_true(is_kind(real, S_IFREG));
+	assert_json_file(real);
+	snprintf(tmp, sizeof tmp, "%s.tmp", real);
+	assert_false(exists(tmp));
+	snprintf(tmp, sizeof tmp, "%s.tmp", link);
+	assert_false(exists(tmp));
+	unlink(link);
+	unlink(real);
+	rmdir(sub);
+}
+
+static void test_report_json_to_fifo_writes_in_place(void **state)
+{
+	struct fixture *fx = *state;
+	char fifo[300], err[512] = "";
+	snprintf(fifo, sizeof fifo, "%s/fifo", fx->dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	int rd = open(fifo, O_RDONLY | O_NONBLOCK);
+	assert_true(rd >= 0);
+	assert_int_equal(report_write_json(fx->r, fifo, err, sizeof err), 0);
+	/* The writer has closed; the report (a few KB) waits whole in the pipe. */
+	char *text = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&text, &len);
+	char chunk[4096];
+	ssize_t n;
+	while ((n = read(rd, chunk, sizeof chunk)) > 0)
+		fwrite(chunk, 1, (size_t)n, m);
+	fclose(m);
+	close(rd);
+	cJSON *root = cJSON_Parse(text);
+	assert_non_null(root);
+	assert_string_equal(str(root, "netcode"), "rollback");
+	cJSON_Delete(root);
+	free(text);
+	assert_true(is_kind(fifo, S_IFIFO));
+	unlink(fifo);
+}
+
+static void test_report_json_to_fifo_without_reader_fails_at_once(void **state)
+{
+	struct fixture *fx = *state;
+	char fifo[300], err[512] = "";
+	snprintf(fifo, sizeof fifo, "%s/fifo", fx->dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(report_write_json(fx->r, fifo, err, sizeof err), -1);
+	assert_non_null(strstr(err, fifo));
+	assert_non_null(strstr(err, "no process is reading"));
+	assert_true(is_kind(fifo, S_IFIFO));
+	unlink(fifo);
+}
+
+static void test_report_json_to_dev_null_writes_in_place(void **state)
+{
+	struct fixture *fx = *state;
+	char err[512] = "";
+	assert_int_equal(report_write_json(fx->r, "/dev/null", err, sizeof err), 0);
+	assert_int_equal(report_write_junit(fx->r, "/dev/null", err, sizeof err), 0);
+	assert_true(is_kind("/dev/null", S_IFCHR));
+	assert_false(exists("/dev/null.tmp"));
+}
+
+static void test_report_json_and_junit_to_dev_full_fail_with_enospc(void **state)
+{
+	struct fixture *fx = *state;
+	if (!is_kind("/dev/full", S_IFCHR))
+		skip();
+	char err[512] = "";
+	assert_int_equal(report_write_json(fx->r, "/dev/full", err, sizeof err), -1);
+	assert_non_null(strstr(err, "/dev/full: "));
+	assert_non_null(strstr(err, strerror(ENOSPC)));
+	err[0] = '\0';
+	assert_int_equal(report_write_junit(fx->r, "/dev/full", err, sizeof err), -1);
+	assert_non_null(strstr(err, "/dev/full: "));
+	assert_non_null(strstr(err, strerror(ENOSPC)));
+	assert_true(is_kind("/dev/full", S_IFCHR));
+	assert_false(exists("/dev/full.tmp"));
+}
+
+static void test_report_json_to_directory_is_refused(void **state)
+{
+	struct fixture *fx = *state;
+	char err[512] = "";
+	assert_int_equal(mkdir(fx->json, 0700), 0);
+	assert_int_equal(report_write_json(fx->r, fx->json, err, sizeof err), -1);
+	assert_non_null(strstr(err, fx->json));
+	assert_non_null(strstr(err, "is a directory"));
+	assert_true(is_kind(fx->json, S_IFDIR));
+	assert_int_equal(rmdir(fx->json), 0); /* still empty */
+}
+
 static void test_report_junit_counts_testcases_and_failures(void **state)
 {
 	struct fixture *fx = *state;
@@ -681,6 +813,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_report_json_into_missing_directory_fails_naming_path, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_report_json_failed_rename_removes_tmp, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_report_json_through_symlink_writes_its_target_and_keeps_the_link, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_report_json_to_fifo_writes_in_place, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_report_json_to_fifo_without_reader_fails_at_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_report_json_to_dev_null_writes_in_place, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_report_json_and_junit_to_dev_full_fail_with_enospc, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_report_json_to_directory_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_junit_counts_testcases_and_failures, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_junit_escapes_problem_string, setup, teardown),
 		cmocka_unit_test(test_report_xml_escape_escapes_markup_and_controls),
