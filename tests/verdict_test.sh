@@ -101,4 +101,39 @@ run split_desync 1 desync 'desync at frame [0-9]+: peer 1 differs' "$dir/split_d
 jq -e '.desync.peers == [1] and (.also | test("split into \\{0,1,2\\} and \\{3\\}"))' "$dir/split_desync.json" >/dev/null ||
 	fail "split_desync: $(jq -c '{desync: .desync.peers, also}' "$dir/split_desync.json")"; ok
 
+# Outputs: never destroy, never lose quietly. A full device fails the run and says which output and why.
+for out in pcap fates screenshot report junit; do
+	timeout 60 "$loopsim" run --headless --quiet --seed 11 --peers 2 --duration 1 --"$out" /dev/full 2>"$dir/full.err"
+	rc=$?
+	[ $rc = 3 ] && grep -q "/dev/full: No space left on device" "$dir/full.err" ||
+		fail "--$out /dev/full: exit $rc, $(cat "$dir/full.err")"
+	[ -c /dev/full ] || fail "--$out replaced /dev/full"
+done; ok
+# A symlink stays a link and its target gets the report; /dev/null is written in place and stays a device.
+ln -s "$dir/target.json" "$dir/link.json"
+timeout 60 "$loopsim" run --headless --quiet --seed 11 --peers 2 --duration 1 --report "$dir/link.json" --junit /dev/null \
+	2>"$dir/link.err" || fail "symlink report: $(cat "$dir/link.err")"
+[ -L "$dir/link.json" ] && jq -e '.verdict == "clean"' "$dir/target.json" >/dev/null && [ -c /dev/null ] ||
+	fail "the symlink or /dev/null was replaced: $(ls -l "$dir/link.json" /dev/null)"; ok
+# An output that cannot be written at all is refused before the run, exit 2, naming the flag.
+timeout 60 "$loopsim" run --headless --quiet --peers 2 --duration 1 --report "$dir" 2>"$dir/dir.err"
+rc=$?
+[ $rc = 2 ] && grep -q -- "--report: $dir: is a directory" "$dir/dir.err" || fail "--report DIR: exit $rc, $(cat "$dir/dir.err")"; ok
+# A desync whose bundle cannot be written: exit 1 still, and both are said.
+timeout 60 "$loopsim" run --headless --seed 11 --peers 3 --duration 8 --inject-desync 1@60 --bundle /dev/null/bundle \
+	--report "$dir/nobundle.json" 2>"$dir/nobundle.err"
+rc=$?
+[ $rc = 1 ] && jq -e '.verdict == "desync" and (.also | test("^the desync bundle could not be written"))' "$dir/nobundle.json" >/dev/null &&
+	grep -q "also: the desync bundle could not be written" "$dir/nobundle.err" ||
+	fail "unwritable bundle: exit $rc, $(jq -c '{verdict, also}' "$dir/nobundle.json") $(head -3 "$dir/nobundle.err")"; ok
+
+# The seed is printed when it was not given, so that any run can be repeated.
+timeout 60 "$loopsim" run --headless --peers 2 --duration 1 2>"$dir/seed.err"
+grep -Eq '^loopsim: seed [0-9]+ \(add --seed [0-9]+ to repeat this run\)' "$dir/seed.err" || fail "no seed printed: $(head -2 "$dir/seed.err")"; ok
+# A --peer-cmd run keeps its peers' logs after a clean run, and says where.
+timeout 60 "$loopsim" run --headless --seed 11 --peers 2 --duration 1 --peer-cmd "$peer {index} honest" 2>"$dir/logs.err"
+logs=$(sed -n 's|^peer logs: \(.*\)/peer-K.log$|\1|p' "$dir/logs.err")
+[ -n "$logs" ] && [ -f "$logs/peer-0.log" ] && [ -f "$logs/peer-1.log" ] || fail "peer logs not kept: $(tail -2 "$dir/logs.err")"; ok
+rm -rf "$logs"
+
 echo "verdict_test: all $checks checks passed"

@@ -144,8 +144,14 @@ static int plan_make(struct plan *p, const struct launch_cfg *cfg, char *err, si
 			snprintf(err, errlen, "--peer-cmd: the command is too long once expanded");
 			return -1;
 		}
-		/* As the user wrote it, no `exec` in front: the process group and the subreaper end all it starts. */
-		p->path = "/bin/sh";
+		/*
+		 * As the user wrote it, no `exec` in front: the process group and
+		 * the subreaper end all it starts. bash where there is one: it
+		 * execs the last command of `CMD`, `cd D && CMD` and `V=1 CMD`
+		 * itself, where dash stays as a parent holding the control channel,
+		 * so that a peer that closes its channel would go unseen.
+		 */
+		p->path = access("/bin/bash", X_OK) == 0 ? "/bin/bash" : "/bin/sh";
 		p->argv[0] = "sh";
 		p->argv[1] = "-c";
 		p->argv[2] = p->cmd;

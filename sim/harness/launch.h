@@ -17,7 +17,7 @@ struct launch_cfg {
 	const char *peers;        /* "ip:port,..." public addresses in index order */
 	uint64_t seed;
 	const char *program;      /* the built-in peer's path; used when cmd is NULL or "" */
-	const char *cmd;          /* a user's --peer-cmd with {index} {addr} {peers} {seed}, run by /bin/sh -c */
+	const char *cmd;          /* a user's --peer-cmd with {index} {addr} {peers} {seed}, run by bash -c (or sh) */
 	const char *log_path;     /* the child's stdout and stderr go here */
 	uint32_t disconnect_ms;   /* the built-in peer's --disconnect-timeout; 0 leaves its default */
 };
@@ -54,9 +54,11 @@ int launch_init(void);
  *     control channel closes);
  *   - an empty signal mask, and SIGINT ignored: Ctrl-C is the harness's,
  *     which then QUITs the peers cleanly.
- * A --peer-cmd runs as `/bin/sh -c CMD`, as the user wrote it (so `cd DIR &&
- * ./game`, `VAR=1 ./game` and compound commands work); the shell and all it
- * starts share the peer's process group. Everything between fork and exec
+ * A --peer-cmd runs as `/bin/bash -c CMD` (`/bin/sh -c CMD` without bash),
+ * as the user wrote it (so `cd DIR && ./game`, `VAR=1 ./game` and compound
+ * commands work); bash execs a simple last command itself, so the program
+ * holds the control channel alone. The shell and all it starts share the
+ * peer's process group. Everything between fork and exec
  * is async-signal-safe (the harness has threads). Returns 0, or -1 with a
  * reason in err and nothing left behind.
  */
