@@ -133,6 +133,29 @@ static void test_capture_output_open_refuses_a_directory_and_an_unread_fifo(void
 	unlink(fifo);
 }
 
+static void test_capture_output_open_appends_to_a_file_named_by_dev_fd(void **state)
+{
+	(void)state;
+	/* `--fates /dev/stdout >>log`: the log keeps what it had. */
+	char path[64], name[64], err[256], buf[64] = "";
+	snprintf(path, sizeof path, "/tmp/loopsim-capture-log-%d", (int)getpid());
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "head\n", 5), 5);
+	snprintf(name, sizeof name, "/dev/fd/%d", fd);
+	FILE *f = wire_output_open(name, "w", err, sizeof err);
+	assert_non_null(f);
+	fputs("tail\n", f);
+	assert_int_equal(fclose(f), 0);
+	close(fd);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_int_equal(fread(buf, 1, sizeof buf - 1, f), 10);
+	fclose(f);
+	assert_string_equal(buf, "head\ntail\n");
+	unlink(path);
+}
+
 static void test_capture_fate_record_formats(void **state)
 {
 	(void)state;
@@ -162,6 +185,7 @@ int main(void)
 		cmocka_unit_test(test_capture_pcap_to_dev_full_reports_enospc_at_close),
 		cmocka_unit_test(test_capture_pcap_to_fifo_is_written_in_place),
 		cmocka_unit_test(test_capture_output_open_refuses_a_directory_and_an_unread_fifo),
+		cmocka_unit_test(test_capture_output_open_appends_to_a_file_named_by_dev_fd),
 		cmocka_unit_test(test_capture_fate_record_formats),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

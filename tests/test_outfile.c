@@ -226,6 +226,40 @@ static void test_outfile_refuses_a_fifo_that_nobody_reads(void **state)
 	unlink(fifo);
 }
 
+static void test_outfile_through_proc_fd_appends_to_the_open_file_in_place(void **state)
+{
+	struct fixture *fx = *state;
+	/* What `--report /dev/stdout >>log` hands us: a name for a file a shell opened, to add to, not replace. */
+	char path[300], name[64];
+	path_in(fx, path, sizeof path, "log");
+	put(path, "head\n");
+	struct stat before, after;
+	assert_int_equal(stat(path, &before), 0);
+	int fd = open(path, O_WRONLY | O_APPEND);
+	assert_true(fd >= 0);
+	snprintf(name, sizeof name, "/proc/self/fd/%d", fd);
+	write_all(name, "tail\n");
+	close(fd);
+	assert_content(path, "head\ntail\n");
+	assert_int_equal(stat(path, &after), 0);
+	assert_int_equal(after.st_ino, before.st_ino);
+	unlink(path);
+}
+
+static void test_outfile_through_dev_fd_writes_a_pipe_in_place(void **state)
+{
+	(void)state;
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	char name[64], buf[16] = "";
+	snprintf(name, sizeof name, "/dev/fd/%d", p[1]);
+	write_all(name, "piped");
+	close(p[1]);
+	assert_int_equal(read(p[0], buf, sizeof buf - 1), 5);
+	assert_string_equal(buf, "piped");
+	close(p[0]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -241,6 +275,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_outfile_abort_leaves_the_old_file_and_no_tmp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outfile_does_not_follow_a_link_planted_at_its_tmp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outfile_refuses_a_fifo_that_nobody_reads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outfile_through_proc_fd_appends_to_the_open_file_in_place, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_outfile_through_dev_fd_writes_a_pipe_in_place, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

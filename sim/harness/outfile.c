@@ -33,19 +33,32 @@ static char *dir_of(const char *path)
 }
 
 /*
+ * A name for a file some process has open (/dev/stdout is a link to
+ * /proc/self/fd/1): what /proc shows as its link is no path to rename over
+ * ("pipe:[123]"), and a regular file behind it is the caller's shell
+ * redirection, which it means to be written, not replaced.
+ */
+static bool names_open_file(const char *path)
+{
+	return strncmp(path, "/proc/", 6) == 0 || strncmp(path, "/dev/fd/", 8) == 0;
+}
+
+/*
  * Follows path, while it is a symlink, to the path the chain ends at (which
  * need not exist: a dangling link is written through, creating its target).
- * Symlinks in the directories on the way are the kernel's to follow.
- * Returns 0 with *out owned by the caller, or a negative errno.
+ * Symlinks in the directories on the way are the kernel's to follow. Stops
+ * at a name for an open file (*open_file set), which is the kernel's to
+ * follow too. Returns 0 with *out owned by the caller, or a negative errno.
  */
-static int resolve(const char *path, char **out)
+static int resolve(const char *path, char **out, bool *open_file)
 {
 	char *cur = strdup(path);
 	if (!cur)
 		return -ENOMEM;
 	for (int hops = 0;; hops++) {
 		struct stat st;
-		if (lstat(cur, &st) < 0 || !S_ISLNK(st.st_mode)) {
+		*open_file = names_open_file(cur);
+		if (*open_file || lstat(cur, &st) < 0 || !S_ISLNK(st.st_mode)) {
 			*out = cur; /* what it is, or why it cannot be seen, is the caller's stat to tell */
 			return 0;
 		}
@@ -96,10 +109,14 @@ static const char *unusable(mode_t mode, int *e)
 	return NULL;
 }
 
-/* Devices and FIFOs: in place, never renamed over. O_NONBLOCK only for the open, so a FIFO without a reader fails. */
+/*
+ * Devices, FIFOs and open files: in place, never renamed over; appended to,
+ * so that a regular file behind /dev/stdout keeps what was written to it
+ * before. O_NONBLOCK only for the open, so a FIFO without a reader fails.
+ */
 static int open_in_place(struct outfile *of, char *err, size_t errlen)
 {
-	int fd = open(of->target, O_WRONLY | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+	int fd = open(of->target, O_WRONLY | O_APPEND | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		int e = errno;
 		set_err(err, errlen, of->path, e == ENXIO ? "a FIFO that no process is reading" : strerror(e));
@@ -124,7 +141,8 @@ int outfile_open(struct outfile *of, const char *path, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	of->path = strdup(path);
-	int rc = of->path ? resolve(path, &of->target) : -ENOMEM;
+	bool open_file = false;
+	int rc = of->path ? resolve(path, &of->target, &open_file) : -ENOMEM;
 	if (rc < 0) {
 		set_err(err, errlen, path, strerror(-rc));
 		of_free(of);
@@ -132,13 +150,13 @@ int outfile_open(struct outfile *of, const char *path, char *err, size_t errlen)
 	}
 	struct stat st;
 	bool exists = stat(of->target, &st) == 0;
-	if (!exists && errno != ENOENT) {
+	if (!exists && (errno != ENOENT || open_file)) {
 		int e = errno;
 		set_err(err, errlen, path, strerror(e));
 		of_free(of);
 		return -e;
 	}
-	if (exists && !S_ISREG(st.st_mode)) {
+	if (exists && (!S_ISREG(st.st_mode) || open_file)) {
 		int e = 0;
 		const char *why = unusable(st.st_mode, &e);
 		rc = why ? -e : open_in_place(of, err, errlen);
@@ -239,7 +257,8 @@ int outfile_check(const char *path, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	char *target = NULL, *dir = NULL, why[PATH_MAX + 96] = "";
-	int rc = resolve(path, &target);
+	bool open_file = false;
+	int rc = resolve(path, &target, &open_file);
 	if (rc < 0) {
 		set_err(err, errlen, path, strerror(-rc));
 		return rc;
@@ -249,12 +268,12 @@ int outfile_check(const char *path, char *err, size_t errlen)
 	bool renamed = true; /* a regular file, or none yet: written beside, then renamed into place */
 	if (stat(target, &st) == 0) {
 		const char *msg = unusable(st.st_mode, &e);
+		renamed = S_ISREG(st.st_mode) && !open_file;
 		if (msg)
 			snprintf(why, sizeof why, "%s", msg);
-		else if (!S_ISREG(st.st_mode) && access(target, W_OK) < 0)
-			e = errno; /* a device or FIFO, written in place */
-		renamed = S_ISREG(st.st_mode);
-	} else if (errno != ENOENT && errno != ENOTDIR) {
+		else if (!renamed && access(target, W_OK) < 0)
+			e = errno; /* a device, FIFO or open file, written in place */
+	} else if (open_file || (errno != ENOENT && errno != ENOTDIR)) {
 		e = errno;
 	}
 	if (!e && renamed) {

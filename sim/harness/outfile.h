@@ -15,9 +15,13 @@
  *   - a symbolic link: followed to the path it finally names (which may not
  *     exist yet), and that is written as above; the link stays a link;
  *   - a character or block device, or a FIFO: written in place, opened
- *     O_WRONLY, never renamed over or truncated (/dev/null, /dev/stdout, a
- *     pipe to another program). A FIFO that no process reads is refused
- *     (ENXIO) rather than waited on;
+ *     O_WRONLY, never renamed over or truncated (/dev/null, a pipe to
+ *     another program). A FIFO that no process reads is refused (ENXIO)
+ *     rather than waited on;
+ *   - a name for a file a process has open (/dev/stdout, /dev/fd/N,
+ *     /proc/self/fd/N, whatever the file): written in place as well, and
+ *     appended to (O_APPEND), so that `--report /dev/stdout >>log` adds to
+ *     the log rather than replacing it;
  *   - a directory, a socket, or a path whose directory does not exist: an
  *     error.
  * Every write, flush, sync, close and rename error is reported, with errno

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pcap/pcap.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -49,10 +50,22 @@ err:
 	return NULL;
 }
 
+/* /dev/stdout, /dev/fd/N, /proc/self/fd/N: a file the user's shell opened for us, to add to and not truncate. */
+static bool names_open_file(const char *path)
+{
+	char link[64];
+	ssize_t n = readlink(path, link, sizeof link - 1);
+	if (n > 0)
+		link[n] = '\0';
+	return strncmp(path, "/proc/", 6) == 0 || strncmp(path, "/dev/fd/", 8) == 0 ||
+	       (n > 0 && strncmp(link, "/proc/", 6) == 0);
+}
+
 FILE *wire_output_open(const char *path, const char *mode, char *err, size_t errlen)
 {
 	/* O_NONBLOCK only for the open: a FIFO without a reader fails with ENXIO instead of hanging the wire. */
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0666);
+	int how = names_open_file(path) ? O_APPEND : O_CREAT | O_TRUNC;
+	int fd = open(path, O_WRONLY | how | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0666);
 	if (fd < 0) {
 		int e = errno;
 		snprintf(err, errlen, "%s: %s", path, e == ENXIO ? "a FIFO that no process is reading" : strerror(e));

@@ -13,6 +13,7 @@
  * Opens one of the wire's outputs (the pcap, the fate log) with fopen's
  * mode, which must write: a regular file is created or truncated in place,
  * a device or FIFO is written in place (nothing is ever renamed over), a
+ * name for an open file (/dev/stdout, /dev/fd/N) is appended to, a
  * FIFO that no process reads is refused (ENXIO) rather than waited on, a
  * directory is refused (EISDIR). Close-on-exec, so no peer inherits it.
  * Returns the stream, or NULL with "path: reason" in err.
