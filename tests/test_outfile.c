@@ -199,8 +199,9 @@ static void test_outfile_does_not_follow_a_link_planted_at_its_tmp(void **state)
 	put(victim, "untouched");
 	assert_int_equal(symlink("victim", tmp), 0);
 	struct outfile of;
-	assert_true(outfile_open(&of, path, err, sizeof err) < 0);
+	assert_int_equal(outfile_open(&of, path, err, sizeof err), -EEXIST);
 	assert_non_null(strstr(err, path));
+	assert_non_null(strstr(err, "is in the way"));
 	assert_content(victim, "untouched");
 	struct stat st;
 	assert_int_equal(lstat(tmp, &st), 0);

@@ -114,12 +114,13 @@ static const char *unusable(mode_t mode, int *e)
  * so that a regular file behind /dev/stdout keeps what was written to it
  * before. O_NONBLOCK only for the open, so a FIFO without a reader fails.
  */
-static int open_in_place(struct outfile *of, char *err, size_t errlen)
+static int open_in_place(struct outfile *of, mode_t mode, char *err, size_t errlen)
 {
 	int fd = open(of->target, O_WRONLY | O_APPEND | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		int e = errno;
-		set_err(err, errlen, of->path, e == ENXIO ? "a FIFO that no process is reading" : strerror(e));
+		set_err(err, errlen, of->path,
+			e == ENXIO && S_ISFIFO(mode) ? "a FIFO that no process is reading" : strerror(e));
 		return -e;
 	}
 	int fl = fcntl(fd, F_GETFL);
@@ -159,7 +160,7 @@ int outfile_open(struct outfile *of, const char *path, char *err, size_t errlen)
 	if (exists && (!S_ISREG(st.st_mode) || open_file)) {
 		int e = 0;
 		const char *why = unusable(st.st_mode, &e);
-		rc = why ? -e : open_in_place(of, err, errlen);
+		rc = why ? -e : open_in_place(of, st.st_mode, err, errlen);
 		if (why)
 			set_err(err, errlen, path, why);
 		if (rc < 0)
@@ -182,8 +183,9 @@ int outfile_open(struct outfile *of, const char *path, char *err, size_t errlen)
 	 */
 	int fd = open(of->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0666);
 	struct stat tst;
-	if (fd >= 0 && (fstat(fd, &tst) < 0 || !S_ISREG(tst.st_mode))) {
-		close(fd);
+	if ((fd < 0 && errno == ELOOP) || (fd >= 0 && (fstat(fd, &tst) < 0 || !S_ISREG(tst.st_mode)))) {
+		if (fd >= 0)
+			close(fd);
 		char why[PATH_MAX + 64];
 		snprintf(why, sizeof why, "%s is in the way and is not a regular file", of->tmp);
 		set_err(err, errlen, path, why);
