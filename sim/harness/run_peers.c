@@ -200,14 +200,15 @@ void run__reap(struct session *s, bool ending)
 				continue;
 			sl->alive = false;
 			struct run_peer *rp = &s->res->peers[k];
-			rp->exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+			int sig = 0;
+			rp->exit_status = launch_exit_status(status, !s->builtin, &sig);
 			oracle_peer_gone(s->oracle, k);
 			if (sl->expected_exit || ending || sl->failed)
 				break;
-			if (WIFSIGNALED(status))
-				run__peer_failed(s, k, "crashed (signal %d, %s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+			if (sig)
+				run__peer_failed(s, k, "crashed (signal %d, %s)", sig, strsignal(sig));
 			else
-				run__peer_failed(s, k, "exited early with status %d (log: %s/peer-%u.log)", WEXITSTATUS(status),
+				run__peer_failed(s, k, "exited early with status %d (log: %s/peer-%u.log)", rp->exit_status,
 						 s->workdir, k);
 		}
 	}

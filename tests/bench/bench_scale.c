@@ -306,7 +306,7 @@ static void *session_sampler_main(void *arg)
 struct session_fig {
 	uint32_t peers;
 	int exit_code;
-	char reason[256];
+	char reason[VERDICT_REASON_MAX];
 	double fps_min, fps_mean, fps_overall_min, fps_overall_mean, window_s;
 	double ticks_min, stalls_per_s_max; /* the peers' loop rate (frames + stalls), and the stalls within it */
 	double wire_cpu, main_cpu, peers_cpu;
