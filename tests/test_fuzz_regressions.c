@@ -411,18 +411,25 @@ static void test_fuzz_regressions_enet_label_takes_any_bytes(void **state)
 {
 	(void)state;
 	static const uint8_t one[] = { 0x80 }, sent_time_short[] = { 0x80, 0, 1, 2, 6, 0, 0 };
-	static const uint8_t no_sent_time[] = { 0x00, 0, 6, 0, 0, 1 }, compressed[] = { 0x40, 0, 6, 0, 0, 1, 9, 9 };
+	static const uint8_t no_sent_time[] = { 0x00, 0, 0x86, 0, 0, 1, 0, 2, 0xaa, 0xbb };
+	static const uint8_t reliable_short[] = { 0x00, 0, 6, 0, 0, 1 }, compressed[] = { 0x40, 0, 6, 0, 0, 1, 9, 9 };
 	static const uint8_t cmd15[] = { 0x3f, 0xff, 0xff, 0xff, 0xff, 0xff }, nul[] = { 0, 0, 0, 0, 0, 0, 0, 0 };
+	static const uint8_t checksum_then_ping[] = { 0x00, 0x01, 0xca, 0xfe, 0xba, 0xbe, 0x85, 0xff, 0, 1 };
 	expect("enet_label", "empty", one, 0, WIRE_LABEL_NONE, NULL);
 	EXPECT_BYTES("enet_label", "one byte", one, WIRE_LABEL_NONE, NULL);
 	EXPECT_BYTES("enet_label", "sent time, a byte short", sent_time_short, WIRE_LABEL_NONE, NULL);
 	EXPECT_BYTES("enet_label", "no sent time", no_sent_time, WIRE_LABEL_RELIABLE, NULL);
+	EXPECT_BYTES("enet_label", "a SEND_RELIABLE cut short", reliable_short, WIRE_LABEL_NONE, NULL);
+	EXPECT_BYTES("enet_label", "a checksum, then a PING", checksum_then_ping, WIRE_LABEL_PING, NULL);
 	EXPECT_BYTES("enet_label", "compressed", compressed, WIRE_LABEL_NONE, NULL);
 	EXPECT_BYTES("enet_label", "command 15, every bit but the flags", cmd15, WIRE_LABEL_NONE, NULL);
 	EXPECT_BYTES("enet_label", "NUL bytes", nul, WIRE_LABEL_NONE, NULL);
 	size_t len;
 	uint8_t *big = FILLED("\x00\x00", 65536, 0x05, "", &len);
-	expect("enet_label", "64 KiB of PING", big, len, WIRE_LABEL_PING, NULL);
+	expect("enet_label", "64 KiB of 0x05, PINGs on a data channel", big, len, WIRE_LABEL_NONE, NULL);
+	for (size_t at = 2; at + 4 <= len; at += 4)
+		memcpy(big + at, "\x85\xff\x00\x01", 4);
+	expect("enet_label", "64 KiB of PINGs", big, len, WIRE_LABEL_PING, NULL);
 	free(big);
 }
 

@@ -17,10 +17,19 @@ enum wire_label {
 
 /*
  * ENet's wire format: a 2-byte peer id whose top bits are flags (sent time
- * present, compressed), then the 2-byte sent time if flagged, then commands,
- * each starting with a command byte whose low 4 bits are its number. A
- * compressed datagram's commands cannot be read, so it is NONE. Any length,
- * any bytes: this function can't fail and never reads past len.
+ * present, compressed), then the 2-byte sent time if flagged, then, on a
+ * host that sets ENet's checksum callback, a 4-byte checksum, then whole
+ * commands to the datagram's end. Each command starts with a command byte
+ * whose low 4 bits are its number and a channel byte (0xFF for connection
+ * management), and is followed by the data its length field gives.
+ *
+ * Nothing in the header says whether a checksum is there, so the commands
+ * are read both ways, without first: the label is the first command's of
+ * the reading whose commands fill the datagram exactly. A compressed
+ * datagram's commands cannot be read, and bytes that fill neither way are
+ * not ENet's (the 1-byte announce of an unconnected peer, say): both are
+ * NONE. Any length, any bytes: this function can't fail and never reads
+ * past len.
  */
 enum wire_label wire_enet_label(const uint8_t *data, size_t len);
 
