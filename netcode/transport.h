@@ -75,7 +75,9 @@ size_t nc_mem_net_inflight(const struct nc_mem_net *net);
 
 /*
  * Creates an ENet host bound to bind_ip:bind_port (host byte order; port 0
- * lets the OS choose). Returns NULL with a reason in err.
+ * lets the OS choose). Returns NULL with a reason in err. The host checks
+ * ENet's CRC-32 checksum on every datagram, so it talks only to hosts that
+ * do the same: a corrupted datagram is dropped whole, as if lost.
  */
 struct nc_transport *nc_enet_create(uint32_t bind_ip, uint16_t bind_port, char *err, size_t errlen);
 /* The port the OS gave the host. */
