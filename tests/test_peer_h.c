@@ -168,6 +168,29 @@ static void test_peer_h_frame_decodes_to_the_same_values_with_zero_stats(void **
 	assert_true(m.u.frame.checksum == 0xfedcba9876543210ull);
 }
 
+static void test_peer_h_frame_stats_decode_to_the_same_values(void **state)
+{
+	struct pair *p = *state;
+	struct ctl_msg m;
+	struct loopsim_peer_stats st = { .rollbacks = 0xdeadbeefu, .max_rollback = 65535, .last_rollback = 7,
+					 .stalls = 12345, .rtt_ms = 360, .frames_ahead = -3,
+					 .bytes_in_per_s = 4000000000u, .bytes_out_per_s = 1 };
+	assert_int_equal(loopsim_peer_frame_stats(&p->lp, 90, 88, 0x1122334455667788ull, &st), 0);
+	recv_and_decode(p->fd[0], &m);
+	assert_int_equal(m.type, CTL_FRAME);
+	assert_int_equal(m.u.frame.frame, 90);
+	assert_int_equal(m.u.frame.confirmed, 88);
+	assert_true(m.u.frame.checksum == 0x1122334455667788ull);
+	assert_int_equal(m.u.frame.rollbacks, 0xdeadbeefu);
+	assert_int_equal(m.u.frame.max_rollback, 65535);
+	assert_int_equal(m.u.frame.last_rollback, 7);
+	assert_int_equal(m.u.frame.stalls, 12345);
+	assert_int_equal(m.u.frame.rtt_ms, 360);
+	assert_int_equal(m.u.frame.frames_ahead, -3);
+	assert_int_equal(m.u.frame.bytes_in_per_s, 4000000000u);
+	assert_int_equal(m.u.frame.bytes_out_per_s, 1);
+}
+
 static void test_peer_h_bye_decodes_every_reason_and_refuses_others(void **state)
 {
 	struct pair *p = *state;
@@ -498,6 +521,7 @@ int main(void)
 						pair_teardown),
 		cmocka_unit_test_setup_teardown(test_peer_h_frame_decodes_to_the_same_values_with_zero_stats, pair_setup,
 						pair_teardown),
+		cmocka_unit_test_setup_teardown(test_peer_h_frame_stats_decode_to_the_same_values, pair_setup, pair_teardown),
 		cmocka_unit_test_setup_teardown(test_peer_h_bye_decodes_every_reason_and_refuses_others, pair_setup,
 						pair_teardown),
 		cmocka_unit_test_setup_teardown(test_peer_h_desync_decodes_to_the_same_values, pair_setup_full,

@@ -200,6 +200,7 @@ static cJSON *json_peer(const struct run_peer *p)
 	ok &= put(o, "stalls", json_u64(p->stalls));
 	ok &= put(o, "rtt_ms", json_round3(p->rtt_ms));
 	ok &= put(o, "exit_status", p->exit_status == -1 ? cJSON_CreateNull() : cJSON_CreateNumber(p->exit_status));
+	ok &= put(o, "compared", json_u64(p->compared));
 	ok &= put(o, "problem", json_str_or_null(p->problem));
 	if (!ok) {
 		cJSON_Delete(o);

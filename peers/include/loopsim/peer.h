@@ -40,8 +40,9 @@
  * Every address is in 127.0.0.0/8. Send only to the addresses in lp.peer[]: they are the wire's public ports,
  * and a datagram sent anywhere else does not cross the emulated network.
  *
- * The control protocol is that of peers/control.c (a SOCK_SEQPACKET socketpair, one message per packet, a
- * 4-byte header 'L' 'C' version type, little-endian fields). The encoders below duplicate, on purpose, the few
+ * The control protocol is written down in peers/PROTOCOL.md, and implemented by peers/control.c (a
+ * SOCK_SEQPACKET socketpair, one message per packet, a 4-byte header 'L' 'C' version type, little-endian
+ * fields); peers/python/loopsim_peer.py is the same client in Python. The encoders below duplicate, on purpose, the few
  * layouts a peer sends, so that a user needs this one file and no library; tests/test_peer_h.c checks that
  * what they send decodes with ctl_decode() to the same values, so the two cannot drift apart unseen.
  *
@@ -372,23 +373,52 @@ static inline int loopsim_peer_hello(const struct loopsim_peer *p, uint16_t port
 
 /* FRAME: my game is on `frame`; every input up to `confirmed` is final, and `checksum` is my state's hash after
  * it. The oracle compares checksums of the same confirmed frame across peers, so hash only what must agree
- * (not pointers, not timers). Lockstep games pass frame == confirmed. The netcode stats fields go as zero.
+ * (not pointers, not timers). Lockstep games pass frame == confirmed. The netcode stats fields go as zero
+ * (loopsim_peer_frame_stats() below fills them).
  * The harness takes a peer that has reported once and then stays silent for a few seconds as hung: while your
  * game waits (a partition, a lost peer), repeat your latest FRAME every half second or so. */
-static inline int loopsim_peer_frame(const struct loopsim_peer *p, uint32_t frame, uint32_t confirmed,
-				     uint64_t checksum)
+/* Your netcode's figures, which FRAME carries to the summary, the report and the viewer. Zero what you lack. */
+struct loopsim_peer_stats {
+	uint32_t rollbacks;       /* rollbacks so far */
+	uint16_t max_rollback;    /* the deepest, in frames */
+	uint16_t last_rollback;   /* the latest's depth, in frames */
+	uint32_t stalls;          /* frames you waited for inputs */
+	uint16_t rtt_ms;          /* your round-trip estimate */
+	int16_t frames_ahead;     /* how far ahead of the remotes you run */
+	uint32_t bytes_in_per_s, bytes_out_per_s;
+};
+
+/* FRAME with your netcode's statistics (stats may be NULL: all zero); otherwise as loopsim_peer_frame(). */
+static inline int loopsim_peer_frame_stats(const struct loopsim_peer *p, uint32_t frame, uint32_t confirmed,
+					   uint64_t checksum, const struct loopsim_peer_stats *stats)
 {
 	uint8_t buf[LOOPSIM_PEER__FRAME_SIZE], *b = buf;
+	struct loopsim_peer_stats zero;
 	if (p->control_fd < 0)
 		return 0;
-	memset(buf, 0, sizeof buf);
+	if (!stats) {
+		memset(&zero, 0, sizeof zero);
+		stats = &zero;
+	}
 	b = loopsim_peer__header(b, LOOPSIM_PEER__FRAME);
 	b = loopsim_peer__put(b, frame, 4);
 	b = loopsim_peer__put(b, confirmed, 4);
 	b = loopsim_peer__put(b, checksum, 8);
-	/* rollbacks u32, max_rollback u16, last_rollback u16, stalls u32, rtt_ms u16, frames_ahead i16,
-	 * bytes_in_per_s u32, bytes_out_per_s u32: left zero. */
-	return loopsim_peer__send(p, buf, sizeof buf);
+	b = loopsim_peer__put(b, stats->rollbacks, 4);
+	b = loopsim_peer__put(b, stats->max_rollback, 2);
+	b = loopsim_peer__put(b, stats->last_rollback, 2);
+	b = loopsim_peer__put(b, stats->stalls, 4);
+	b = loopsim_peer__put(b, stats->rtt_ms, 2);
+	b = loopsim_peer__put(b, (uint16_t)stats->frames_ahead, 2);
+	b = loopsim_peer__put(b, stats->bytes_in_per_s, 4);
+	b = loopsim_peer__put(b, stats->bytes_out_per_s, 4);
+	return loopsim_peer__send(p, buf, (size_t)(b - buf));
+}
+
+static inline int loopsim_peer_frame(const struct loopsim_peer *p, uint32_t frame, uint32_t confirmed,
+				     uint64_t checksum)
+{
+	return loopsim_peer_frame_stats(p, frame, confirmed, checksum, NULL);
 }
 
 /* DESYNC (optional): my own netcode saw checksums of `frame` disagree. checksum[] has p->npeers entries in index

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# A peer in Python, through peers/python/loopsim_peer.py alone: judged by the oracle (clean, a desync found and
+# bundled with its own state), playing with the C example, and running without a harness behind `loopsim wire`.
+set -u
+loopsim=$1 example_c=$2
+here=$(cd "$(dirname "$0")" && pwd)
+py="python3 $here/example_peer.py"
+dir=$(mktemp -d)
+wire_pid=
+trap '[ -n "$wire_pid" ] && kill $wire_pid 2>/dev/null; rm -rf "$dir"' EXIT
+fail() { echo "python_peer_test: $*" >&2; exit 1; }
+checks=0
+ok() { checks=$((checks + 1)); }
+
+# A clean run: every peer's frames compared, exit 0.
+timeout 60 "$loopsim" run --headless --quiet --peers 3 --duration 3 --seed 8 --latency 20 --loss 3 \
+	--peer-cmd "$py {index} {addr} {peers} {seed}" --report "$dir/clean.json" 2>"$dir/clean.err"
+rc=$?
+[ $rc = 0 ] && jq -e '.verdict == "clean" and ([.peers[] | select(.frames > 30 and .compared > 30)] | length == 3)' \
+	"$dir/clean.json" >/dev/null || fail "clean: exit $rc, $(jq -c '{verdict, reason}' "$dir/clean.json" 2>/dev/null) $(cat "$dir/clean.err")"; ok
+
+# The same game in C and in Python, side by side in one session: the same datagrams, the same states.
+timeout 60 "$loopsim" run --headless --quiet --peers 3 --duration 3 --seed 8 --latency 20 \
+	--peer-cmd "if [ {index} = 1 ]; then exec $py {index} {addr} {peers} {seed}; else exec $example_c {index} {addr} {peers} {seed}; fi" \
+	--report "$dir/mixed.json" 2>"$dir/mixed.err"
+rc=$?
+[ $rc = 0 ] && jq -e '.verdict == "clean" and ([.peers[] | select(.compared > 30)] | length == 3)' "$dir/mixed.json" >/dev/null ||
+	fail "C and Python together: exit $rc, $(jq -c '{verdict, reason}' "$dir/mixed.json" 2>/dev/null)"; ok
+
+# --inject-desync reaches the Python peer through PERTURB; the oracle names it, and the bundle holds the state it
+# DUMPED in its own bytes (8, little-endian), with diff.txt naming the first differing byte.
+timeout 60 "$loopsim" run --headless --quiet --peers 3 --duration 10 --seed 8 --inject-desync 1@40 \
+	--peer-cmd "$py {index} {addr} {peers} {seed}" --bundle "$dir/bundle" --report "$dir/desync.json" 2>"$dir/desync.err"
+rc=$?
+[ $rc = 1 ] && jq -e '.verdict == "desync" and .desync.frame == 40 and .desync.peers == [1]' "$dir/desync.json" >/dev/null ||
+	fail "desync: exit $rc, $(jq -c '{verdict, desync}' "$dir/desync.json" 2>/dev/null) $(tail -3 "$dir/desync.err")"; ok
+[ "$(stat -c %s "$dir/bundle/state-1.bin" 2>/dev/null)" = 8 ] && grep -q "peer 1: first differs at byte 0" "$dir/bundle/diff.txt" &&
+	grep -q "peer 0: identical" "$dir/bundle/diff.txt" || fail "bundle: $(cat "$dir/bundle/diff.txt" 2>/dev/null)"; ok
+
+# Without a harness: behind `loopsim wire`, the client's reports are no-ops and the game stops after
+# EXAMPLE_FRAMES; every peer ends with the same state.
+"$loopsim" wire --peers 3 --latency 10 --duration 30 --quiet >"$dir/table" 2>"$dir/wire.err" &
+wire_pid=$!
+for _ in $(seq 100); do grep -q '"ready":true' "$dir/table" 2>/dev/null && break; sleep 0.05; done
+grep -q '"ready":true' "$dir/table" || fail "loopsim wire printed no table: $(cat "$dir/wire.err")"
+peers=$(jq -r 'select(.peer != null) | "\(.addr):\(.public_port)"' "$dir/table" | paste -sd,)
+pids=
+for k in 0 1 2; do
+	addr=$(jq -r "select(.peer == $k) | .addr" "$dir/table")
+	env -u LOOPSIM_CONTROL_FD EXAMPLE_FRAMES=60 timeout 30 $py $k "$addr" "$peers" 8 2>"$dir/alone-$k.err" &
+	pids="$pids $!"
+done
+for p in $pids; do wait $p || fail "a standalone Python peer failed: $(cat "$dir"/alone-*.err)"; done
+states=$(sed -n 's/.*frame 59 state \([0-9a-f]*\)$/\1/p' "$dir"/alone-*.err | sort -u)
+[ "$(echo "$states" | wc -l)" = 1 ] && [ -n "$states" ] || fail "standalone peers disagree: $(cat "$dir"/alone-*.err)"; ok
+
+echo "python_peer_test: all $checks checks passed"
