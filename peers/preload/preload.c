@@ -1,0 +1,547 @@
+// SPDX-License-Identifier: MIT
+// libloopsim-preload.so: runs an unmodified "127.0.0.1, one port per instance" game across the wire (LD_PRELOAD).
+/*
+ * `loopsim run --localhost-ports BASE` puts this library in every peer's
+ * LD_PRELOAD, with LOOPSIM_LOCALHOST_BASE=BASE. It wraps the libc socket
+ * calls through which a game's UDP traffic passes, and rewrites addresses
+ * only (never data) with the map of preload_map.h:
+ *   bind        0.0.0.0:p or 127.0.0.1:p -> LOOPSIM_ADDR:p (UDP only)
+ *   connect, sendto, sendmsg, sendmmsg
+ *               127.0.0.1:BASE+j -> peer j's public address, and an unbound
+ *               UDP socket is bound to LOOPSIM_ADDR:0 first
+ *   recvfrom, recvmsg, recvmmsg, getpeername
+ *               peer j's public address -> 127.0.0.1:BASE+j
+ *   getsockname LOOPSIM_ADDR:p -> whatever the game asked for, on port p
+ * Everything else passes through untouched: TCP, other addresses, AF_INET6,
+ * AF_UNIX, every call on a file. Without LOOPSIM_LOCALHOST_BASE the library
+ * does nothing at all (it is inherited by every process a peer starts).
+ *
+ * The control channel. The game does not speak loopsim's control protocol,
+ * so the library speaks two messages of it for the game: a HELLO with the
+ * port of the first UDP socket it binds (and again if a later one is bound
+ * to BASE+index), so that the wire can deliver to a peer that has not sent
+ * yet and the harness does not wait for one; and, on the harness's QUIT at
+ * the end of the run, a BYE and a SIGTERM to the process, which is how a
+ * game is normally asked to stop. A reader thread (all signals blocked)
+ * waits for the QUIT; it stops for good, without reading, as soon as the
+ * program sends anything on the channel itself (a game that uses peer.h or
+ * the Python client reads its own messages). The channel is used only if it
+ * really is a SOCK_SEQPACKET socket, so that a program that closed the
+ * descriptor and reused its number never sees a stray message.
+ *
+ * Threads and signals: the map is parsed once, in the constructor, and read
+ * only after that; the rest of the shared state is a few atomics. errno is
+ * kept as the program would see it without the library: what the library
+ * does on the side never changes it. The library writes nothing on stdout,
+ * and on stderr only a malformed environment, once.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "preload/preload_map.h"
+
+/* Descriptors below this have a remembered `asked` (what getsockname shows); above, the truth is shown. */
+#define PRELOAD_MAX_FD 65536
+/* mmsghdr entries rewritten per real sendmmsg() call. */
+#define PRELOAD_MMSG_CHUNK 64
+/* The most messages one recvmmsg() call takes (the kernel's UIO_MAXIOV). */
+#define PRELOAD_MMSG_MAX 1024
+/* The reader's copy of the control channel sits at or above this number, out of the way of a program's own. */
+#define PRELOAD_PRIVATE_FD_MIN 100
+
+#define EXPORT __attribute__((visibility("default")))
+
+/*
+ * glibc declares the sockaddr arguments as transparent unions under
+ * _GNU_SOURCE; a definition must use the same types.
+ */
+#if defined(__GLIBC__) && defined(__USE_GNU)
+typedef __CONST_SOCKADDR_ARG csa_arg;
+typedef __SOCKADDR_ARG sa_arg;
+#define CSA(a) ((a).__sockaddr__)
+#define SA(a) ((a).__sockaddr__)
+#else
+typedef const struct sockaddr *csa_arg;
+typedef struct sockaddr *sa_arg;
+#define CSA(a) (a)
+#define SA(a) (a)
+#endif
+
+/* ---- the state: written by the constructor, then read only (the map), or atomic ---- */
+
+static struct preload_map map;
+static bool active;                                  /* set last by the constructor */
+static _Atomic uint8_t asked[PRELOAD_MAX_FD];        /* enum preload_asked, per descriptor */
+static _Atomic uint32_t hello_port;                  /* the port of the last HELLO sent; 0: none yet */
+static atomic_bool program_speaks;                   /* the program sent on the control channel itself */
+static atomic_flag reader_started = ATOMIC_FLAG_INIT;
+
+/* ---- the real functions (dlsym RTLD_NEXT), resolved on first use ---- */
+
+typedef int (*bind_fn)(int, const struct sockaddr *, socklen_t);
+typedef int (*sockname_fn)(int, struct sockaddr *, socklen_t *);
+typedef ssize_t (*sendto_fn)(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
+typedef ssize_t (*recvfrom_fn)(int, void *, size_t, int, struct sockaddr *, socklen_t *);
+typedef ssize_t (*sendmsg_fn)(int, const struct msghdr *, int);
+typedef ssize_t (*recvmsg_fn)(int, struct msghdr *, int);
+typedef int (*sendmmsg_fn)(int, struct mmsghdr *, unsigned int, int);
+typedef int (*recvmmsg_fn)(int, struct mmsghdr *, unsigned int, int, struct timespec *);
+typedef ssize_t (*send_fn)(int, const void *, size_t, int);
+typedef int (*socket_fn)(int, int, int);
+
+/*
+ * Each pointer is loaded once and kept; two threads racing to resolve one
+ * store the same value. A symbol that cannot be found is a broken libc:
+ * the call fails with ENOSYS rather than jumping to NULL.
+ */
+#define REAL(name, type)                                                              \
+	static type real_##name(void)                                                 \
+	{                                                                             \
+		static _Atomic(type) fn;                                              \
+		type f = atomic_load_explicit(&fn, memory_order_relaxed);             \
+		if (!f) {                                                             \
+			f = (type)dlsym(RTLD_NEXT, #name);                            \
+			atomic_store_explicit(&fn, f, memory_order_relaxed);          \
+		}                                                                     \
+		return f;                                                             \
+	}
+REAL(bind, bind_fn)
+REAL(connect, bind_fn)
+REAL(getsockname, sockname_fn)
+REAL(getpeername, sockname_fn)
+REAL(sendto, sendto_fn)
+REAL(recvfrom, recvfrom_fn)
+REAL(sendmsg, sendmsg_fn)
+REAL(recvmsg, recvmsg_fn)
+REAL(sendmmsg, sendmmsg_fn)
+REAL(recvmmsg, recvmmsg_fn)
+REAL(send, send_fn)
+REAL(socket, socket_fn)
+
+#define CALL_REAL(name, ...) (real_##name() ? real_##name()(__VA_ARGS__) : (errno = ENOSYS, -1))
+
+/* ---- helpers ---- */
+
+__attribute__((constructor)) static void preload_init(void)
+{
+	const char *base = getenv("LOOPSIM_LOCALHOST_BASE");
+	if (!base)
+		return;
+	char err[200];
+	int saved = errno;
+	if (preload_map_parse(&map, base, getenv("LOOPSIM_ADDR"), getenv("LOOPSIM_PEERS"), getenv("LOOPSIM_INDEX"),
+			      getenv("LOOPSIM_CONTROL_FD"), err, sizeof err) < 0) {
+		/* Not a silent no-op: the game would then talk past the wire, and the run would look empty. */
+		fprintf(stderr, "loopsim-preload: %s; addresses are not rewritten\n", err);
+		errno = saved;
+		return;
+	}
+	active = true;
+	errno = saved;
+}
+
+static void set_asked(int fd, enum preload_asked a)
+{
+	if (fd >= 0 && fd < PRELOAD_MAX_FD)
+		atomic_store_explicit(&asked[fd], (uint8_t)a, memory_order_relaxed);
+}
+
+static enum preload_asked get_asked(int fd)
+{
+	return fd >= 0 && fd < PRELOAD_MAX_FD ? atomic_load_explicit(&asked[fd], memory_order_relaxed)
+					      : PRELOAD_ASKED_NONE;
+}
+
+/* Copies an AF_INET address the caller gave, if it is one and whole; never reads past len. */
+static bool sin_from(const struct sockaddr *a, socklen_t len, struct sockaddr_in *out)
+{
+	if (!a || len < (socklen_t)sizeof *out)
+		return false;
+	memcpy(out, a, sizeof *out);
+	return out->sin_family == AF_INET;
+}
+
+/* Whether fd is an AF_INET datagram socket; *port gets its bound port (0: not bound yet). */
+static bool is_udp4(int fd, uint16_t *port)
+{
+	int type;
+	socklen_t tl = sizeof type;
+	struct sockaddr_in me;
+	socklen_t ml = sizeof me;
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 || type != SOCK_DGRAM)
+		return false;
+	if (CALL_REAL(getsockname, fd, (struct sockaddr *)&me, &ml) < 0 || ml < sizeof me || me.sin_family != AF_INET)
+		return false;
+	if (port)
+		*port = ntohs(me.sin_port);
+	return true;
+}
+
+static bool is_seqpacket(int fd)
+{
+	int type, domain;
+	socklen_t tl = sizeof type, dl = sizeof domain;
+	return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 && type == SOCK_SEQPACKET &&
+	       getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &dl) == 0 && domain == AF_UNIX;
+}
+
+static void send_ctl(int fd, const struct ctl_msg *m)
+{
+	uint8_t buf[64];
+	int n = ctl_encode(m, buf, sizeof buf);
+	if (n > 0)
+		(void)CALL_REAL(send, fd, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+/*
+ * Waits for the harness's QUIT on its own copy of the channel (ctl, a
+ * descriptor the program does not know, so that a program that closes fd 3
+ * and reuses its number is never read from), then answers BYE and asks the
+ * process to stop as a game is asked to: SIGTERM.
+ */
+static void *quit_reader(void *arg)
+{
+	int ctl = (int)(intptr_t)arg;
+	static uint8_t buf[CTL_MAX_MSG];
+	static struct ctl_msg msg;
+	for (;;) {
+		struct pollfd p = { .fd = ctl, .events = POLLIN };
+		if (poll(&p, 1, -1) < 0 && errno != EINTR)
+			break;
+		if (atomic_load(&program_speaks))
+			break; /* the program reads its own messages: leave them all to it */
+		ssize_t n = recv(ctl, buf, sizeof buf, MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			break; /* the harness has gone: PR_SET_PDEATHSIG and the hang-up end the program */
+		if (n > 0 && ctl_decode(buf, (size_t)n, &msg, NULL) == 0 && msg.type == CTL_QUIT) {
+			struct ctl_msg bye = { .type = CTL_BYE };
+			bye.u.bye.reason = CTL_BYE_QUIT;
+			send_ctl(ctl, &bye);
+			kill(getpid(), SIGTERM);
+			break;
+		}
+	}
+	close(ctl);
+	return NULL;
+}
+
+/*
+ * HELLO for the first UDP socket the library binds, and once more for one
+ * bound to BASE+index (the port the game is known by) if the first was not.
+ */
+static void hello(uint16_t port)
+{
+	uint16_t own = (uint16_t)(map.base + map.index);
+	uint32_t prev = atomic_load(&hello_port);
+	for (;;) {
+		if (prev != 0 && (prev == own || port != own))
+			return;
+		if (atomic_compare_exchange_weak(&hello_port, &prev, port))
+			break;
+	}
+	if (map.control_fd < 0 || atomic_load(&program_speaks) || !is_seqpacket(map.control_fd))
+		return;
+	struct ctl_msg m = { .type = CTL_HELLO };
+	m.u.hello = (struct ctl_hello){ .index = (uint16_t)map.index, .ip = map.self_ip, .port = port,
+					.pid = (uint32_t)getpid() };
+	send_ctl(map.control_fd, &m);
+	if (atomic_flag_test_and_set(&reader_started))
+		return;
+	int ctl = fcntl(map.control_fd, F_DUPFD_CLOEXEC, PRELOAD_PRIVATE_FD_MIN);
+	if (ctl < 0)
+		return;
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_t attr;
+	pthread_t t;
+	bool started = false;
+	if (pthread_attr_init(&attr) == 0) {
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		started = pthread_create(&t, &attr, quit_reader, (void *)(intptr_t)ctl) == 0;
+		pthread_attr_destroy(&attr);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!started)
+		close(ctl);
+}
+
+/* After a bind the library made: say where the game now is. */
+static void bound(int fd, enum preload_asked a)
+{
+	struct sockaddr_in me;
+	socklen_t ml = sizeof me;
+	set_asked(fd, a);
+	if (CALL_REAL(getsockname, fd, (struct sockaddr *)&me, &ml) == 0 && ml >= sizeof me)
+		hello(ntohs(me.sin_port));
+}
+
+/*
+ * Before a datagram to the mesh: a UDP socket the game never bound would
+ * be bound by the kernel to 0.0.0.0, and its datagrams would leave from
+ * 127.0.0.1, which is no peer's address. Bind it to LOOPSIM_ADDR:0 first.
+ * Returns whether fd is an AF_INET datagram socket (else: leave it alone).
+ */
+static bool ready_to_send(int fd)
+{
+	uint16_t port;
+	if (!is_udp4(fd, &port))
+		return false;
+	if (port == 0) {
+		struct sockaddr_in me = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(map.self_ip) };
+		/* Another thread may have bound it in between (EINVAL): either way it is bound now. */
+		if (CALL_REAL(bind, fd, (const struct sockaddr *)&me, sizeof me) == 0)
+			bound(fd, PRELOAD_ASKED_ANY);
+	}
+	return true;
+}
+
+/* A destination to rewrite, for a UDP socket: true with *out set. Keeps errno. */
+static bool outbound(int fd, const struct sockaddr *to, socklen_t len, struct sockaddr_in *out)
+{
+	struct sockaddr_in in;
+	if (!active || !sin_from(to, len, &in) || preload_map_local_peer(&map, &in) < 0)
+		return false;
+	int saved = errno;
+	bool ok = ready_to_send(fd) && preload_map_outbound(&map, &in, out);
+	errno = saved;
+	return ok;
+}
+
+/*
+ * A source address the kernel returned, rewritten for the game: `got` bytes
+ * of it are in ss, the caller's buffer holds `cap`; copies what fits, as the
+ * kernel does, and gives the full length back.
+ */
+static void give_addr(struct sockaddr_storage *ss, socklen_t got, struct sockaddr *to, socklen_t cap,
+		      socklen_t *len_out)
+{
+	if (got >= (socklen_t)sizeof(struct sockaddr_in) && ss->ss_family == AF_INET)
+		preload_map_inbound(&map, (struct sockaddr_in *)ss);
+	memcpy(to, ss, got < cap ? got : cap);
+	*len_out = got;
+}
+
+/* ---- the wrapped calls ---- */
+
+EXPORT int socket(int domain, int type, int protocol)
+{
+	int fd = CALL_REAL(socket, domain, type, protocol);
+	set_asked(fd, PRELOAD_ASKED_NONE); /* a new socket on a reused number: nothing to remember */
+	return fd;
+}
+
+EXPORT int bind(int fd, csa_arg arg, socklen_t len)
+{
+	const struct sockaddr *addr = CSA(arg);
+	struct sockaddr_in want, to;
+	enum preload_asked a;
+	if (!active || !sin_from(addr, len, &want) || !preload_map_bind(&map, &want, &to, &a))
+		return CALL_REAL(bind, fd, addr, len);
+	int saved = errno;
+	bool udp = is_udp4(fd, NULL);
+	errno = saved;
+	if (!udp) {
+		set_asked(fd, PRELOAD_ASKED_NONE);
+		return CALL_REAL(bind, fd, addr, len);
+	}
+	int r = CALL_REAL(bind, fd, (const struct sockaddr *)&to, sizeof to);
+	if (r == 0) {
+		bound(fd, a);
+		errno = saved;
+	}
+	return r;
+}
+
+EXPORT int connect(int fd, csa_arg arg, socklen_t len)
+{
+	const struct sockaddr *addr = CSA(arg);
+	struct sockaddr_in to;
+	if (outbound(fd, addr, len, &to))
+		return CALL_REAL(connect, fd, (const struct sockaddr *)&to, sizeof to);
+	return CALL_REAL(connect, fd, addr, len);
+}
+
+EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, csa_arg arg, socklen_t len)
+{
+	const struct sockaddr *addr = CSA(arg);
+	struct sockaddr_in to;
+	if (active && fd >= 0 && fd == map.control_fd)
+		atomic_store(&program_speaks, true);
+	if (outbound(fd, addr, len, &to))
+		return CALL_REAL(sendto, fd, buf, n, flags, (const struct sockaddr *)&to, sizeof to);
+	return CALL_REAL(sendto, fd, buf, n, flags, addr, len);
+}
+
+EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
+{
+	if (active && fd >= 0 && fd == map.control_fd)
+		atomic_store(&program_speaks, true);
+	return CALL_REAL(send, fd, buf, n, flags);
+}
+
+EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	struct sockaddr_in to;
+	if (active && fd >= 0 && fd == map.control_fd)
+		atomic_store(&program_speaks, true);
+	if (!msg || !outbound(fd, msg->msg_name, msg->msg_namelen, &to))
+		return CALL_REAL(sendmsg, fd, msg, flags);
+	struct msghdr m = *msg;
+	m.msg_name = &to;
+	m.msg_namelen = sizeof to;
+	return CALL_REAL(sendmsg, fd, &m, flags);
+}
+
+EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
+{
+	struct sockaddr_in to[PRELOAD_MMSG_CHUNK];
+	struct mmsghdr chunk[PRELOAD_MMSG_CHUNK];
+	bool any = false;
+	if (!active || !vec)
+		return CALL_REAL(sendmmsg, fd, vec, vlen, flags);
+	for (unsigned int i = 0; i < vlen && !any; i++) {
+		struct sockaddr_in in;
+		any = sin_from(vec[i].msg_hdr.msg_name, vec[i].msg_hdr.msg_namelen, &in) &&
+		      preload_map_local_peer(&map, &in) >= 0;
+	}
+	int saved = errno;
+	if (!any || !ready_to_send(fd)) {
+		errno = saved;
+		return CALL_REAL(sendmmsg, fd, vec, vlen, flags);
+	}
+	errno = saved;
+	/* The rewritten names live here, chunk by chunk; the caller's array only gets each msg_len back. */
+	int sent = 0;
+	for (unsigned int i = 0; i < vlen;) {
+		unsigned int k = vlen - i < PRELOAD_MMSG_CHUNK ? vlen - i : PRELOAD_MMSG_CHUNK;
+		for (unsigned int c = 0; c < k; c++) {
+			struct msghdr *h = &chunk[c].msg_hdr;
+			struct sockaddr_in in;
+			chunk[c] = vec[i + c];
+			if (sin_from(h->msg_name, h->msg_namelen, &in) && preload_map_outbound(&map, &in, &to[c])) {
+				h->msg_name = &to[c];
+				h->msg_namelen = sizeof to[c];
+			}
+		}
+		int r = CALL_REAL(sendmmsg, fd, chunk, k, flags);
+		if (r < 0)
+			return sent > 0 ? sent : r; /* as the kernel: the count once any went, else the error */
+		for (int c = 0; c < r; c++)
+			vec[i + (unsigned int)c].msg_len = chunk[c].msg_len;
+		sent += r;
+		i += (unsigned int)r;
+		if ((unsigned int)r < k)
+			break;
+	}
+	return sent;
+}
+
+EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, sa_arg arg, socklen_t *len)
+{
+	struct sockaddr *addr = SA(arg);
+	if (!active || !addr || !len)
+		return CALL_REAL(recvfrom, fd, buf, n, flags, addr, len);
+	struct sockaddr_storage ss;
+	socklen_t cap = *len, got = sizeof ss;
+	ssize_t r = CALL_REAL(recvfrom, fd, buf, n, flags, (struct sockaddr *)&ss, &got);
+	if (r >= 0)
+		give_addr(&ss, got, addr, cap, len);
+	return r;
+}
+
+#ifdef __GLIBC__
+/* _FORTIFY_SOURCE turns recvfrom() into this when the buffer's size is known at compile time. */
+extern void __chk_fail(void) __attribute__((noreturn));
+EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags, sa_arg arg, socklen_t *len);
+EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags, sa_arg arg, socklen_t *len)
+{
+	if (n > buflen)
+		__chk_fail();
+	return recvfrom(fd, buf, n, flags, arg, len);
+}
+#endif
+
+EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+{
+	if (!active || !msg || !msg->msg_name)
+		return CALL_REAL(recvmsg, fd, msg, flags);
+	struct sockaddr_storage ss;
+	struct msghdr m = *msg;
+	m.msg_name = &ss;
+	m.msg_namelen = sizeof ss;
+	ssize_t r = CALL_REAL(recvmsg, fd, &m, flags);
+	if (r >= 0) {
+		give_addr(&ss, m.msg_namelen, msg->msg_name, msg->msg_namelen, &msg->msg_namelen);
+		msg->msg_controllen = m.msg_controllen;
+		msg->msg_flags = m.msg_flags;
+	}
+	return r;
+}
+
+EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags, struct timespec *timeout)
+{
+	if (!active || !vec)
+		return CALL_REAL(recvmmsg, fd, vec, vlen, flags, timeout);
+	/* Each name is rewritten in place if its buffer holds a whole sockaddr_in; a shorter one keeps the truth. */
+	unsigned int n = vlen < PRELOAD_MMSG_MAX ? vlen : PRELOAD_MMSG_MAX;
+	bool whole[PRELOAD_MMSG_MAX];
+	for (unsigned int i = 0; i < n; i++)
+		whole[i] = vec[i].msg_hdr.msg_name && vec[i].msg_hdr.msg_namelen >= sizeof(struct sockaddr_in);
+	int r = CALL_REAL(recvmmsg, fd, vec, vlen, flags, timeout);
+	for (int i = 0; i < r && (unsigned int)i < n; i++) {
+		struct msghdr *h = &vec[i].msg_hdr;
+		struct sockaddr_in a;
+		if (whole[i] && h->msg_namelen == sizeof a) {
+			memcpy(&a, h->msg_name, sizeof a);
+			if (preload_map_inbound(&map, &a))
+				memcpy(h->msg_name, &a, sizeof a);
+		}
+	}
+	return r;
+}
+
+EXPORT int getpeername(int fd, sa_arg arg, socklen_t *len)
+{
+	struct sockaddr *addr = SA(arg);
+	if (!active || !addr || !len)
+		return CALL_REAL(getpeername, fd, addr, len);
+	struct sockaddr_storage ss;
+	socklen_t cap = *len, got = sizeof ss;
+	int r = CALL_REAL(getpeername, fd, (struct sockaddr *)&ss, &got);
+	if (r == 0)
+		give_addr(&ss, got, addr, cap, len);
+	return r;
+}
+
+EXPORT int getsockname(int fd, sa_arg arg, socklen_t *len)
+{
+	struct sockaddr *addr = SA(arg);
+	enum preload_asked a = get_asked(fd);
+	if (!active || !addr || !len || a == PRELOAD_ASKED_NONE)
+		return CALL_REAL(getsockname, fd, addr, len);
+	struct sockaddr_storage ss;
+	socklen_t cap = *len, got = sizeof ss;
+	int r = CALL_REAL(getsockname, fd, (struct sockaddr *)&ss, &got);
+	if (r == 0) {
+		if (got >= (socklen_t)sizeof(struct sockaddr_in))
+			preload_map_local_shown(&map, (struct sockaddr_in *)&ss, a);
+		memcpy(addr, &ss, got < cap ? got : cap);
+		*len = got;
+	}
+	return r;
+}
