@@ -38,6 +38,7 @@ enum {
 	OPT_SCREENSHOT,
 	OPT_NETWORK_ONLY,
 	OPT_KEEP_LOGS,
+	OPT_LOCALHOST_PORTS,
 	OPT_HELP,
 	OPT_SETTING = 100,
 };
@@ -62,7 +63,12 @@ static void run_help(FILE *out)
 		"  --headless                 no window even where there is a display (the default without one)\n"
 		"  --screenshot FILE.png      write the final frame as a PNG (rendered without a display if need be)\n"
 		"  --peer-cmd 'CMD'           run your own program as each peer; placeholders {index} {addr}\n"
-		"                             {peers} {seed}; see peers/include/loopsim/peer.h\n"
+		"                             {peers} {seed}, and {port} (BASE+index) with --localhost-ports;\n"
+		"                             see peers/include/loopsim/peer.h\n"
+		"  --localhost-ports BASE     run an unmodified game that binds 127.0.0.1 or 0.0.0.0 at port\n"
+		"                             BASE+index and sends to 127.0.0.1:BASE+j: a preload library\n"
+		"                             (LD_PRELOAD) moves its UDP traffic onto the wire (dynamically\n"
+		"                             linked programs, IPv4; see README)\n"
 		"  --inject-desync PEER@FRAME perturb one peer's state at a frame: the desync path, end to end\n"
 		"  --network-only             no state check is wanted (peers that report no frames): a run that\n"
 		"                             nothing failed is 'network-only', exit 0, instead of 'unchecked', exit 4\n"
@@ -115,6 +121,7 @@ int cmd_run(int argc, char **argv)
 		{ "screenshot", required_argument, NULL, OPT_SCREENSHOT },
 		{ "network-only", no_argument, NULL, OPT_NETWORK_ONLY },
 		{ "keep-logs", no_argument, NULL, OPT_KEEP_LOGS },
+		{ "localhost-ports", required_argument, NULL, OPT_LOCALHOST_PORTS },
 		{ "help", no_argument, NULL, OPT_HELP },
 	};
 	size_t nopt = 0;
@@ -304,6 +311,11 @@ int cmd_run(int argc, char **argv)
 		case OPT_KEEP_LOGS:
 			cfg.keep_logs = true;
 			break;
+		case OPT_LOCALHOST_PORTS:
+			if (cli_parse_u32("--localhost-ports", optarg, 1, 65535, &u, err, sizeof err) < 0)
+				goto usage;
+			cfg.localhost_base = (uint16_t)u;
+			break;
 		case ':':
 			snprintf(err, sizeof err, "%s: needs a value", flag);
 			goto usage;
@@ -324,6 +336,19 @@ int cmd_run(int argc, char **argv)
 		goto usage;
 	if (!cfg.scn.peer_cmd[0] && cfg.scn.peers > 16) {
 		snprintf(err, sizeof err, "--peers: the built-in game takes 2 to 16 players (%u asked)", cfg.scn.peers);
+		goto usage;
+	}
+	if (cfg.localhost_base && !cfg.scn.peer_cmd[0]) {
+		snprintf(err, sizeof err, "--localhost-ports: needs --peer-cmd (the built-in peers bind their own address)");
+		goto usage;
+	}
+	if (cfg.localhost_base && cfg.localhost_base + cfg.scn.peers - 1 > 65535) {
+		snprintf(err, sizeof err, "--localhost-ports: BASE %u with %u peers runs past port 65535 (at most %u)",
+			 cfg.localhost_base, cfg.scn.peers, 65536 - cfg.scn.peers);
+		goto usage;
+	}
+	if (!cfg.localhost_base && strstr(cfg.scn.peer_cmd, "{port}")) {
+		snprintf(err, sizeof err, "--peer-cmd: {port} needs --localhost-ports BASE");
 		goto usage;
 	}
 	if (cfg.inject && cfg.inject_peer >= cfg.scn.peers) {

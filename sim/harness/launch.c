@@ -32,17 +32,18 @@ extern char **environ;
 
 int launch_expand(const char *tmpl, const struct launch_cfg *cfg, char *out, size_t cap)
 {
-	char index[16], addr[WIRE_ADDR_STRLEN], seed[24];
+	char index[16], addr[WIRE_ADDR_STRLEN], seed[24], port[16];
 	snprintf(index, sizeof index, "%u", cfg->index);
 	wire_addr_str(addr, sizeof addr, cfg->addr, 0);
 	snprintf(seed, sizeof seed, "%" PRIu64, cfg->seed);
-	static const char *const names[] = { "{index}", "{addr}", "{peers}", "{seed}" };
-	const char *values[] = { index, addr, cfg->peers, seed };
+	snprintf(port, sizeof port, "%u", cfg->localhost_base ? (unsigned)cfg->localhost_base + cfg->index : 0u);
+	static const char *const names[] = { "{index}", "{addr}", "{peers}", "{seed}", "{port}" };
+	const char *values[] = { index, addr, cfg->peers, seed, port };
 	size_t n = 0;
 	for (const char *p = tmpl; *p;) {
 		const char *v = NULL;
 		size_t skip = 1;
-		for (int i = 0; i < 4 && !v; i++)
+		for (size_t i = 0; i < sizeof names / sizeof names[0] && !v; i++)
 			if (strncmp(p, names[i], strlen(names[i])) == 0) {
 				v = values[i];
 				skip = strlen(names[i]);
@@ -79,6 +80,59 @@ int launch_default_program(char *out, size_t cap)
 	return snprintf(out, cap, "%s/loopsim-peer", self) < (int)cap ? 0 : -1;
 }
 
+/* Whether LD_PRELOAD can hold path: absolute, with none of its separators (space, colon). */
+static bool preloadable(const char *path)
+{
+	return path[0] == '/' && !strpbrk(path, " :\t\n");
+}
+
+int launch_preload_library(char *out, size_t cap, char *err, size_t errlen)
+{
+	const char *env = getenv("LOOPSIM_PRELOAD");
+	char dir[PATH_MAX], installed[PATH_MAX + 64];
+	if (env && *env) {
+		if (snprintf(out, cap, "%s", env) >= (int)cap) {
+			snprintf(err, errlen, "LOOPSIM_PRELOAD is too long");
+			return -1;
+		}
+	} else {
+		ssize_t n = readlink("/proc/self/exe", dir, sizeof dir - 1);
+		char *slash = n > 0 ? (dir[n] = '\0', strrchr(dir, '/')) : NULL;
+		if (!slash) {
+			snprintf(err, errlen, "cannot find loopsim's own directory (set LOOPSIM_PRELOAD)");
+			return -1;
+		}
+		*slash = '\0';
+		snprintf(installed, sizeof installed, "%s/../lib/loopsim/%s", dir, LAUNCH_PRELOAD_NAME);
+		if (snprintf(out, cap, "%s/%s", dir, LAUNCH_PRELOAD_NAME) >= (int)cap) {
+			snprintf(err, errlen, "the path of loopsim's directory is too long");
+			return -1;
+		}
+		if (access(out, R_OK) != 0 && access(installed, R_OK) == 0) {
+			char *real = realpath(installed, NULL);
+			bool fits = real && strlen(real) < cap;
+			if (fits)
+				strcpy(out, real);
+			free(real);
+			if (!fits) {
+				snprintf(err, errlen, "the preload library's path is too long");
+				return -1;
+			}
+		}
+	}
+	if (access(out, R_OK) != 0) {
+		snprintf(err, errlen, "no preload library at %s: %s (build the loopsim-preload target, or set "
+			 "LOOPSIM_PRELOAD)", out, strerror(errno));
+		return -1;
+	}
+	if (!preloadable(out)) {
+		snprintf(err, errlen, "LD_PRELOAD cannot hold '%s' (it must be absolute, without a space or a colon); "
+			 "set LOOPSIM_PRELOAD to a copy elsewhere", out);
+		return -1;
+	}
+	return 0;
+}
+
 int launch_init(void)
 {
 	return prctl(PR_SET_CHILD_SUBREAPER, 1UL, 0UL, 0UL, 0UL) == 0 ? 0 : -errno;
@@ -93,7 +147,7 @@ struct plan {
 	const char *path;         /* what execve runs */
 	char *argv[4];
 	char **envp;              /* owned array; entries borrowed from environ or env_own */
-	char *env_own[5];         /* the LOOPSIM_* entries, owned */
+	char *env_own[7];         /* the LOOPSIM_* entries, and with --localhost-ports LD_PRELOAD, owned */
 	char *cmd;                /* the expanded --peer-cmd, owned */
 	char timeout[40];
 	const char *log_path;
@@ -111,15 +165,20 @@ static void plan_free(struct plan *p)
 	free(p->failmsg);
 }
 
-/* Our LOOPSIM_* variables replace any the harness itself was given. */
-static bool is_ours(const char *entry)
+/*
+ * Our LOOPSIM_* variables replace any the harness itself was given (a
+ * LOOPSIM_LOCALHOST_BASE too, set or not: the run decides); LD_PRELOAD is
+ * ours to rebuild only with --localhost-ports.
+ */
+static bool is_ours(const char *entry, bool localhost)
 {
-	static const char *const names[] = { "LOOPSIM_INDEX=", "LOOPSIM_ADDR=", "LOOPSIM_PEERS=", "LOOPSIM_SEED=",
-					     "LOOPSIM_CONTROL_FD=" };
+	static const char *const names[] = { "LOOPSIM_INDEX=",	    "LOOPSIM_ADDR=", "LOOPSIM_PEERS=",
+					     "LOOPSIM_SEED=",	    "LOOPSIM_CONTROL_FD=",
+					     "LOOPSIM_LOCALHOST_BASE=" };
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		if (strncmp(entry, names[i], strlen(names[i])) == 0)
 			return true;
-	return false;
+	return localhost && strncmp(entry, "LD_PRELOAD=", 11) == 0;
 }
 
 /* A formatted string from the heap, or NULL (vasprintf leaves its pointer undefined on failure). */
@@ -177,23 +236,36 @@ static int plan_make(struct plan *p, const struct launch_cfg *cfg, char *err, si
 	p->env_own[2] = fmt("LOOPSIM_PEERS=%s", cfg->peers);
 	p->env_own[3] = fmt("LOOPSIM_SEED=%" PRIu64, cfg->seed);
 	p->env_own[4] = fmt("LOOPSIM_CONTROL_FD=%d", LAUNCH_CONTROL_FD);
+	size_t nown = 5;
+	bool localhost = cfg->localhost_base != 0;
+	if (localhost) {
+		char lib[PATH_MAX], why[PATH_MAX + 200];
+		if (launch_preload_library(lib, sizeof lib, why, sizeof why) < 0) {
+			snprintf(err, errlen, "--localhost-ports: %s", why);
+			return -1;
+		}
+		/* After the harness's own LD_PRELOAD: a sanitizer's runtime must stay first. */
+		const char *before = getenv("LD_PRELOAD");
+		p->env_own[nown++] = fmt("LOOPSIM_LOCALHOST_BASE=%u", (unsigned)cfg->localhost_base);
+		p->env_own[nown++] = before && *before ? fmt("LD_PRELOAD=%s:%s", before, lib) : fmt("LD_PRELOAD=%s", lib);
+	}
 	p->failmsg = fmt("loopsim: cannot run %s: ", p->path);
 	bool ok = p->failmsg;
-	for (size_t i = 0; i < 5; i++)
+	for (size_t i = 0; i < nown; i++)
 		ok &= p->env_own[i] != NULL;
 	size_t n = 0;
 	for (char **e = environ; e && *e; e++)
 		n++;
-	p->envp = ok ? calloc(n + 6, sizeof *p->envp) : NULL;
+	p->envp = ok ? calloc(n + nown + 1, sizeof *p->envp) : NULL;
 	if (!p->envp) {
 		snprintf(err, errlen, "out of memory starting peer %" PRIu32, cfg->index);
 		return -1;
 	}
 	size_t k = 0;
 	for (char **e = environ; e && *e; e++)
-		if (!is_ours(*e))
+		if (!is_ours(*e, localhost))
 			p->envp[k++] = *e;
-	for (size_t i = 0; i < 5; i++)
+	for (size_t i = 0; i < nown; i++)
 		p->envp[k++] = p->env_own[i];
 	p->failmsg_len = strlen(p->failmsg);
 

@@ -17,9 +17,10 @@ struct launch_cfg {
 	const char *peers;        /* "ip:port,..." public addresses in index order */
 	uint64_t seed;
 	const char *program;      /* the built-in peer's path; used when cmd is NULL or "" */
-	const char *cmd;          /* a user's --peer-cmd with {index} {addr} {peers} {seed}, run by bash -c (or sh) */
+	const char *cmd;          /* a user's --peer-cmd with {index} {addr} {peers} {seed} {port}, run by bash -c (or sh) */
 	const char *log_path;     /* the child's stdout and stderr go here */
 	uint32_t disconnect_ms;   /* the built-in peer's --disconnect-timeout; 0 leaves its default */
+	uint16_t localhost_base;  /* --localhost-ports BASE: the preload library and LOOPSIM_LOCALHOST_BASE; 0: none */
 };
 
 struct launched {
@@ -47,7 +48,10 @@ int launch_init(void);
  *     fd is closed (close_range), including any the harness inherited from
  *     its own parent without close-on-exec;
  *   - the environment of DESIGN.md (LOOPSIM_INDEX, _ADDR, _PEERS, _SEED,
- *     _CONTROL_FD) over the harness's own;
+ *     _CONTROL_FD) over the harness's own; with localhost_base, also
+ *     LOOPSIM_LOCALHOST_BASE and the preload library (launch_preload_library())
+ *     after whatever LD_PRELOAD the harness has, so that a sanitizer's
+ *     runtime stays first;
  *   - PR_SET_PDEATHSIG = SIGKILL, so that it dies with the harness even if
  *     the harness is SIGKILLed (this covers the child itself: what a
  *     --peer-cmd shell starts learns of the harness's death when its
@@ -102,10 +106,27 @@ int launch_end_orphans(int timeout_ms);
  */
 int launch_exit_status(int wstatus, bool via_shell, int *signo);
 
-/* Expands {index} {addr} {peers} {seed} in a --peer-cmd template. Returns 0, or -1 if it does not fit. */
+/*
+ * Expands {index} {addr} {peers} {seed} and {port} (localhost_base + index,
+ * or 0 without one) in a --peer-cmd template. Returns 0, or -1 if it does
+ * not fit.
+ */
 int launch_expand(const char *tmpl, const struct launch_cfg *cfg, char *out, size_t cap);
 
 /* The built-in peer program beside this executable (or $LOOPSIM_PEER). Returns 0 or -1. */
 int launch_default_program(char *out, size_t cap);
+
+/* The preload library's file name, as the build makes it. */
+#define LAUNCH_PRELOAD_NAME "libloopsim-preload.so"
+
+/*
+ * The preload library of --localhost-ports: $LOOPSIM_PRELOAD if set, else
+ * LAUNCH_PRELOAD_NAME beside this executable (a build tree) or in
+ * ../lib/loopsim from it (an installed prefix), whichever exists. Returns 0
+ * with its absolute path in out; or -1 with, in out, the path it expected
+ * and, in err, why it cannot be used (missing, or a path LD_PRELOAD cannot
+ * hold: relative, or with a space or a colon).
+ */
+int launch_preload_library(char *out, size_t cap, char *err, size_t errlen);
 
 #endif

@@ -25,6 +25,7 @@ struct run_cfg {
 	bool network_only;            /* --network-only: no state check is wanted; a clean run is network-only, exit 0 */
 	bool keep_logs;               /* keep the peers' logs of a clean run (always kept for --peer-cmd) */
 	bool quiet;                   /* nothing on stderr but errors */
+	uint16_t localhost_base;      /* --localhost-ports BASE: peer k believes it is 127.0.0.1:BASE+k; 0: off */
 };
 
 /*

@@ -341,12 +341,15 @@ int run__launch_slot(struct session *s, uint32_t k, run_time_ms now)
 				 .program = s->program,
 				 .cmd = s->cfg->scn.peer_cmd,
 				 .log_path = log,
-				 .disconnect_ms = run__disconnect_ms(s) };
+				 .disconnect_ms = run__disconnect_ms(s),
+				 .localhost_base = s->cfg->localhost_base };
 	struct launched l;
 	if (launch_peer(&lc, &l, err, sizeof err) < 0) {
 		run__note(s, VERDICT_FAILED, "cannot start peer %u: %s", k, err);
 		return -1;
 	}
+	if (s->cfg->localhost_base) /* routable before it sends; the preload library's HELLO corrects it */
+		wire_register_port(s->wire, k, (uint16_t)(s->cfg->localhost_base + k));
 	s->slot[k] = (struct slot){ .pid = l.pid,
 				    .ctl = l.ctl,
 				    .alive = true,
