@@ -461,6 +461,27 @@ static void test_preload_sending_to_itself_skips_the_wire(void **state)
 	assert_sin(&from, INADDR_LOOPBACK, base);
 }
 
+static void test_preload_sockets_of_one_game_reach_each_other_over_localhost(void **state)
+{
+	(void)state;
+	int a = udp(), b = udp();
+	struct sockaddr_in lo = sin_of(INADDR_LOOPBACK, 0), at, from;
+	socklen_t len = sizeof at;
+	char buf[8];
+	assert_int_equal(bind(a, (struct sockaddr *)&lo, sizeof lo), 0);
+	assert_int_equal(bind(b, (struct sockaddr *)&lo, sizeof lo), 0);
+	assert_int_equal(getsockname(b, (struct sockaddr *)&at, &len), 0);
+	assert_sin(&at, INADDR_LOOPBACK, ntohs(at.sin_port));
+	/* b is really on the game's own IP; what a sends to 127.0.0.1 at b's port still gets there. */
+	assert_int_equal(sendto(a, "near", 4, 0, (struct sockaddr *)&at, sizeof at), 4);
+	assert_true(readable(b));
+	len = sizeof from;
+	assert_int_equal(recvfrom(b, buf, sizeof buf, 0, (struct sockaddr *)&from, &len), 4);
+	assert_int_equal(ntohl(from.sin_addr.s_addr), INADDR_LOOPBACK);
+	close(a);
+	close(b);
+}
+
 static void test_preload_other_traffic_is_untouched(void **state)
 {
 	(void)state;
@@ -551,6 +572,7 @@ static int run_calls(void)
 		cmocka_unit_test(test_preload_an_unbound_socket_is_bound_to_its_own_ip_before_it_sends),
 		cmocka_unit_test(test_preload_connect_then_send_and_recv_reach_the_peer),
 		cmocka_unit_test(test_preload_sending_to_itself_skips_the_wire),
+		cmocka_unit_test(test_preload_sockets_of_one_game_reach_each_other_over_localhost),
 		cmocka_unit_test(test_preload_other_traffic_is_untouched),
 		/* Last: it ends the library's reader thread. */
 		cmocka_unit_test(test_preload_quit_is_answered_with_bye_and_sigterm),

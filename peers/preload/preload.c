@@ -8,7 +8,9 @@
  *   bind        0.0.0.0:p or 127.0.0.1:p -> LOOPSIM_ADDR:p (UDP only)
  *   connect, sendto, sendmsg, sendmmsg
  *               127.0.0.1:BASE+j -> peer j's public address, and an unbound
- *               UDP socket is bound to LOOPSIM_ADDR:0 first
+ *               UDP socket is bound to LOOPSIM_ADDR:0 first; 127.0.0.1:p,
+ *               for a port p the library bound in this process, ->
+ *               LOOPSIM_ADDR:p (the game's sockets still reach each other)
  *   recvfrom, recvmsg, recvmmsg, getpeername
  *               peer j's public address -> 127.0.0.1:BASE+j
  *   getsockname LOOPSIM_ADDR:p -> whatever the game asked for, on port p
@@ -89,6 +91,7 @@ static _Atomic uint8_t asked[PRELOAD_MAX_FD];        /* enum preload_asked, per 
 static _Atomic uint32_t hello_port;                  /* the port of the last HELLO sent; 0: none yet */
 static atomic_bool program_speaks;                   /* the program sent on the control channel itself */
 static atomic_flag reader_started = ATOMIC_FLAG_INIT;
+static _Atomic uint32_t own_ports[65536 / 32];       /* ports this process bound through the library, a bit each */
 
 /* ---- the real functions (dlsym RTLD_NEXT), resolved on first use ---- */
 
@@ -286,8 +289,16 @@ static void bound(int fd, enum preload_asked a)
 	struct sockaddr_in me;
 	socklen_t ml = sizeof me;
 	set_asked(fd, a);
-	if (CALL_REAL(getsockname, fd, (struct sockaddr *)&me, &ml) == 0 && ml >= sizeof me)
-		hello(ntohs(me.sin_port));
+	if (CALL_REAL(getsockname, fd, (struct sockaddr *)&me, &ml) == 0 && ml >= sizeof me) {
+		uint16_t port = ntohs(me.sin_port);
+		atomic_fetch_or(&own_ports[port / 32], 1u << (port % 32));
+		hello(port);
+	}
+}
+
+static bool own_port(uint16_t port)
+{
+	return atomic_load_explicit(&own_ports[port / 32], memory_order_relaxed) & (1u << (port % 32));
 }
 
 /*
@@ -310,14 +321,38 @@ static bool ready_to_send(int fd)
 	return true;
 }
 
+/*
+ * Where a destination really is. DEST_PEER: a session port (a peer on the
+ * wire, or this one). DEST_OWN: 127.0.0.1:p where p is another port this
+ * process bound through the library, which moved it to LOOPSIM_ADDR (two
+ * sockets of one game that talk to each other over 127.0.0.1). Else
+ * DEST_NONE: left alone.
+ */
+enum dest_kind { DEST_NONE, DEST_PEER, DEST_OWN };
+
+static enum dest_kind dest_of(const struct sockaddr *to, socklen_t len, struct sockaddr_in *out)
+{
+	struct sockaddr_in in;
+	if (!sin_from(to, len, &in))
+		return DEST_NONE;
+	if (preload_map_outbound(&map, &in, out))
+		return DEST_PEER;
+	uint32_t ip = ntohl(in.sin_addr.s_addr);
+	if ((ip != INADDR_LOOPBACK && ip != INADDR_ANY) || !own_port(ntohs(in.sin_port)))
+		return DEST_NONE;
+	*out = in;
+	out->sin_addr.s_addr = htonl(map.self_ip);
+	return DEST_OWN;
+}
+
 /* A destination to rewrite, for a UDP socket: true with *out set. Keeps errno. */
 static bool outbound(int fd, const struct sockaddr *to, socklen_t len, struct sockaddr_in *out)
 {
-	struct sockaddr_in in;
-	if (!active || !sin_from(to, len, &in) || preload_map_local_peer(&map, &in) < 0)
+	enum dest_kind k = active ? dest_of(to, len, out) : DEST_NONE;
+	if (k == DEST_NONE)
 		return false;
 	int saved = errno;
-	bool ok = ready_to_send(fd) && preload_map_outbound(&map, &in, out);
+	bool ok = k == DEST_PEER ? ready_to_send(fd) : is_udp4(fd, NULL);
 	errno = saved;
 	return ok;
 }
@@ -411,16 +446,16 @@ EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
 {
 	struct sockaddr_in to[PRELOAD_MMSG_CHUNK];
 	struct mmsghdr chunk[PRELOAD_MMSG_CHUNK];
-	bool any = false;
+	bool peer = false, own = false;
 	if (!active || !vec)
 		return CALL_REAL(sendmmsg, fd, vec, vlen, flags);
-	for (unsigned int i = 0; i < vlen && !any; i++) {
-		struct sockaddr_in in;
-		any = sin_from(vec[i].msg_hdr.msg_name, vec[i].msg_hdr.msg_namelen, &in) &&
-		      preload_map_local_peer(&map, &in) >= 0;
+	for (unsigned int i = 0; i < vlen && !peer; i++) {
+		enum dest_kind k = dest_of(vec[i].msg_hdr.msg_name, vec[i].msg_hdr.msg_namelen, &to[0]);
+		peer = k == DEST_PEER;
+		own |= k == DEST_OWN;
 	}
 	int saved = errno;
-	if (!any || !ready_to_send(fd)) {
+	if (!(peer ? ready_to_send(fd) : own && is_udp4(fd, NULL))) {
 		errno = saved;
 		return CALL_REAL(sendmmsg, fd, vec, vlen, flags);
 	}
@@ -431,9 +466,8 @@ EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
 		unsigned int k = vlen - i < PRELOAD_MMSG_CHUNK ? vlen - i : PRELOAD_MMSG_CHUNK;
 		for (unsigned int c = 0; c < k; c++) {
 			struct msghdr *h = &chunk[c].msg_hdr;
-			struct sockaddr_in in;
 			chunk[c] = vec[i + c];
-			if (sin_from(h->msg_name, h->msg_namelen, &in) && preload_map_outbound(&map, &in, &to[c])) {
+			if (dest_of(h->msg_name, h->msg_namelen, &to[c]) != DEST_NONE) {
 				h->msg_name = &to[c];
 				h->msg_namelen = sizeof to[c];
 			}
