@@ -2,14 +2,17 @@
 // A log-linear histogram of delays in microseconds.
 #include "wire/hist.h"
 
+/* Bucket of v: below WIRE_HIST_SUB its own; then octave e (2^e <= v < 2^(e+1)) in WIRE_HIST_SUB slices. */
 static unsigned bucket_of(uint64_t v)
 {
 	if (v < WIRE_HIST_SUB)
 		return (unsigned)v;
-	unsigned e = 63u - (unsigned)__builtin_clzll(v); /* e >= 3 */
-	unsigned sub = (unsigned)(v >> (e - 3)) & (WIRE_HIST_SUB - 1);
-	unsigned idx = WIRE_HIST_SUB + (e - 3) * WIRE_HIST_SUB + sub;
-	return idx < WIRE_HIST_BUCKETS ? idx : WIRE_HIST_BUCKETS - 1;
+	if (v >= WIRE_HIST_RANGE_US)
+		return WIRE_HIST_BUCKETS - 1;
+	unsigned e = 63u - (unsigned)__builtin_clzll(v); /* e >= WIRE_HIST_SUB_BITS */
+	unsigned shift = e - WIRE_HIST_SUB_BITS;
+	unsigned sub = (unsigned)(v >> shift) & (WIRE_HIST_SUB - 1);
+	return WIRE_HIST_SUB + shift * WIRE_HIST_SUB + sub;
 }
 
 /* The lowest value of a bucket and its width. */
@@ -20,10 +23,10 @@ static void bucket_range(unsigned idx, uint64_t *lo, uint64_t *width)
 		*width = 1;
 		return;
 	}
-	unsigned e = (idx - WIRE_HIST_SUB) / WIRE_HIST_SUB + 3;
+	unsigned shift = (idx - WIRE_HIST_SUB) / WIRE_HIST_SUB;
 	unsigned sub = (idx - WIRE_HIST_SUB) % WIRE_HIST_SUB;
-	*lo = ((uint64_t)(WIRE_HIST_SUB + sub)) << (e - 3);
-	*width = 1ull << (e - 3);
+	*lo = ((uint64_t)(WIRE_HIST_SUB + sub)) << shift;
+	*width = 1ull << shift;
 }
 
 void wire_hist_record(struct wire_hist *h, uint64_t value_us)
@@ -68,7 +71,8 @@ uint64_t wire_hist_quantile(const struct wire_hist *h, double q)
 				width -= h->min_us - lo;
 				lo = h->min_us;
 			}
-			if (h->max_us - lo < width)
+			/* The last bucket also holds everything beyond the range: it reaches up to max. */
+			if (h->max_us - lo < width || i == WIRE_HIST_BUCKETS - 1)
 				width = h->max_us - lo + 1;
 			double frac = ((double)(rank - seen) - 0.5) / (double)h->bucket[i];
 			uint64_t v = lo + (uint64_t)(frac * (double)width);
