@@ -346,7 +346,7 @@ static void test_link_jitter_pareto_shape(void **state)
 	free(d);
 }
 
-static void test_link_jitter_correlation_gives_lag1_autocorrelation(void **state)
+static void test_link_netem_jitter_correlation_gives_lag1_autocorrelation(void **state)
 {
 	(void)state;
 	struct wire_link_cfg c = cfg_default();
@@ -354,6 +354,7 @@ static void test_link_jitter_correlation_gives_lag1_autocorrelation(void **state
 	c.jitter_ms = 10;
 	c.jitter_dist = WIRE_DIST_NORMAL;
 	c.jitter_corr_pct = 75;
+	c.jitter_reorders = true; /* the correlation of netem's per-datagram jitter */
 	const uint32_t n = 200000;
 	const double rho = 0.75, sigma = 10000;
 	double *d = collect_delays(&c, n, 1000000);
@@ -438,6 +439,235 @@ static void test_link_jitter_reorders_when_asked(void **state)
 	print_message("  netem jitter: %llu of 20000 overtake\n", (unsigned long long)overtakes);
 	/* Two uniform samples 0.1 ms apart in 80 ms: the second is earlier almost half the time. */
 	assert_true(overtakes > 20000 / 4);
+}
+
+/* ---- the path: jitter as a function of time ---- */
+
+/*
+ * The delay the path gives a datagram sent at t is a function of t: a link
+ * that carries 20k datagrams/s and one that carries one every 10 ms (same
+ * seed, same first send) give the same delay at the same send time, unless
+ * the backstop had to hold the busy link's datagram. Returns how many of the
+ * sparse link's datagrams got another delay; counts the busy link's overtakes.
+ */
+static uint64_t path_differences(const struct wire_link_cfg *c, uint64_t seed, sim_time_us duration_us,
+				 uint64_t *overtakes, uint64_t *compared)
+{
+	struct wire_link busy, sparse;
+	assert_int_equal(wire_link_init(&busy, seed, 0, 1, c), 0);
+	assert_int_equal(wire_link_init(&sparse, seed, 0, 1, c), 0);
+	uint64_t differ = 0;
+	sim_time_us prev = 0;
+	*overtakes = *compared = 0;
+	for (sim_time_us t = 0; t < duration_us; t += 50) {
+		struct wire_fate f, g;
+		wire_link_fate(&busy, t, 100, &f);
+		*overtakes += f.copy[0].deliver_at_us < prev;
+		prev = f.copy[0].deliver_at_us;
+		if (t % 10000 == 0) {
+			wire_link_fate(&sparse, t, 100, &g);
+			differ += g.copy[0].deliver_at_us != f.copy[0].deliver_at_us;
+			++*compared;
+		}
+	}
+	wire_link_fini(&busy);
+	wire_link_fini(&sparse);
+	return differ;
+}
+
+static void test_link_jitter_path_holds_nothing_back_at_20k_per_s(void **state)
+{
+	(void)state;
+	const enum wire_dist dists[] = { WIRE_DIST_UNIFORM, WIRE_DIST_NORMAL, WIRE_DIST_PARETO };
+	for (size_t k = 0; k < 3; k++) {
+		struct wire_link_cfg c = cfg_default();
+		c.latency_ms = dists[k] == WIRE_DIST_PARETO ? 100 : 20;
+		c.jitter_ms = dists[k] == WIRE_DIST_PARETO ? 30 : 5;
+		c.jitter_dist = dists[k];
+		uint64_t overtakes, compared;
+		uint64_t differ = path_differences(&c, SEED, 60000000, &overtakes, &compared);
+		print_message("  %s %g +- %g ms at 20k/s for 60 s: %llu overtakes, %llu of %llu delays differ from "
+			      "the sparse link's\n", wire_dist_name(dists[k]), c.latency_ms, c.jitter_ms,
+			      (unsigned long long)overtakes, (unsigned long long)differ, (unsigned long long)compared);
+		assert_int_equal(overtakes, 0);
+		/*
+		 * The slope's sd is at most 0.25 where the path is steepest, so the
+		 * backstop binds on 4-sigma slopes only: a few in a million.
+		 */
+		assert_true(differ * 1000 <= compared);
+	}
+}
+
+/*
+ * At 20k/s the mean delay is the latency and the sd the jitter's: what the
+ * old hold-behind-the-predecessor skewed by +11 ms. The time average of a
+ * stationary process over T has standard error sigma sqrt(2.087 h / T), the
+ * integral of the spline's correlation being 2.087 h; the sample variance
+ * of a Gaussian process, sigma^2 sqrt(2 * 1.491 h / T) (the integral of
+ * its square).
+ */
+static void test_link_jitter_path_keeps_mean_and_sd_at_20k_per_s(void **state)
+{
+	(void)state;
+	struct wire_link_cfg c = cfg_default();
+	c.latency_ms = 20;
+	c.jitter_ms = 5;
+	c.jitter_dist = WIRE_DIST_NORMAL;
+	struct wire_link l;
+	link_open(&l, &c);
+	const sim_time_us duration_us = 60000000;
+	double sum = 0, sum2 = 0, n = 0;
+	for (sim_time_us t = 0; t < duration_us; t += 50) {
+		struct wire_fate f;
+		wire_link_fate(&l, t, 100, &f);
+		double d = (double)(f.copy[0].deliver_at_us - t);
+		sum += d;
+		sum2 += d * d;
+		n++;
+	}
+	double h = l.path_h_us, mean = sum / n, var = sum2 / n - mean * mean, sigma = 5000;
+	double mean_tol = Z * sigma * sqrt(2.087 * h / (double)duration_us);
+	double var_tol = Z * sigma * sigma * sqrt(2 * 1.491 * h / (double)duration_us);
+	print_message("  normal 20 ms sd 5 ms, h %.1f ms, at 20k/s: mean %.1f us (want 20000 +- %.1f), sd %.1f us "
+		      "(want 5000, variance +- %.0f%%)\n", h / 1000, mean, mean_tol, sqrt(var), 100 * var_tol / (sigma * sigma));
+	assert_near(mean, 20000, mean_tol);
+	assert_near(var, sigma * sigma, var_tol);
+	wire_link_fini(&l);
+}
+
+/*
+ * Correlation in time: g(t) g(t + tau) averages the spline's correlation,
+ * 0.494 at tau = h and 0 from 4h on. Pairs 8h apart share no knot, so they
+ * are independent, and g1 g2 has a variance of at most 1 + rho^2.
+ */
+static void test_link_jitter_path_correlation_is_half_at_h(void **state)
+{
+	(void)state;
+	struct wire_link_cfg c = cfg_default();
+	c.latency_ms = 100;
+	c.jitter_ms = 10;
+	c.jitter_dist = WIRE_DIST_NORMAL;
+	const double lags[] = { 0.5, 1, 2, 4 }, want[] = { 0.8402, 0.4940, 0.0495, 0 };
+	const uint32_t pairs = 40000;
+	for (size_t k = 0; k < 4; k++) {
+		struct wire_link l;
+		link_open(&l, &c);
+		sim_time_us h = (sim_time_us)llround(l.path_h_us), lag = (sim_time_us)llround(lags[k] * (double)h);
+		double sum = 0;
+		for (uint32_t i = 0; i < pairs; i++) {
+			/* An odd step, so that the pairs fall at every phase between knots. */
+			sim_time_us t = (sim_time_us)i * (8 * h + 977);
+			struct wire_fate f, g;
+			wire_link_fate(&l, t, 100, &f);
+			wire_link_fate(&l, t + lag, 100, &g);
+			double a = ((double)(f.copy[0].deliver_at_us - t) - 100000) / 10000;
+			double b = ((double)(g.copy[0].deliver_at_us - t - lag) - 100000) / 10000;
+			sum += a * b;
+		}
+		double rho = sum / pairs, tol = Z * sqrt((1 + want[k] * want[k]) / pairs);
+		print_message("  correlation at %.1f h (h %.1f ms): %.4f (want %.4f +- %.4f)\n", lags[k],
+			      l.path_h_us / 1000, rho, want[k], tol);
+		assert_near(rho, want[k], tol);
+		wire_link_fini(&l);
+	}
+}
+
+/* The correlation time follows the jitter (link.h), and jitter-corr stretches it. */
+static void test_link_jitter_path_correlation_time_scales(void **state)
+{
+	(void)state;
+	struct wire_link_cfg c = cfg_default();
+	c.latency_ms = 20;
+	c.jitter_ms = 5;
+	struct wire_link l;
+	link_open(&l, &c);
+	assert_near(l.path_h_us, 5.32 * 0.7979 * 5000, 1); /* uniform: 21.2 ms */
+	c.jitter_dist = WIRE_DIST_NORMAL;
+	assert_int_equal(wire_link_configure(&l, &c), 0);
+	assert_near(l.path_h_us, 5.32 * 5000, 1); /* normal: 26.6 ms */
+	c.jitter_corr_pct = 50;
+	assert_int_equal(wire_link_configure(&l, &c), 0);
+	assert_near(l.path_h_us, 2 * 5.32 * 5000, 1);
+	c.jitter_ms = 0.01;
+	c.jitter_corr_pct = 0;
+	assert_int_equal(wire_link_configure(&l, &c), 0);
+	assert_near(l.path_h_us, 1000, 0); /* a floor of 1 ms */
+	wire_link_fini(&l);
+}
+
+/*
+ * A fall the path did not make gently (here, the latency cut from 100 ms to
+ * 0 under 20k datagrams/s) drains at WIRE_JITTER_DRAIN: deliveries keep at
+ * least a tenth of their send spacing, never arrive all at once, and reach
+ * the new delay after 100 / 0.9 ms.
+ */
+static void test_link_jitter_fall_drains_as_a_queue(void **state)
+{
+	(void)state;
+	struct wire_link_cfg c = cfg_default();
+	c.latency_ms = 100;
+	struct wire_link l;
+	link_open(&l, &c);
+	struct wire_fate f;
+	sim_time_us t = 0;
+	for (; t < 1000000; t += 50)
+		wire_link_fate(&l, t, 100, &f);
+	sim_time_us prev = f.copy[0].deliver_at_us;
+	c.latency_ms = 0;
+	assert_int_equal(wire_link_configure(&l, &c), 0);
+	sim_time_us drained_at = 0;
+	for (; t < 1300000; t += 50) {
+		wire_link_fate(&l, t, 100, &f);
+		assert_true(f.copy[0].deliver_at_us >= prev + 5);
+		prev = f.copy[0].deliver_at_us;
+		if (!drained_at && f.copy[0].deliver_at_us == t)
+			drained_at = t;
+	}
+	print_message("  100 ms to 0: the delay reaches 0 after %.1f ms\n", (double)(drained_at - 1000000) / 1000);
+	assert_near((double)(drained_at - 1000000), 100000 / 0.9, 100);
+	wire_link_fini(&l);
+}
+
+/*
+ * Pareto's tail comes in spikes that rise at once and drain at
+ * WIRE_PARETO_DRAIN. Above the body's reach (Pareto's 80th percentile) the
+ * delay is a spike's, so between two datagrams 50 µs apart it falls by at
+ * most 25 µs (and a µs of rounding); below, the body's gentle slope and
+ * the backstop keep falls under 45 µs. Spikes reach the far tail.
+ */
+static void test_link_jitter_pareto_spikes_drain_at_half_speed(void **state)
+{
+	(void)state;
+	struct wire_link_cfg c = cfg_default();
+	c.latency_ms = 100;
+	c.jitter_ms = 30;
+	c.jitter_dist = WIRE_DIST_PARETO;
+	struct wire_link l;
+	link_open(&l, &c);
+	const double x_m = 30000 / sqrt(0.75), body_top = 100000 + x_m * (cbrt(5.0) - 1.5);
+	const double p99 = 100000 + x_m * (cbrt(100.0) - 1.5);
+	uint64_t spiking = 0, n = 0, high = 0;
+	double prev = 0, steepest = 0;
+	for (sim_time_us t = 0; t < 60000000; t += 50, n++) {
+		struct wire_fate f;
+		wire_link_fate(&l, t, 100, &f);
+		double d = (double)(f.copy[0].deliver_at_us - t);
+		if (n > 0 && prev > body_top && d > body_top) {
+			spiking++;
+			assert_true(d >= prev - WIRE_PARETO_DRAIN * 50 - 1);
+		}
+		if (n > 0 && prev - d > steepest)
+			steepest = prev - d;
+		high += d > p99;
+		prev = d;
+	}
+	print_message("  pareto 100 ms sd 30 ms for 60 s: %.1f%% of the time in spikes above the body, steepest fall "
+		      "%.0f us in 50, %.3f%% above the 99th percentile\n", 100.0 * (double)spiking / (double)n, steepest,
+		      100.0 * (double)high / (double)n);
+	assert_true(steepest <= WIRE_JITTER_DRAIN * 50 + 1);
+	assert_true(spiking > 0);
+	assert_true(high > 0);
+	wire_link_fini(&l);
 }
 
 /* ---- duplication, reordering, corruption ---- */
@@ -958,11 +1188,15 @@ static void test_link_configure_takes_effect_next_datagram(void **state)
 	assert_int_equal(f.index, 11);
 	assert_true(f.copy[0].deliver_at_us == 11000 + 80000);
 
-	/* Shorter latency: the new delay, but never ahead of what is already on its way. */
+	/*
+	 * Shorter latency: the new delay, but never ahead of what is already on
+	 * its way, and spaced from it by a tenth of the time between the sends,
+	 * as a queue drains (WIRE_JITTER_DRAIN).
+	 */
 	c.latency_ms = 5;
 	assert_int_equal(wire_link_configure(&l, &c), 0);
 	wire_link_fate(&l, 12000, 100, &f);
-	assert_true(f.copy[0].deliver_at_us == 91000);
+	assert_true(f.copy[0].deliver_at_us == 91000 + 100);
 	wire_link_fate(&l, 200000, 100, &f);
 	assert_true(f.copy[0].deliver_at_us == 205000);
 	assert_int_equal(f.index, 13);
@@ -1130,9 +1364,15 @@ int main(void)
 		cmocka_unit_test(test_link_jitter_uniform_shape),
 		cmocka_unit_test(test_link_jitter_normal_shape),
 		cmocka_unit_test(test_link_jitter_pareto_shape),
-		cmocka_unit_test(test_link_jitter_correlation_gives_lag1_autocorrelation),
+		cmocka_unit_test(test_link_netem_jitter_correlation_gives_lag1_autocorrelation),
 		cmocka_unit_test(test_link_jitter_keeps_order_by_default),
 		cmocka_unit_test(test_link_jitter_reorders_when_asked),
+		cmocka_unit_test(test_link_jitter_path_holds_nothing_back_at_20k_per_s),
+		cmocka_unit_test(test_link_jitter_path_keeps_mean_and_sd_at_20k_per_s),
+		cmocka_unit_test(test_link_jitter_path_correlation_is_half_at_h),
+		cmocka_unit_test(test_link_jitter_path_correlation_time_scales),
+		cmocka_unit_test(test_link_jitter_fall_drains_as_a_queue),
+		cmocka_unit_test(test_link_jitter_pareto_spikes_drain_at_half_speed),
 		cmocka_unit_test(test_link_duplicate_rate_and_delay),
 		cmocka_unit_test(test_link_reorder_rate_skips_delay),
 		cmocka_unit_test(test_link_reorder_gap_every_fifth),

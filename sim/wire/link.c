@@ -94,6 +94,53 @@ static uint64_t ms_to_us(double ms)
 	return (uint64_t)llround(ms * 1000.0);
 }
 
+/*
+ * The path's constants (link.h). h is 5.3 times the steepest dD/dg per ms of
+ * jitter, so that the delay's slope has a standard deviation of at most 0.25
+ * (the spline's g' is at most 1.33 / h): uniform 2 phi(0) = 0.798, normal 1,
+ * Pareto's body 0.262 (for a body that stops at its 80th percentile).
+ */
+#define PATH_SLOPE_SD 0.25
+#define PATH_SPLINE_SLOPE 1.33
+#define PATH_H_MIN_US 1000.0
+#define PARETO_C 0.8           /* the body stops at this quantile; spikes carry the rest */
+#define PARETO_PEAK_MAX 100.0  /* the highest spike, in x_m: 1e-6 of the distribution lies above */
+#define PARETO_SPIKES_PER_BIN 0.25
+
+/* Pareto x_m = 1, alpha = 3: the density, and where the body stops. */
+static double pareto_density(double x)
+{
+	return 3.0 / (x * x * x * x);
+}
+
+static double pareto_xc(void)
+{
+	return cbrt(1.0 / (1.0 - PARETO_C));
+}
+
+static void path_spacing(struct wire_link *l, const struct wire_link_cfg *c)
+{
+	static const double steepest[WIRE_DIST_COUNT] = {
+		[WIRE_DIST_UNIFORM] = 0.7979,
+		[WIRE_DIST_NORMAL] = 1.0,
+		[WIRE_DIST_PARETO] = 0.2619,
+	};
+	double h = PATH_SPLINE_SLOPE / PATH_SLOPE_SD * steepest[c->jitter_dist] * (double)l->jitter_us / (1.0 - l->corr);
+	l->path_h_us = h > PATH_H_MIN_US ? h : PATH_H_MIN_US;
+	l->knot_k = INT64_MIN; /* the spacing may have changed: the cached knots are stale */
+
+	/* Pareto's spikes, in x_m units (one x_m is jitter / sqrt(0.75) of delay). */
+	l->spike_valid = false;
+	l->body_x = 0;
+	if (c->jitter_dist == WIRE_DIST_PARETO && l->jitter_us > 0) {
+		double scale_us = (double)l->jitter_us / sqrt(0.75);
+		double rate_per_us = WIRE_PARETO_DRAIN * pareto_density(pareto_xc()) / PARETO_C / scale_us;
+		l->spike_fall = WIRE_PARETO_DRAIN / scale_us;
+		l->spike_bin_us = PARETO_SPIKES_PER_BIN / rate_per_us;
+		l->spike_span_us = (PARETO_PEAK_MAX - 1.0) / l->spike_fall;
+	}
+}
+
 /* Derives the model's working values; the caller has validated cfg. */
 static void derive(struct wire_link *l, const struct wire_link_cfg *c)
 {
@@ -103,6 +150,7 @@ static void derive(struct wire_link *l, const struct wire_link_cfg *c)
 	l->dup_delay_us = ms_to_us(c->dup_delay_ms);
 	l->rate_bps = (uint64_t)llround(c->rate_kbit * 1000.0);
 	l->corr = c->jitter_corr_pct / 100.0;
+	path_spacing(l, c);
 	l->loss_p = c->loss_pct / 100.0;
 	if (c->ge) {
 		/* netem's four-parameter form: p, r, 1-h, 1-k. */
@@ -203,15 +251,13 @@ static double standard_sample(enum wire_dist dist, double u)
 }
 
 /*
- * The jittered delay of the datagram, in µs. Correlation is an AR(1) on the
- * standardised sample, z = rho * z_prev + sqrt(1 - rho^2) * z_fresh, which
- * keeps the mean and stddev the user asked for (netem's mixing of uniforms
- * narrows the spread as correlation grows).
+ * netem's per-datagram jitter (jitter_reorders), in µs. Correlation is an
+ * AR(1) on the standardised sample, z = rho * z_prev + sqrt(1 - rho^2) *
+ * z_fresh, which keeps the mean and stddev the user asked for (netem's
+ * mixing of uniforms narrows the spread as correlation grows).
  */
 static uint64_t jitter_delay(struct wire_link *l)
 {
-	if (l->jitter_us == 0)
-		return l->latency_us;
 	double z = standard_sample(l->cfg.jitter_dist, draw(l, WIRE_RNG_JITTER));
 	if (l->corr > 0) {
 		z = l->corr * l->jitter_prev + sqrt(1.0 - l->corr * l->corr) * z;
@@ -223,6 +269,165 @@ static uint64_t jitter_delay(struct wire_link *l)
 		sigma /= sqrt(3.0);
 	double d = (double)l->latency_us + z * sigma;
 	return d <= 0 ? 0 : (uint64_t)llround(d);
+}
+
+/*
+ * The path's Gaussian process at t µs from its epoch: a cubic B-spline
+ * through N(0,1) knots, divided by the norm of its weights so that it is
+ * exactly N(0,1) at every t (link.h). The four knots around t are cached;
+ * they depend on the seed alone.
+ */
+static double path_gauss(struct wire_link *l, double t_us)
+{
+	double x = t_us / l->path_h_us;
+	int64_t knot = (int64_t)floor(x);
+	double f = x - (double)knot;
+	if (knot != l->knot_k) {
+		for (int i = 0; i < 4; i++)
+			l->knot_z[i] = wire_normal_quantile(
+				wire_rng_unit(l->seed, l->from, l->to, (uint64_t)(knot - 1 + i), WIRE_RNG_JITTER_PATH));
+		l->knot_k = knot;
+	}
+	double g = 1.0 - f, w[4] = { g * g * g / 6, (3 * f * f * f - 6 * f * f + 4) / 6,
+				     (-3 * f * f * f + 3 * f * f + 3 * f + 1) / 6, f * f * f / 6 };
+	double sum = 0, norm2 = 0;
+	for (int i = 0; i < 4; i++) {
+		sum += w[i] * l->knot_z[i];
+		norm2 += w[i] * w[i];
+	}
+	return sum / sqrt(norm2);
+}
+
+/*
+ * A spike's peak in x_m from u in (0, 1]: the survival (f / F)(x) / (f / F)(x_c)
+ * is 1 / (x^4 - x) up to a constant, so the peak solves x^4 - x = (x_c^4 - x_c) / u.
+ * Newton from above converges without overshoot, the function being convex.
+ */
+static double spike_peak(double u)
+{
+	double xc = pareto_xc(), rhs = (xc * xc * xc * xc - xc) / u;
+	if (rhs >= PARETO_PEAK_MAX * PARETO_PEAK_MAX * PARETO_PEAK_MAX * PARETO_PEAK_MAX)
+		return PARETO_PEAK_MAX;
+	double x = sqrt(sqrt(rhs)) + 1.0;
+	for (int i = 0; i < 50; i++) {
+		double step = (x * x * x * x - x - rhs) / (4 * x * x * x - 1);
+		x -= step;
+		if (step < 1e-12 * x)
+			break;
+	}
+	return x < PARETO_PEAK_MAX ? x : PARETO_PEAK_MAX;
+}
+
+/*
+ * The spikes' envelope at path time t, in x_m: the highest spike still
+ * falling, or below 1 if none is. Spikes are drawn per bin; the envelope at
+ * the last time asked is cached, and a later time only adds the spikes
+ * between, so the result is a function of t alone. Spikes older than
+ * spike_span_us have fallen below the floor whatever their peak. A time
+ * earlier than the cache's reads the cache.
+ */
+static double spike_envelope(struct wire_link *l, double t)
+{
+	double from = t - l->spike_span_us;
+	if (l->spike_valid) {
+		if (t <= l->spike_t_us)
+			return l->spike_x;
+		if (l->spike_t_us > from)
+			from = l->spike_t_us;
+	}
+	double e = l->spike_valid ? l->spike_x - l->spike_fall * (t - l->spike_t_us) : 0.0;
+	const double mean = PARETO_SPIKES_PER_BIN, p0 = exp(-mean);
+	for (int64_t bin = (int64_t)floor(from / l->spike_bin_us), last = (int64_t)floor(t / l->spike_bin_us);
+	     bin <= last; bin++) {
+		/* The bin's count is Poisson: its inverse CDF at one draw. */
+		double u = wire_rng_unit(l->seed, l->from, l->to, (uint64_t)bin, WIRE_RNG_JITTER_SPIKE);
+		uint32_t count = 0;
+		for (double p = p0, cdf = p0; u >= cdf && count < 16; cdf += p)
+			p *= mean / ++count;
+		for (uint32_t j = 0; j < count; j++) {
+			uint32_t salt = (2 * j + 1) << 8;
+			double at = ((double)bin + wire_rng_unit(l->seed, l->from, l->to, (uint64_t)bin,
+								  WIRE_RNG_JITTER_SPIKE | salt)) * l->spike_bin_us;
+			if (at <= from || at > t)
+				continue; /* counted already, or not yet */
+			double v = 1.0 - wire_rng_unit(l->seed, l->from, l->to, (uint64_t)bin,
+						       WIRE_RNG_JITTER_SPIKE | (salt + 256));
+			double x = spike_peak(v) - l->spike_fall * (t - at);
+			if (x > e)
+				e = x;
+		}
+	}
+	l->spike_valid = true;
+	l->spike_t_us = t;
+	l->spike_x = e;
+	return e;
+}
+
+/*
+ * The body of Pareto's path, in x_m: the quantile v of F_B(x) = F(x) / P(E <= x)
+ * = (1 - x^-3) / c * exp(kappa (x_c - x)) on [1, x_c], kappa = f(x_c) / c.
+ * Newton on log F_B within a bracket, falling back to bisection where the
+ * slope vanishes (at x_c); it starts from the last value, which is close.
+ */
+static double pareto_body(struct wire_link *l, double v)
+{
+	const double xc = pareto_xc(), kappa = pareto_density(xc) / PARETO_C;
+	double target = log(v), lo = 1.0, hi = xc;
+	double x = l->body_x > lo && l->body_x < hi ? l->body_x : 0.5 * (lo + hi);
+	for (int i = 0; i < 60 && hi - lo > 1e-12; i++) {
+		double r3 = 1.0 / (x * x * x);
+		double h = log1p(-r3) - log(PARETO_C) + kappa * (xc - x) - target;
+		if (h < 0)
+			lo = x;
+		else
+			hi = x;
+		double slope = 3.0 * r3 / (x * (1.0 - r3)) - kappa;
+		double next = slope > 0 ? x - h / slope : lo;
+		if (!(next > lo && next < hi))
+			next = 0.5 * (lo + hi);
+		if (fabs(next - x) < 1e-12)
+			break;
+		x = next;
+	}
+	l->body_x = x;
+	return x;
+}
+
+/* The path's delay, in µs, for a datagram leaving the rate limiter at now (link.h). */
+static uint64_t path_delay(struct wire_link *l, sim_time_us now)
+{
+	if (!l->path_started) {
+		l->path_started = true;
+		l->path_epoch_us = now;
+	}
+	double t = now > l->path_epoch_us ? (double)(now - l->path_epoch_us) : 0.0;
+	double j = (double)l->jitter_us, m;
+	switch (l->cfg.jitter_dist) {
+	case WIRE_DIST_NORMAL:
+		m = path_gauss(l, t);
+		break;
+	case WIRE_DIST_PARETO: {
+		/* Pareto x_m = 1, alpha = 3, standardised: (x - 1.5) / sqrt(0.75). */
+		double body = pareto_body(l, 0.5 * erfc(-path_gauss(l, t) / sqrt(2.0)));
+		double spike = spike_envelope(l, t);
+		m = ((body > spike ? body : spike) - 1.5) / sqrt(0.75);
+		break;
+	}
+	case WIRE_DIST_UNIFORM:
+	default:
+		m = erf(path_gauss(l, t) / sqrt(2.0));
+		break;
+	}
+	double d = (double)l->latency_us + j * m;
+	return d <= 0 ? 0 : (uint64_t)llround(d);
+}
+
+/* The delay of a datagram leaving the rate limiter at out. */
+static uint64_t delay_of(struct wire_link *l, sim_time_us out)
+{
+	if (l->jitter_us == 0)
+		return l->latency_us;
+	return l->cfg.jitter_reorders ? jitter_delay(l) : path_delay(l, out);
 }
 
 static bool lost(struct wire_link *l)
@@ -296,12 +501,21 @@ static bool pick_reorder(struct wire_link *l)
 	return true;
 }
 
-static sim_time_us in_order(struct wire_link *l, sim_time_us at)
+/*
+ * The backstop of link.h: a copy that left the rate limiter at sent is due no
+ * earlier than the previous in-order one, plus (1 - WIRE_JITTER_DRAIN) of the
+ * time between their sends.
+ */
+static sim_time_us in_order(struct wire_link *l, sim_time_us sent, sim_time_us at)
 {
 	if (!l->cfg.jitter_reorders) {
-		if (at < l->fifo_until_us)
-			at = l->fifo_until_us;
+		sim_time_us floor_us = l->fifo_until_us;
+		if (sent > l->fifo_sent_us)
+			floor_us += (uint64_t)llround((1.0 - WIRE_JITTER_DRAIN) * (double)(sent - l->fifo_sent_us));
+		if (at < floor_us)
+			at = floor_us;
 		l->fifo_until_us = at;
+		l->fifo_sent_us = sent;
 	}
 	return at;
 }
@@ -350,7 +564,7 @@ void wire_link_fate(struct wire_link *l, sim_time_us now, uint32_t size, struct 
 				c->deliver_at_us = out;
 				l->stats.reordered++;
 			} else {
-				c->deliver_at_us = in_order(l, out + jitter_delay(l));
+				c->deliver_at_us = in_order(l, out, out + delay_of(l, out));
 			}
 			f->ncopies = 1;
 			l->stats.corrupted += c->corrupt_bit >= 0;
@@ -363,7 +577,7 @@ void wire_link_fate(struct wire_link *l, sim_time_us now, uint32_t size, struct 
 				sim_time_us at = c->deliver_at_us + extra;
 				if (at < copy_out)
 					at = copy_out;
-				d->deliver_at_us = in_order(l, at);
+				d->deliver_at_us = in_order(l, copy_out, at);
 				d->corrupt_bit = corrupt_bit(l, 1, size);
 				d->reordered = false;
 				f->ncopies = 2;

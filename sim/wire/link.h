@@ -15,6 +15,11 @@ typedef uint64_t sim_time_us;
 /* Bytes that IPv4 and UDP add to a payload. Rate limits and the MTU count them. */
 #define WIRE_IP_UDP_HEADER 28u
 
+/* The fastest the delay of order-kept deliveries falls, in µs per µs of send time (see below). */
+#define WIRE_JITTER_DRAIN 0.9
+/* How fast a Pareto congestion spike drains, in µs of delay per µs (see below). */
+#define WIRE_PARETO_DRAIN 0.5
+
 /*
  * Order of effects, applied to each datagram as it enters a link (compare
  * netem's duplicate, loss, corrupt, queue limit, delay/reorder):
@@ -30,15 +35,57 @@ typedef uint64_t sim_time_us;
  * Loss comes before duplication, so --dup is the share of *delivered*
  * datagrams that arrive twice, which is what users measure.
  *
- * Jitter and order. By default a delivery never overtakes an earlier one on
- * the same link: a datagram whose jittered delay would land before its
- * predecessor is held until just after it. Real paths rarely reorder, and
- * netcode tested against a wire that reorders on every jitter sample learns
- * the wrong lesson. The price is that the delay distribution is skewed
- * upward when jitter exceeds the send interval. jitter_reorders = true gives
- * netem's behaviour instead: each datagram keeps its own sampled delay, and
- * order falls where it may. Explicit reordering (reorder_pct) always
- * overtakes.
+ * Jitter is a property of the path, not of each datagram. By default the
+ * delay is a smooth random function of time, D(t), sampled when the datagram
+ * leaves step 6 (when it reached the wire, without a rate limit): datagrams
+ * sent close together see nearly the same delay, and since D never falls
+ * steeply, later datagrams arrive later by themselves. Nothing is held back
+ * (but see the backstop), so the delays keep the distribution asked for at
+ * any send rate. Real paths rarely reorder, and netcode tested against a
+ * wire that reorders on every jitter sample learns the wrong lesson.
+ *
+ *   The path. g(t) is a cubic B-spline through independent N(0,1) knots h
+ *   apart, divided by the norm of its four weights, so that g(t) is exactly
+ *   N(0,1) at every t. Its correlation is 0.84 at h/2, 0.49 at h, 0.05 at 2h
+ *   and 0 beyond 4h. Knot k is the draw (seed, from, to, k, JITTER_PATH), and
+ *   t counts from the link's first datagram, so D is a pure function of the
+ *   seed, the link, the settings and the send time.
+ *   The distribution. D = latency + jitter * m(g), with m the map that turns
+ *   N(0,1) into the distribution (a Gaussian copula): uniform erf(g/sqrt 2),
+ *   exactly latency ± jitter; normal g.
+ *   The correlation time. The slope of D is jitter * m'(g) * g', and the
+ *   standard deviation of g' is at most 1.33 / h. h is chosen so that the
+ *   slope's standard deviation is at most 0.25 where m is steepest: falling
+ *   at -1 (an overtake) takes a 4-sigma slope at the steepest point. That is
+ *   h = 5.3 * jitter * max m': 4.25 jitter for uniform, 5.3 jitter for
+ *   normal (21 and 27 ms at jitter 5 ms: a 10 s run sees some 200
+ *   independent delays). jitter_corr_pct stretches h by 1 / (1 - corr).
+ *   Pareto. A heavy tail cannot come from such a process: whatever rises to
+ *   the tail must fall back no faster than real time, and a symmetric
+ *   process falls as fast as it rose, steepest where the map is. So Pareto's
+ *   path is the larger of a body and congestion spikes, as queues build and
+ *   drain. Spikes come as a Poisson process, each jumps up to its peak and
+ *   falls at WIRE_PARETO_DRAIN µs per µs; their envelope E(t) (the largest
+ *   spike still falling) has P(E <= y) = F(y) for every y above F's 80th
+ *   percentile y_c when the peaks have survival (f(y) / F(y)) / (f(y_c) / F(y_c))
+ *   and the rate is drain * f(y_c) / 0.8 (a shot-noise maximum:
+ *   P(E <= y) = exp(-rate / drain * E[(peak - y)+])). The body, a copula
+ *   process as above whose distribution F_B = F / P(E <= y) stops at y_c
+ *   (h = 1.39 jitter), fills the rest, so P(max <= y) = F(y) exactly. At
+ *   jitter 30 ms that is 6.3 spikes a second. Spikes are drawn per time bin,
+ *   from (seed, from, to, bin, JITTER_SPIKE); peaks stop at 100 x_m.
+ *   The backstop. A delivery is never due before the previous one on the
+ *   link, and never closer to it than (1 - WIRE_JITTER_DRAIN) of the time
+ *   between their sends: D falls at most 0.9 µs per µs, as a queue drains,
+ *   so a fall the model does not make gently (a settings change, a 4-sigma
+ *   slope) spreads its deliveries instead of releasing them at once. With
+ *   the h above it binds for a few datagrams in 10^5.
+ *
+ * jitter_reorders = true gives netem's jitter instead: each datagram draws
+ * its own delay from (seed, from, to, n, JITTER), with jitter_corr_pct as an
+ * AR(1) on the standardised sample (which keeps the stddev, where netem's
+ * mixing narrows it), and order falls where it may. Explicit reordering
+ * (reorder_pct) always overtakes.
  */
 
 enum wire_dist {
@@ -77,8 +124,8 @@ struct wire_link_cfg {
 	double latency_ms;      /* one-way, fractional allowed, 0..60000 */
 	double jitter_ms;       /* 0..60000; its meaning depends on jitter_dist */
 	enum wire_dist jitter_dist;
-	double jitter_corr_pct; /* 0..100: weight of the previous jitter sample */
-	bool jitter_reorders;   /* netem's jitter: deliveries may overtake */
+	double jitter_corr_pct; /* 0..100: per datagram, the previous sample's weight; else stretches h */
+	bool jitter_reorders;   /* netem's per-datagram jitter: deliveries may overtake */
 
 	double loss_pct;        /* 0..100: Bernoulli, or the mean loss of a burst model */
 	double burst;           /* 0 = Bernoulli; >= 1 = Gilbert mean burst length, packets */
@@ -148,15 +195,27 @@ struct wire_link {
 	/* Derived from cfg by wire_link_configure(). */
 	uint64_t latency_us, jitter_us, dup_delay_us, rate_bps;
 	double loss_p, ge_p, ge_r, ge_bad_loss, ge_good_loss, corr;
+	double path_h_us;     /* the path's knot spacing */
+	double spike_bin_us;  /* Pareto: spikes are drawn per bin of this width, a quarter of one on average */
+	double spike_fall;    /* Pareto: the spikes' fall in x_m per µs */
+	double spike_span_us; /* Pareto: how long the highest peak takes to fall to the floor */
 	uint8_t loss_model; /* 0 none, 1 Bernoulli, 2 Gilbert-Elliott */
 	bool partitioned;   /* cut by wire_model_partition(), apart from cfg.blocked */
 
 	/* State. */
 	uint64_t n;
 	bool ge_bad;
-	double jitter_prev;        /* previous standardised jitter sample */
+	double jitter_prev;        /* previous standardised jitter sample (per-datagram jitter) */
+	bool path_started;         /* path_epoch_us is set */
+	sim_time_us path_epoch_us; /* the path's t = 0: when its first datagram left the rate limiter */
+	int64_t knot_k;            /* a cache of the four knots around t, a function of the seed only */
+	double knot_z[4];
+	bool spike_valid;          /* Pareto: spike_x is the spikes' envelope at spike_t_us, in x_m */
+	double spike_t_us, spike_x;
+	double body_x;             /* Pareto: the body's last value, where the next solve starts */
 	uint32_t reorder_count;    /* netem's gap counter */
 	sim_time_us fifo_until_us; /* the latest delivery scheduled in order */
+	sim_time_us fifo_sent_us;  /* and when that datagram left the rate limiter */
 	sim_time_us busy_until_us; /* when the rate limiter's last datagram is out, rounded down */
 	uint64_t busy_frac;        /* and the part of a µs beyond, in 1/rate_bps µs: no rounding drift */
 	sim_time_us *queue_us;     /* ring of serialisation finish times, cap queue_cap */
@@ -181,8 +240,10 @@ int wire_link_configure(struct wire_link *link, const struct wire_link_cfg *cfg)
 /*
  * Decides the fate of the next datagram of size bytes entering the link at
  * now_us, and counts it in stats (sent, drops, duplicates, reorders,
- * corruption). A pure function of (seed, from, to, n, settings, the link's
- * own earlier traffic). This function can't fail.
+ * corruption). A pure function of (seed, from, to, n, settings, now_us and
+ * the sizes and times of the link's own earlier traffic): the loss,
+ * duplicate, corruption and reorder draws depend on n alone, the rate
+ * queue and every delay on the times too. This function can't fail.
  */
 void wire_link_fate(struct wire_link *link, sim_time_us now_us, uint32_t size, struct wire_fate *fate);
 

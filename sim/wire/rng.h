@@ -24,6 +24,8 @@ enum wire_rng_purpose {
 	WIRE_RNG_JITTER,
 	WIRE_RNG_JITTER_COPY,
 	WIRE_RNG_REORDER,
+	WIRE_RNG_JITTER_PATH, /* keyed by knot number, not datagram number: the path's jitter */
+	WIRE_RNG_JITTER_SPIKE, /* keyed by time bin: Pareto's congestion spikes (count, times, peaks) */
 };
 
 /* A 64-bit draw. This function can't fail. */
