@@ -290,21 +290,43 @@ static void schedule_copy(struct wire *w, uint32_t from, uint32_t to, sim_time_u
 }
 
 /*
+ * The offset of CLOCK_REALTIME from CLOCK_MONOTONIC, in ns: the monotonic
+ * clock read on both sides of the realtime one, so the pair is off by at
+ * most half the gap between the reads (tens of ns). Read once per loop: it
+ * changes only when the wall clock is stepped.
+ */
+static int64_t realtime_offset_ns(void)
+{
+	struct timespec m1, r, m2;
+	clock_gettime(CLOCK_MONOTONIC, &m1);
+	clock_gettime(CLOCK_REALTIME, &r);
+	clock_gettime(CLOCK_MONOTONIC, &m2);
+	int64_t mono = ((int64_t)m1.tv_sec * 1000000000 + m1.tv_nsec + (int64_t)m2.tv_sec * 1000000000 + m2.tv_nsec) / 2;
+	return (int64_t)r.tv_sec * 1000000000 + r.tv_nsec - mono;
+}
+
+/*
  * When the datagram reached the public socket, on the wire's clock: the
  * kernel's receive stamp (SO_TIMESTAMPNS, wall clock) moved onto
- * CLOCK_MONOTONIC with this loop's pair of clock readings. A datagram that
- * waited in the socket while the relay was busy is still delayed from when it
- * arrived, not from when it was read. Falls back to now.
+ * CLOCK_MONOTONIC with the clocks' offset, and rounded up to the µs, so that
+ * a delay counted from it can only end after the datagram's arrival plus
+ * the delay, never before. The stamp may well be later than this loop's
+ * clock read: a datagram that came in while the relay was busy is delayed
+ * from when it arrived, neither from when it was read nor from before it
+ * arrived. Without a stamp, or with one from before the wire began, now or
+ * t0.
  */
-static sim_time_us arrival_us(struct msghdr *mh, sim_time_us now, uint64_t now_real_us)
+static sim_time_us arrival_us(struct msghdr *mh, sim_time_us now, int64_t real_minus_mono_ns, sim_time_us t0)
 {
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
 		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
 			struct timespec ts;
 			memcpy(&ts, CMSG_DATA(c), sizeof ts);
-			uint64_t real = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-			uint64_t age = now_real_us > real ? now_real_us - real : 0;
-			return age < now ? now - age : now;
+			int64_t mono_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec - real_minus_mono_ns;
+			if (mono_ns <= 0)
+				return now;
+			sim_time_us at = ((sim_time_us)mono_ns + 999u) / 1000u;
+			return at > t0 ? at : t0;
 		}
 	}
 	return now;
@@ -327,7 +349,7 @@ static int receive(struct wire *w, uint32_t to)
 }
 
 /* Gives each datagram of a batch its fate and schedules its copies. Called with the lock held. */
-static void admit(struct wire *w, uint32_t to, int n, sim_time_us now, uint64_t now_real_us)
+static void admit(struct wire *w, uint32_t to, int n, sim_time_us now, int64_t real_minus_mono_ns)
 {
 	for (int i = 0; i < n; i++) {
 		struct msghdr *mh = &w->rx_msg[i].msg_hdr;
@@ -344,7 +366,7 @@ static void admit(struct wire *w, uint32_t to, int n, sim_time_us now, uint64_t 
 		if (w->private_port[from] == 0)
 			w->private_port[from] = ntohs(w->rx_addr[i].sin_port);
 
-		sim_time_us at = arrival_us(mh, now, now_real_us);
+		sim_time_us at = arrival_us(mh, now, real_minus_mono_ns, w->t0_us);
 		struct wire_fate fate;
 		wire_link_fate(wire_model_link(&w->model, (uint32_t)from, to), at, len, &fate);
 		if (w->fates) {
@@ -546,7 +568,7 @@ static void *relay_main(void *arg)
 		if (nev < 0 && errno != EINTR)
 			break;
 		sim_time_us now = wire_clock_us();
-		uint64_t now_real = realtime_us();
+		int64_t real_minus_mono = realtime_offset_ns();
 		deliver_due(w, now);
 		for (int e = 0; e < nev; e++) {
 			uint32_t id = evs[e].data.u32;
@@ -560,7 +582,7 @@ static void *relay_main(void *arg)
 				int n = receive(w, id);
 				if (n > 0) {
 					pthread_mutex_lock(&w->lock);
-					admit(w, id, n, now, now_real);
+					admit(w, id, n, now, real_minus_mono);
 					pthread_mutex_unlock(&w->lock);
 				}
 			}
