@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Capture: pcap records as the receivers saw them, and the fate log's record format.
+// Capture: pcap records as the receivers saw them, and the fate log: its records, read back and refused.
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -170,11 +170,161 @@ static void test_capture_fate_record_formats(void **state)
 	f.copy[0].deliver_at_us = 1000;
 	f.copy[1] = (struct wire_copy){ .deliver_at_us = 1500, .corrupt_bit = 7 };
 	wire_fate_format(buf, sizeof buf, 1000, 3, 1, 8, &f);
-	assert_string_equal(buf, "1000\t3\t1\t41\t8\tdeliver\t0\t500\trC\n");
+	assert_string_equal(buf, "1000\t3\t1\t41\t8\tdeliver\t0\t500\trC7\n");
+	f.copy[0].corrupt_bit = 63;
+	wire_fate_format(buf, sizeof buf, 1000, 3, 1, 8, &f);
+	assert_string_equal(buf, "1000\t3\t1\t41\t8\tdeliver\t0\t500\trc63C7\n");
 
 	struct wire_fate d = { .index = 0, .kind = WIRE_FATE_QUEUE, .ncopies = 0 };
 	wire_fate_format(buf, sizeof buf, 5, 1, 0, 1400, &d);
 	assert_string_equal(buf, "5\t1\t0\t0\t1400\tqueue\t-\t-\t-\n");
+}
+
+static void test_capture_fate_record_reads_back_what_was_written(void **state)
+{
+	(void)state;
+	char buf[WIRE_FATE_LINE_MAX], why[200];
+	struct wire_fate f = { .index = 9, .kind = WIRE_FATE_DELIVER, .ncopies = 2 };
+	f.copy[0] = (struct wire_copy){ .deliver_at_us = 5000 + 20123, .corrupt_bit = 511, .reordered = false };
+	f.copy[1] = (struct wire_copy){ .deliver_at_us = 5000 + 20999, .corrupt_bit = 3 };
+	wire_fate_format(buf, sizeof buf, 5000, 2, 0, 64, &f);
+	struct wire_fate_record r;
+	assert_int_equal(wire_fate_parse(buf, &r, why, sizeof why), 1);
+	assert_int_equal(r.t_us, 5000);
+	assert_int_equal(r.from, 2);
+	assert_int_equal(r.to, 0);
+	assert_int_equal(r.index, 9);
+	assert_int_equal(r.size, 64);
+	assert_int_equal(r.kind, WIRE_FATE_DELIVER);
+	assert_int_equal(r.ncopies, 2);
+	assert_int_equal(r.delay_us[0], 20123);
+	assert_int_equal(r.delay_us[1], 20999);
+	assert_int_equal(r.corrupt_bit[0], 511);
+	assert_int_equal(r.corrupt_bit[1], 3);
+	assert_false(r.reordered);
+
+	/* A drop, a reorder, an old log's flag without an offset, CRLF, spaces for tabs; comments and blanks. */
+	assert_int_equal(wire_fate_parse("7\t1\t0\t0\t1400\tqueue\t-\t-\t-\n", &r, why, sizeof why), 1);
+	assert_int_equal(r.kind, WIRE_FATE_QUEUE);
+	assert_int_equal(r.ncopies, 0);
+	assert_int_equal(wire_fate_parse("7 1 0 3 8 deliver 0 - rc\r\n", &r, why, sizeof why), 1);
+	assert_true(r.reordered);
+	assert_int_equal(r.corrupt_bit[0], WIRE_FATE_BIT_UNKNOWN);
+	assert_int_equal(r.corrupt_bit[1], -1);
+	assert_int_equal(wire_fate_parse("# t_us\tfrom\n", &r, why, sizeof why), 0);
+	assert_int_equal(wire_fate_parse("   \n", &r, why, sizeof why), 0);
+	assert_int_equal(wire_fate_parse("", &r, why, sizeof why), 0);
+}
+
+static void test_capture_fate_parse_refuses_bad_records_naming_the_field(void **state)
+{
+	(void)state;
+	const struct {
+		const char *line, *says;
+	} bad[] = {
+		{ "1\t0\t1\t0\t64\tdeliver\t100\t-", "8 fields" },
+		{ "1\t0\t1\t0\t64\tdeliver\t100\t-\t-\tx", "more than 9 fields" },
+		{ "x\t0\t1\t0\t64\tdeliver\t100\t-\t-", "t_us 'x'" },
+		{ "1\t-1\t1\t0\t64\tdeliver\t100\t-\t-", "from '-1'" },
+		{ "1\t0\t510\t0\t64\tdeliver\t100\t-\t-", "to '510'" },
+		{ "1\t0\t1\t18446744073709551616\t64\tdeliver\t100\t-\t-", "index" },
+		{ "1\t0\t1\t0\t65508\tdeliver\t100\t-\t-", "size '65508'" },
+		{ "1\t1\t1\t0\t64\tdeliver\t100\t-\t-", "nothing to itself" },
+		{ "1\t0\t1\t0\t64\tlost\t100\t-\t-", "fate 'lost'" },
+		{ "1\t0\t1\t0\t64\tdeliver\t-\t-\t-", "delay_us '-'" },
+		{ "1\t0\t1\t0\t64\tloss\t100\t-\t-", "dropped" },
+		{ "1\t0\t1\t0\t64\tloss\t-\t-\tr", "dropped" },
+		{ "1\t0\t1\t0\t64\tdeliver\t1e3\t-\t-", "delay_us '1e3'" },
+		{ "1\t0\t1\t0\t64\tdeliver\t100\t+5\t-", "copy_delay_us '+5'" },
+		{ "1\t0\t1\t0\t64\tdeliver\t100\t-\tx", "none of r, c, C" },
+		{ "1\t0\t1\t0\t64\tdeliver\t100\t-\trr", "twice" },
+		{ "1\t0\t1\t0\t64\tdeliver\t100\t-\tC5", "copy_delay_us is '-'" },
+		{ "1\t0\t1\t0\t64\tdeliver\t100\t-\tc512", "inside the 64-byte payload" },
+		{ "1\t0\t1\t0\t0\tdeliver\t100\t-\tc", "no bit to flip" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct wire_fate_record r;
+		char why[200] = "";
+		if (wire_fate_parse(bad[i].line, &r, why, sizeof why) != -1 || !strstr(why, bad[i].says))
+			fail_msg("'%s': want -1 saying '%s', got '%s'", bad[i].line, bad[i].says, why);
+	}
+	char longline[400];
+	memset(longline, '1', sizeof longline - 1);
+	longline[sizeof longline - 1] = '\0';
+	struct wire_fate_record r;
+	char why[200];
+	assert_int_equal(wire_fate_parse(longline, &r, why, sizeof why), -1);
+	assert_non_null(strstr(why, "characters"));
+}
+
+/* Writes text to a temporary file and loads it as a fate log of npeers. */
+static struct wire_fate_table *load_text(const char *text, uint32_t npeers, char *err, size_t errlen, int *hint,
+					 char *path, size_t pathlen)
+{
+	snprintf(path, pathlen, "/tmp/loopsim-fates-%d.tsv", (int)getpid());
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	return wire_fate_table_load(path, npeers, err, errlen, hint);
+}
+
+static void test_capture_fate_table_finds_each_link_and_n(void **state)
+{
+	(void)state;
+	char err[300], path[64];
+	int hint = 0;
+	struct wire_fate_table *t = load_text("# loopsim fate log v1 seed=7 peers=3\n"
+					      "# t_us\tfrom\tto\tindex\tsize\tfate\tdelay_us\tcopy_delay_us\tflags\n"
+					      "10\t0\t1\t1\t64\tloss\t-\t-\t-\n"
+					      "5\t0\t1\t0\t64\tdeliver\t20000\t21000\tC9\n"
+					      "12\t2\t1\t3\t8\tqueue\t-\t-\t-\n",
+					      3, err, sizeof err, &hint, path, sizeof path);
+	if (!t)
+		fail_msg("%s", err);
+	assert_int_equal(wire_fate_table_count(t), 3);
+	const struct wire_fate_record *r = wire_fate_table_find(t, 0, 1, 0);
+	assert_non_null(r);
+	assert_int_equal(r->delay_us[1], 21000);
+	assert_int_equal(r->corrupt_bit[1], 9);
+	assert_int_equal(wire_fate_table_find(t, 0, 1, 1)->kind, WIRE_FATE_LOSS);
+	assert_null(wire_fate_table_find(t, 0, 1, 2));
+	assert_null(wire_fate_table_find(t, 1, 0, 0));
+	assert_null(wire_fate_table_find(t, 2, 1, 0)); /* a gap: the log had no n = 0 on 2->1 */
+	assert_int_equal(wire_fate_table_find(t, 2, 1, 3)->kind, WIRE_FATE_QUEUE);
+	assert_null(wire_fate_table_find(t, 7, 1, 0));
+	wire_fate_table_free(t);
+	wire_fate_table_free(NULL);
+	unlink(path);
+}
+
+static void test_capture_fate_table_refuses_a_bad_log_naming_file_and_line(void **state)
+{
+	(void)state;
+	char err[300], path[64], want[160];
+	int hint = 0;
+	const struct {
+		const char *text, *says;
+		int line;
+	} bad[] = {
+		{ "# ok\n0\t0\t1\t0\t64\tdeliver\t5\t-\t-\n0\t0\t1\t0\t64\tloss\t-\t-\t-\n", "again (first at line 2)", 3 },
+		{ "0\t0\t3\t0\t64\tdeliver\t5\t-\t-\n", "this session has 3 peers", 1 },
+		{ "# loopsim fate log v1 seed=1 peers=4\n", "a log of 4 peers", 1 },
+		{ "# loopsim fate log v9\n", "does not read", 1 },
+		{ "\n\n0\t0\t1\tx\t64\tdeliver\t5\t-\t-\n", "index 'x'", 3 },
+		{ "0\t0\t1\t99999999999\t64\tdeliver\t5\t-\t-\n", "far beyond", 1 },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		err[0] = '\0';
+		struct wire_fate_table *t = load_text(bad[i].text, 3, err, sizeof err, &hint, path, sizeof path);
+		snprintf(want, sizeof want, "%s:%d: ", path, bad[i].line);
+		if (t || hint != 2 || strncmp(err, want, strlen(want)) != 0 || !strstr(err, bad[i].says))
+			fail_msg("case %zu: want '%s...%s', exit hint 2; got '%s', hint %d", i, want, bad[i].says, err, hint);
+	}
+	unlink(path);
+	assert_null(wire_fate_table_load("/nonexistent-dir/fates", 3, err, sizeof err, &hint));
+	assert_int_equal(hint, 2);
+	assert_non_null(strstr(err, "/nonexistent-dir/fates: "));
 }
 
 int main(void)
@@ -187,6 +337,10 @@ int main(void)
 		cmocka_unit_test(test_capture_output_open_refuses_a_directory_and_an_unread_fifo),
 		cmocka_unit_test(test_capture_output_open_appends_to_a_file_named_by_dev_fd),
 		cmocka_unit_test(test_capture_fate_record_formats),
+		cmocka_unit_test(test_capture_fate_record_reads_back_what_was_written),
+		cmocka_unit_test(test_capture_fate_parse_refuses_bad_records_naming_the_field),
+		cmocka_unit_test(test_capture_fate_table_finds_each_link_and_n),
+		cmocka_unit_test(test_capture_fate_table_refuses_a_bad_log_naming_file_and_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

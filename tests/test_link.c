@@ -1114,7 +1114,7 @@ static void test_link_same_seed_same_fate_log(void **state)
 	assert_int_equal(a.len, b.len);
 	assert_memory_equal(a.buf, b.buf, a.len);
 	/* The log is worth comparing: every effect shows up in it. */
-	const char *needles[] = { "\tdeliver\t", "\tloss\t", "\tqueue\t", "\tmtu\t", "\tr\n", "\tc\n" };
+	const char *needles[] = { "\tdeliver\t", "\tloss\t", "\tqueue\t", "\tmtu\t", "\tr\n", "\tc" };
 	for (size_t k = 0; k < sizeof needles / sizeof needles[0]; k++)
 		if (!strstr(a.buf, needles[k]))
 			fail_msg("the fate log has no line with \"%s\"", needles[k]);

@@ -3,6 +3,7 @@
 #ifndef LOOPSIM_WIRE_CAPTURE_H
 #define LOOPSIM_WIRE_CAPTURE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -58,7 +59,9 @@ int wire_pcap_close(struct wire_pcap *pc);
  * t_us counts from the wire's start. delay_us is the scheduled delay of the
  * datagram ("-" when dropped); copy_delay_us that of its duplicate, or "-".
  * flags: 'r' skipped the delay (reordered), 'c' the original was corrupted,
- * 'C' the copy was; "-" for none. Lines starting with '#' are comments.
+ * 'C' the copy was, each of c and C followed by the flipped bit's offset
+ * ("c1234": bit 1234 of the payload, counted from the first byte's least
+ * significant bit); "-" for none. Lines starting with '#' are comments.
  */
 #define WIRE_FATE_LINE_MAX 160
 
@@ -67,5 +70,58 @@ int wire_fate_format(char *buf, size_t cap, sim_time_us t_us, uint32_t from, uin
 		     const struct wire_fate *fate);
 /* Writes the header comment, naming the seed so that the run can be repeated. Errors show in ferror(f). */
 void wire_fate_header(FILE *f, uint64_t seed, uint32_t npeers);
+
+/* A corrupted copy whose log line gave no bit offset (a log from before offsets were written). */
+#define WIRE_FATE_BIT_UNKNOWN (-2)
+
+/* One line of a fate log, parsed. Plain value type. */
+struct wire_fate_record {
+	uint64_t t_us;
+	uint32_t from, to;
+	uint64_t index;
+	uint32_t size;
+	enum wire_fate_kind kind;
+	uint32_t ncopies;              /* 0 for a drop, else 1 or 2 */
+	uint64_t delay_us[2];          /* of each copy, from t_us */
+	int32_t corrupt_bit[2];        /* -1 intact, WIRE_FATE_BIT_UNKNOWN, or the bit flipped */
+	bool reordered;                /* the original skipped the delay */
+};
+
+/*
+ * Parses one line of a fate log (its newline, and a CR before it, may be
+ * there or not). Returns 1 with *r filled for a record, 0 for a comment or
+ * a blank line, or -1 with a sentence naming the field in why. Untrusted
+ * input: every field is checked (numbers whole and in range, the fate a
+ * known name, delays present exactly for deliveries, flags that fit the
+ * copies and bit offsets inside the payload). This function can't fail
+ * otherwise.
+ */
+int wire_fate_parse(const char *line, struct wire_fate_record *r, char *why, size_t whylen);
+
+/*
+ * A fate log loaded for replay: the record of each (link, n), so that the
+ * n-th datagram on a link can be given the fate it had, whatever the timing
+ * of the run that replays it. Memory: about 70 bytes for every n up to the
+ * largest on each link, allocated once by wire_fate_table_load(); a lookup
+ * is O(1) and allocates nothing.
+ */
+struct wire_fate_table;
+
+/*
+ * Reads the fate log at path for a session of npeers. Returns the table, or
+ * NULL with "path:line: reason" (or "path: reason" when the file cannot be
+ * read) in err. Refused: a malformed line, a link between peers the session
+ * does not have, the same (link, n) twice. *exit_hint is 2 for such a log or
+ * one that cannot be read, 3 when memory runs out. The caller owns the table.
+ */
+struct wire_fate_table *wire_fate_table_load(const char *path, uint32_t npeers, char *err, size_t errlen,
+					     int *exit_hint);
+/* Frees a table; NULL does nothing. */
+void wire_fate_table_free(struct wire_fate_table *t);
+/* How many records the table holds. */
+uint64_t wire_fate_table_count(const struct wire_fate_table *t);
+/* The record of the n-th datagram on from->to, or NULL if the log had none. O(1). */
+const struct wire_fate_record *wire_fate_table_find(const struct wire_fate_table *t, uint32_t from, uint32_t to,
+						    uint64_t n);
 
 #endif
