@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The relay over real loopback sockets: delay, addresses, port learning, strays, live changes, pcap.
+// The relay over real loopback sockets: delay, addresses, port learning, strays, spoofing, live changes, pcap.
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <pcap/pcap.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +42,8 @@ static int bind_at(uint32_t ip, uint16_t *port)
 	return fd;
 }
 
-static struct fixture *start(double latency_ms, const char *pcap)
+/* A wire of NPEERS with this latency, capture and port rule, and a socket for each peer. */
+static struct fixture *start_with(double latency_ms, const char *pcap, bool registered_ports_only)
 {
 	struct fixture *f = calloc(1, sizeof *f);
 	struct wire_config cfg;
@@ -51,6 +53,7 @@ static struct fixture *start(double latency_ms, const char *pcap)
 	cfg.npeers = NPEERS;
 	cfg.seed = 7;
 	cfg.link.latency_ms = latency_ms;
+	cfg.registered_ports_only = registered_ports_only;
 	if (pcap) {
 		snprintf(f->pcap_path, sizeof f->pcap_path, "/tmp/loopsim-test-%d.pcap", (int)getpid());
 		cfg.pcap_path = f->pcap_path;
@@ -62,6 +65,11 @@ static struct fixture *start(double latency_ms, const char *pcap)
 		f->sock[k] = bind_at(wire_peer_ip(k), &f->port[k]);
 	assert_int_equal(wire_start(f->wire), 0);
 	return f;
+}
+
+static struct fixture *start(double latency_ms, const char *pcap)
+{
+	return start_with(latency_ms, pcap, false);
 }
 
 static void finish(struct fixture *f)
@@ -123,10 +131,22 @@ static void test_relay_latency_30ms_is_never_early_and_median_within_1ms(void **
 	}
 	assert_int_equal(got, N);
 	qsort(delay, N, sizeof delay[0], cmp_u64);
-	print_message("30 ms link: min %llu us, median %llu us, max %llu us\n", (unsigned long long)delay[0],
-		      (unsigned long long)delay[N / 2], (unsigned long long)delay[N - 1]);
+	struct wire_link_stats s;
+	struct wire_hist late;
+	assert_int_equal(wire_link_stats(f->wire, 0, 1, &s), 0);
+	assert_int_equal(wire_link_lateness(f->wire, 0, 1, &late), 0);
+	print_message("30 ms link: min %llu us, median %llu us, max %llu us; the wire says p50 %llu us, max %llu us, "
+		      "lateness p50 %llu us, max %llu us\n",
+		      (unsigned long long)delay[0], (unsigned long long)delay[N / 2], (unsigned long long)delay[N - 1],
+		      (unsigned long long)wire_hist_quantile(&s.delay, 0.5), (unsigned long long)s.delay.max_us,
+		      (unsigned long long)wire_hist_quantile(&late, 0.5), (unsigned long long)late.max_us);
 	assert_true(delay[0] >= 30000);
 	assert_true(delay[N / 2] <= 31000);
+	/* Every delivery is in both histograms, measured at the hand-off: never under the delay, never before due. */
+	assert_int_equal(s.delay.count, N);
+	assert_int_equal(late.count, N);
+	assert_true(s.delay.min_us >= 30000);
+	assert_true(s.delay.max_us >= 30000 + late.max_us);
 	finish(f);
 }
 
@@ -205,6 +225,137 @@ static void test_relay_counts_and_drops_strays(void **state)
 	wire_link_stats(f->wire, 1, 1, &s);
 	assert_int_equal(s.sent, 0);
 	close(stranger);
+	finish(f);
+}
+
+/* A second socket on peer k's address, port 0: what a local process could bind to pose as k. */
+static int impostor(uint32_t k, uint16_t *port)
+{
+	return bind_at(wire_peer_ip(k), port);
+}
+
+static void send_from(int fd, struct fixture *f, uint32_t to, const void *buf, size_t len)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(wire_peer_ip(to)),
+				  .sin_port = htons(wire_public_port(f->wire, to)) };
+	assert_int_equal(sendto(fd, buf, len, 0, (struct sockaddr *)&sa, sizeof sa), (ssize_t)len);
+}
+
+static void test_relay_drops_a_peers_address_on_another_port_as_spoofed(void **state)
+{
+	(void)state;
+	struct fixture *f = start(0, NULL);
+	for (uint32_t k = 0; k < NPEERS; k++)
+		wire_register_port(f->wire, k, f->port[k]);
+	uint16_t port;
+	int fake = impostor(0, &port);
+	char buf[16];
+	struct sockaddr_in src;
+	for (int i = 0; i < 5; i++)
+		send_from(fake, f, 1, "fake", 4);
+	send_to_peer(f, 0, 1, "real", 4);
+	assert_int_equal(recv_within(f->sock[1], buf, sizeof buf, 2000, &src), 4);
+	assert_memory_equal(buf, "real", 4);
+	assert_int_equal(recv_within(f->sock[1], buf, sizeof buf, 50, &src), -1);
+	struct wire_totals t;
+	wire_get_totals(f->wire, &t);
+	assert_int_equal(t.spoofed, 5);
+	assert_int_equal(t.strays, 0);
+	struct wire_link_stats s;
+	wire_link_stats(f->wire, 0, 1, &s);
+	assert_int_equal(s.sent, 1); /* the forgeries never entered the link */
+	close(fake);
+	finish(f);
+}
+
+static void test_relay_a_learned_port_makes_every_other_port_spoofed(void **state)
+{
+	(void)state;
+	struct fixture *f = start(0, NULL);
+	wire_register_port(f->wire, 1, f->port[1]);
+	char buf[16];
+	struct sockaddr_in src;
+	send_to_peer(f, 0, 1, "first", 5); /* teaches peer 0's port */
+	assert_int_equal(recv_within(f->sock[1], buf, sizeof buf, 2000, &src), 5);
+	assert_int_equal(wire_private_port(f->wire, 0), f->port[0]);
+	uint16_t port;
+	int fake = impostor(0, &port);
+	send_from(fake, f, 1, "fake", 4);
+	send_to_peer(f, 0, 1, "again", 5);
+	assert_int_equal(recv_within(f->sock[1], buf, sizeof buf, 2000, &src), 5);
+	assert_memory_equal(buf, "again", 5);
+	struct wire_totals t;
+	wire_get_totals(f->wire, &t);
+	assert_int_equal(t.spoofed, 1);
+	assert_int_equal(wire_private_port(f->wire, 0), f->port[0]);
+	close(fake);
+	finish(f);
+}
+
+static void test_relay_registered_ports_only_takes_no_port_from_traffic(void **state)
+{
+	(void)state;
+	struct fixture *f = start_with(0, NULL, true);
+	wire_register_port(f->wire, 1, f->port[1]);
+	char buf[16];
+	struct sockaddr_in src;
+	/* Whoever sends first from peer 0's address before its HELLO claims nothing: a stray. */
+	uint16_t port;
+	int fake = impostor(0, &port);
+	send_from(fake, f, 1, "claim", 5);
+	assert_int_equal(recv_within(f->sock[1], buf, sizeof buf, 100, &src), -1);
+	assert_int_equal(wire_private_port(f->wire, 0), 0);
+	struct wire_totals t;
+	wire_get_totals(f->wire, &t);
+	assert_int_equal(t.strays, 1);
+	/* Its HELLO: the real port, and the impostor is now a forgery. */
+	wire_register_port(f->wire, 0, f->port[0]);
+	send_from(fake, f, 1, "claim", 5);
+	send_to_peer(f, 0, 1, "real", 4);
+	assert_int_equal(recv_within(f->sock[1], buf, sizeof buf, 2000, &src), 4);
+	assert_memory_equal(buf, "real", 4);
+	wire_get_totals(f->wire, &t);
+	assert_int_equal(t.spoofed, 1);
+	/* A restart forgets it; traffic still teaches nothing until the next HELLO. */
+	wire_forget_port(f->wire, 0);
+	send_to_peer(f, 0, 1, "lost", 4);
+	assert_int_equal(recv_within(f->sock[1], buf, sizeof buf, 100, &src), -1);
+	assert_int_equal(wire_private_port(f->wire, 0), 0);
+	close(fake);
+	finish(f);
+}
+
+static void test_relay_multi_socket_peer_sends_from_any_port_and_receives_on_its_own(void **state)
+{
+	(void)state;
+	struct fixture *f = start(0, NULL);
+	for (uint32_t k = 0; k < NPEERS; k++)
+		wire_register_port(f->wire, k, f->port[k]);
+	assert_int_equal(wire_set_multi_socket(f->wire, 0, true), 0);
+	assert_int_equal(wire_set_multi_socket(f->wire, NPEERS, true), -EINVAL);
+	uint16_t port;
+	int second = impostor(0, &port);
+	char buf[16];
+	struct sockaddr_in src;
+	send_from(second, f, 1, "two", 3);
+	assert_int_equal(recv_within(f->sock[1], buf, sizeof buf, 2000, &src), 3);
+	assert_int_equal(ntohs(src.sin_port), wire_public_port(f->wire, 0));
+	send_to_peer(f, 0, 1, "one", 3);
+	assert_int_equal(recv_within(f->sock[1], buf, sizeof buf, 2000, &src), 3);
+	/* Replies reach its one known port, not the second socket. */
+	send_to_peer(f, 1, 0, "back", 4);
+	assert_int_equal(recv_within(f->sock[0], buf, sizeof buf, 2000, &src), 4);
+	assert_int_equal(recv_within(second, buf, sizeof buf, 50, &src), -1);
+	/* Peer 1 is not multi-socket: its own address on another port is still a forgery. */
+	int fake = impostor(1, &port);
+	send_from(fake, f, 0, "fake", 4);
+	assert_int_equal(recv_within(f->sock[0], buf, sizeof buf, 100, &src), -1);
+	struct wire_totals t;
+	wire_get_totals(f->wire, &t);
+	assert_int_equal(t.spoofed, 1);
+	close(second);
+	close(fake);
 	finish(f);
 }
 
@@ -390,6 +541,10 @@ int main(void)
 		cmocka_unit_test(test_relay_receiver_sees_sender_public_address),
 		cmocka_unit_test(test_relay_learns_private_port_from_first_datagram),
 		cmocka_unit_test(test_relay_counts_and_drops_strays),
+		cmocka_unit_test(test_relay_drops_a_peers_address_on_another_port_as_spoofed),
+		cmocka_unit_test(test_relay_a_learned_port_makes_every_other_port_spoofed),
+		cmocka_unit_test(test_relay_registered_ports_only_takes_no_port_from_traffic),
+		cmocka_unit_test(test_relay_multi_socket_peer_sends_from_any_port_and_receives_on_its_own),
 		cmocka_unit_test(test_relay_applies_link_changes_while_running),
 		cmocka_unit_test(test_relay_pcap_reads_back_with_every_delivery),
 		cmocka_unit_test(test_relay_outputs_status_reports_pcap_and_fates_on_a_full_device),

@@ -23,6 +23,7 @@
 #include "wire/addr.h"
 #include "wire/capture.h"
 #include "wire/enet_label.h"
+#include "wire/rng.h"
 #include "wire/sched.h"
 
 /* Datagrams per recvmmsg/sendmmsg call. */
@@ -44,6 +45,10 @@ struct wire {
 	int *fd;                 /* public socket of each peer */
 	uint16_t *public_port;
 	uint16_t *private_port;  /* 0 until learned or registered */
+	uint8_t *multi_socket;   /* per peer: 1 if known by its IP alone */
+	bool registered_only;    /* ports come from wire_register_port() only */
+	const struct wire_fate_table *replay; /* borrowed; NULL unless replaying */
+	struct wire_hist *lateness; /* per link, [from * npeers + to]: hand-off minus due, µs */
 	uint32_t *ovfl_seen;     /* last SO_RXQ_OVFL counter per socket */
 	int epfd, timerfd, stopfd;
 	sim_time_us timer_armed_us; /* 0 when disarmed */
@@ -76,6 +81,7 @@ struct wire {
 	struct wire_pkt *tx_due[WIRE_TX_MAX];  /* due, in heap order */
 	struct wire_pkt *tx_pkt[WIRE_TX_MAX];  /* the same, grouped by sender */
 	uint8_t tx_sent[WIRE_TX_MAX];          /* 0 unroutable, 1 sent, 2 refused */
+	sim_time_us tx_at[WIRE_TX_MAX];        /* when sendmmsg handed a sent one to the kernel */
 	uint16_t tx_port[WIRE_TX_MAX];         /* the receiver's port, read under the lock */
 	uint32_t *tx_count;                    /* npeers + 1 counters for the sort */
 };
@@ -164,6 +170,8 @@ struct wire *wire_create(const struct wire_config *cfg, char *err, size_t errlen
 	}
 	w->npeers = cfg->npeers;
 	w->seed = cfg->seed;
+	w->registered_only = cfg->registered_ports_only;
+	w->replay = cfg->replay;
 	w->epfd = w->timerfd = w->stopfd = -1;
 	pthread_mutex_init(&w->lock, NULL);
 	wire_sched_init(&w->sched, cfg->inflight_limit, 0);
@@ -172,16 +180,22 @@ struct wire *wire_create(const struct wire_config *cfg, char *err, size_t errlen
 	w->fd = malloc(sizeof *w->fd * n);
 	w->public_port = calloc(n, sizeof *w->public_port);
 	w->private_port = calloc(n, sizeof *w->private_port);
+	w->multi_socket = calloc(n, sizeof *w->multi_socket);
+	/* Pages of links that never deliver are never touched: calloc's zero pages cost nothing. */
+	w->lateness = calloc((size_t)n * n, sizeof *w->lateness);
 	w->ovfl_seen = calloc(n, sizeof *w->ovfl_seen);
 	w->tx_count = calloc(n + 1, sizeof *w->tx_count);
 	w->rx_buf = malloc((size_t)WIRE_BATCH * WIRE_MAX_PAYLOAD);
-	if (!w->fd || !w->public_port || !w->private_port || !w->ovfl_seen || !w->tx_count || !w->rx_buf ||
+	if (!w->fd || !w->public_port || !w->private_port || !w->multi_socket || !w->lateness || !w->ovfl_seen ||
+	    !w->tx_count || !w->rx_buf ||
 	    wire_model_init(&w->model, n, cfg->seed, &cfg->link) < 0) {
 		snprintf(err, errlen, "out of memory for %u peers", n);
 		goto err;
 	}
-	for (uint32_t k = 0; k < n; k++)
+	for (uint32_t k = 0; k < n; k++) {
 		w->fd[k] = -1;
+		w->multi_socket[k] = cfg->multi_socket && cfg->multi_socket[k];
+	}
 
 	w->epfd = epoll_create1(EPOLL_CLOEXEC);
 	w->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -250,6 +264,8 @@ void wire_destroy(struct wire *w)
 	free(w->fd);
 	free(w->public_port);
 	free(w->private_port);
+	free(w->multi_socket);
+	free(w->lateness);
 	free(w->ovfl_seen);
 	free(w->tx_count);
 	free(w->rx_buf);
@@ -348,6 +364,54 @@ static int receive(struct wire *w, uint32_t to)
 	return recvmmsg(w->fd[to], w->rx_msg, WIRE_BATCH, MSG_DONTWAIT, NULL);
 }
 
+/*
+ * The fate the replay log gives the next datagram on link, in place of the
+ * model's. The model still decides first, so that its count n (the
+ * datagram's (link, n) key) and its state advance as in the recorded run;
+ * then the counters it moved are set back and moved for the logged fate.
+ * A datagram the log has no record of keeps the model's fate. A logged bit
+ * flip beyond this datagram's payload (its size differs from the log's)
+ * wraps into it; a log that gave no bit offset gets the bit the model would
+ * draw for (seed, link, n).
+ */
+static void replay_fate(struct wire *w, struct wire_link *link, sim_time_us at, uint32_t len, struct wire_fate *fate)
+{
+	struct wire_link_stats *st = &link->stats;
+	uint64_t sent = st->sent, dup = st->duplicated, reord = st->reordered, corrupt = st->corrupted;
+	uint64_t dropped[WIRE_FATE_COUNT];
+	memcpy(dropped, st->dropped, sizeof dropped);
+	wire_link_fate(link, at, len, fate);
+	const struct wire_fate_record *r = wire_fate_table_find(w->replay, link->from, link->to, fate->index);
+	if (!r) {
+		w->totals.unreplayed++;
+		return;
+	}
+	w->totals.replayed++;
+	st->sent = sent + 1;
+	st->duplicated = dup + (r->ncopies == 2);
+	st->reordered = reord + r->reordered;
+	memcpy(st->dropped, dropped, sizeof dropped);
+	if (r->kind != WIRE_FATE_DELIVER)
+		st->dropped[r->kind]++;
+	st->corrupted = corrupt;
+	fate->kind = r->kind;
+	fate->ncopies = r->ncopies;
+	for (uint32_t c = 0; c < r->ncopies; c++) {
+		int32_t bit = r->corrupt_bit[c];
+		if (bit == WIRE_FATE_BIT_UNKNOWN)
+			bit = (int32_t)(wire_rng_u64(w->seed, link->from, link->to, fate->index, WIRE_RNG_CORRUPT_BIT | (c << 8)) %
+					((uint64_t)len * 8));
+		else if (bit >= 0)
+			bit = (int32_t)((uint64_t)bit % ((uint64_t)len * 8));
+		if (len == 0)
+			bit = -1;
+		st->corrupted += bit >= 0;
+		fate->copy[c] = (struct wire_copy){ .deliver_at_us = at + r->delay_us[c],
+						    .corrupt_bit = bit,
+						    .reordered = c == 0 && r->reordered };
+	}
+}
+
 /* Gives each datagram of a batch its fate and schedules its copies. Called with the lock held. */
 static void admit(struct wire *w, uint32_t to, int n, sim_time_us now, int64_t real_minus_mono_ns)
 {
@@ -363,12 +427,25 @@ static void admit(struct wire *w, uint32_t to, int n, sim_time_us now, int64_t r
 			w->totals.strays++;
 			continue;
 		}
-		if (w->private_port[from] == 0)
-			w->private_port[from] = ntohs(w->rx_addr[i].sin_port);
+		uint16_t sport = ntohs(w->rx_addr[i].sin_port);
+		if (w->private_port[from] == 0 && !w->registered_only)
+			w->private_port[from] = sport;
+		if (!w->multi_socket[from] && sport != w->private_port[from]) {
+			/* Known by another port: a forgery. Not yet known (its HELLO still to come): no peer's address. */
+			if (w->private_port[from])
+				w->totals.spoofed++;
+			else
+				w->totals.strays++;
+			continue;
+		}
 
 		sim_time_us at = arrival_us(mh, now, real_minus_mono_ns, w->t0_us);
 		struct wire_fate fate;
-		wire_link_fate(wire_model_link(&w->model, (uint32_t)from, to), at, len, &fate);
+		struct wire_link *link = wire_model_link(&w->model, (uint32_t)from, to);
+		if (w->replay)
+			replay_fate(w, link, at, len, &fate);
+		else
+			wire_link_fate(link, at, len, &fate);
 		if (w->fates) {
 			char line[WIRE_FATE_LINE_MAX];
 			/* The log's clock starts at t0; deliveries are on the monotonic clock, so shift them too. */
@@ -447,8 +524,12 @@ static void send_run(struct wire *w, uint32_t start, uint32_t n)
 				w->tx_sent[idx[done++]] = 2; /* refused: count it and go on with the rest */
 				continue;
 			}
-			for (int i = 0; i < r; i++)
+			/* The hand-off: what the receiver's delay and the link's lateness are measured at. */
+			sim_time_us at = wire_clock_us();
+			for (int i = 0; i < r; i++) {
 				w->tx_sent[idx[done + (uint32_t)i]] = 1;
+				w->tx_at[idx[done + (uint32_t)i]] = at;
+			}
 			done += (uint32_t)r;
 		}
 	}
@@ -474,20 +555,23 @@ static void deliver_due(struct wire *w, sim_time_us now)
 			send_run(w, start, end - start);
 			start = end;
 		}
-		uint64_t ts = w->realtime0_us + (now - w->t0_us);
 		for (uint32_t i = 0; i < n && w->pcap; i++) {
 			struct wire_pkt *p = w->tx_pkt[i];
 			if (w->tx_sent[i] == 1)
-				wire_pcap_write(w->pcap, ts, wire_peer_ip(p->from), w->public_port[p->from],
-						wire_peer_ip(p->to), w->tx_port[i], p->data, p->len);
+				wire_pcap_write(w->pcap, w->realtime0_us + (w->tx_at[i] - w->t0_us), wire_peer_ip(p->from),
+						w->public_port[p->from], wire_peer_ip(p->to), w->tx_port[i], p->data,
+						p->len);
 		}
 		pthread_mutex_lock(&w->lock);
 		for (uint32_t i = 0; i < n; i++) {
 			struct wire_pkt *p = w->tx_pkt[i];
-			if (w->tx_sent[i] == 1)
+			if (w->tx_sent[i] == 1) {
+				sim_time_us sent = w->tx_at[i];
 				wire_link_note_delivery(wire_model_link(&w->model, p->from, p->to), p->len,
-							now - p->sent_us);
-			else if (w->tx_sent[i] == 2)
+							sent > p->sent_us ? sent - p->sent_us : 0);
+				wire_hist_record(&w->lateness[(size_t)p->from * w->npeers + p->to],
+						 sent > p->due_us ? sent - p->due_us : 0);
+			} else if (w->tx_sent[i] == 2)
 				w->totals.send_errors++;
 			else
 				w->totals.unroutable++;
@@ -673,6 +757,16 @@ int wire_register_port(struct wire *w, uint32_t k, uint16_t port)
 	return 0;
 }
 
+int wire_set_multi_socket(struct wire *w, uint32_t k, bool on)
+{
+	if (k >= w->npeers)
+		return -EINVAL;
+	pthread_mutex_lock(&w->lock);
+	w->multi_socket[k] = on;
+	pthread_mutex_unlock(&w->lock);
+	return 0;
+}
+
 void wire_forget_port(struct wire *w, uint32_t k)
 {
 	if (k >= w->npeers)
@@ -783,4 +877,14 @@ void wire_get_totals(struct wire *w, struct wire_totals *out)
 	*out = w->totals;
 	out->inflight = w->sched.len;
 	pthread_mutex_unlock(&w->lock);
+}
+
+int wire_link_lateness(struct wire *w, uint32_t from, uint32_t to, struct wire_hist *out)
+{
+	if (from >= w->npeers || to >= w->npeers)
+		return -EINVAL;
+	pthread_mutex_lock(&w->lock);
+	*out = w->lateness[(size_t)from * w->npeers + to];
+	pthread_mutex_unlock(&w->lock);
+	return 0;
 }

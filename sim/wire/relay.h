@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "wire/capture.h"
 #include "wire/link.h"
 
 /*
@@ -16,6 +17,20 @@
  * leaves from W_i towards peer j's private port, so every peer sees every
  * other at its own public address. A datagram from an IP that is no peer's,
  * or from a peer to its own public socket, is a stray: counted and dropped.
+ *
+ * Sender identity: peer k's private port is registered (its HELLO,
+ * wire_register_port()) or, unless registered_ports_only, learned from its
+ * first datagram. Once known, a datagram from k's IP on another port is
+ * spoofed: counted and dropped, never taken for k's. Before it is known, a
+ * datagram from k's IP under registered_ports_only is a stray. A peer marked
+ * multi-socket (it sends from several sockets) is known by its IP alone,
+ * and deliveries to it go to its one known port.
+ *
+ * Timing: a datagram's delay counts from the kernel's receive stamp on W_j,
+ * so it is never delivered before arrival + delay. Its achieved delay (the
+ * link's delay histogram) and its lateness (when sendmmsg handed it to the
+ * kernel, minus when it was due) are both measured after the send returns,
+ * so they include whatever the relay's own load adds.
  *
  * Threads: wire_start() runs the relay on its own thread; every other
  * function here may be called from any thread while it runs. Settings take
@@ -29,6 +44,15 @@ struct wire_config {
 	const char *pcap_path;        /* NULL: no capture */
 	const char *fates_path;       /* NULL: no fate log */
 	uint32_t inflight_limit;      /* datagrams in flight across all links; 0 = WIRE_INFLIGHT_LIMIT */
+	bool registered_ports_only;   /* learn no port from traffic: wire_register_port() only (HELLO) */
+	const uint8_t *multi_socket;  /* NULL, or npeers flags: 1 marks a multi-socket peer (wire_set_multi_socket()) */
+	/*
+	 * NULL, or a fate log to replay (capture.h): the n-th datagram on each
+	 * link gets the fate, delays, copies and flags of that (link, n) in the
+	 * log, whatever the timing of this run; one the log lacks gets the
+	 * model's own. Borrowed: it must outlive the wire.
+	 */
+	const struct wire_fate_table *replay;
 };
 
 /* Totals that belong to no link. */
@@ -41,6 +65,9 @@ struct wire_totals {
 	uint64_t kernel_drops;  /* the kernel dropped them before the wire read them (SO_RXQ_OVFL) */
 	uint64_t inflight;      /* scheduled and not yet delivered */
 	uint64_t unprioritised; /* 1 if the relay could not raise its scheduling priority (not root) */
+	uint64_t spoofed;       /* from a peer's IP on a port other than its known one: dropped */
+	uint64_t replayed;      /* with a replay log: datagrams given their logged fate */
+	uint64_t unreplayed;    /* with a replay log: datagrams it had no record of, given the model's fate */
 };
 
 struct wire;
@@ -86,8 +113,16 @@ uint16_t wire_public_port(const struct wire *w, uint32_t k);
 uint16_t wire_private_port(struct wire *w, uint32_t k);
 /* Registers peer k's private port (from its HELLO). Returns 0, or -EINVAL for a bad k. */
 int wire_register_port(struct wire *w, uint32_t k, uint16_t port);
-/* Forgets peer k's port (its process restarted): the next datagram from its address teaches it again. */
+/*
+ * Forgets peer k's port (its process restarted): the next datagram from its
+ * address teaches it again, or, with registered_ports_only, its next HELLO.
+ */
 void wire_forget_port(struct wire *w, uint32_t k);
+/*
+ * Marks peer k as sending from several sockets (on), or from its one known
+ * port (off, the default). Returns 0, or -EINVAL for a bad k.
+ */
+int wire_set_multi_socket(struct wire *w, uint32_t k, bool on);
 
 /*
  * Changes the settings of link from->to; from or to may be -1 for every
@@ -107,6 +142,16 @@ int wire_link_stats(struct wire *w, uint32_t from, uint32_t to, struct wire_link
 /* Copies every link's stats under one lock: out has npeers * npeers entries, [from * npeers + to]. */
 void wire_all_link_stats(struct wire *w, struct wire_link_stats *out);
 void wire_get_totals(struct wire *w, struct wire_totals *out);
+
+/*
+ * Copies link from->to's lateness: for each delivered copy, the time
+ * sendmmsg handed it to the kernel minus the time it was due, in µs. A p99
+ * beyond WIRE_BEHIND_US means the wire fell behind its schedule. Returns 0
+ * or -EINVAL.
+ */
+int wire_link_lateness(struct wire *w, uint32_t from, uint32_t to, struct wire_hist *out);
+/* The lateness p99 beyond which a link is reported as fallen behind: 1 ms. */
+#define WIRE_BEHIND_US 1000u
 
 /* A datagram in flight, for the viewer. */
 struct wire_flight {
