@@ -186,5 +186,37 @@ if [ -n "$reader" ]; then
 	pass
 fi
 
+# --- the wire's summary: spoofed among its totals, quantiles to p99.9, lateness -----------------
+
+expect_in err "spoofed 0"
+expect_in err "p999_ms"
+expect_in err "late99_ms"
+
+# --- --replay-fates: the recorded log given back, and a bad one refused with file:line -----------
+
+run 15 wire --peers 2 --traffic 100 --duration 1 --quiet --latency 20 --replay-fates "$fates"
+expect_rc 0
+expect_in err "replay of $fates: "
+expect_in err "given their logged fate"
+bad=$TMP/bad.fates
+awk 'NR == 5 { $6 = "vanished" } { print }' OFS='\t' "$fates" >"$bad"
+expect_usage "$bad:5: fate 'vanished'" wire --peers 2 --replay-fates "$bad"
+expect_usage "$bad:5: fate 'vanished'" run --peers 2 --headless --replay-fates "$bad"
+expect_usage "$TMP/none.fates: " wire --peers 2 --replay-fates "$TMP/none.fates"
+# A log of 2 peers names links a session of 1 does not have.
+expect_usage "a log of 2 peers" wire --peers 1 --replay-fates "$fates"
+
+# --- --multi-socket ------------------------------------------------------------------------------
+
+run 10 wire --help
+expect_in out "--replay-fates FILE"
+expect_in out "--multi-socket"
+expect_usage --multi-socket wire --peers 2 --multi-socket=2
+expect_usage --multi-socket run --peers 2 --headless --multi-socket=0,x
+run 10 wire --peers 2 --duration 0.2 --quiet --multi-socket
+expect_rc 0
+run 10 wire --peers 3 --duration 0.2 --quiet --multi-socket=0,2
+expect_rc 0
+
 echo "cli_test: all $checks checks passed"
 exit 0

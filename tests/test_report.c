@@ -87,6 +87,9 @@ static void fill_result(struct fixture *fx)
 			for (uint64_t v = 30000; v < 31000; v += 10)
 				wire_hist_record(&l->stats.delay, v);
 			wire_hist_record(&l->stats.delay, 40123);
+			/* Sent 50 to 149 µs after due: on time. */
+			for (uint64_t v = 50; v < 150; v++)
+				wire_hist_record(&l->lateness, v);
 			i++;
 		}
 	}
@@ -98,6 +101,8 @@ static void fill_result(struct fixture *fx)
 	fx->links[0].stats.bytes = BIG_BYTES;
 	/* Link 11 (3->2): nothing delivered, so no delay. */
 	memset(&fx->links[11].stats.delay, 0, sizeof fx->links[11].stats.delay);
+	memset(&fx->links[11].lateness, 0, sizeof fx->links[11].lateness);
+	r->wire = (struct run_wire){ .received = 12345, .strays = 2, .spoofed = 31056, .kernel_drops = 1 };
 	r->nlinks = NLINKS;
 	r->links = fx->links;
 
@@ -170,6 +175,8 @@ static char *slurp(const char *path)
 	fclose(m);
 	return buf;
 }
+
+static void summary(const struct run_result *r, char **out);
 
 static cJSON *write_and_parse(struct fixture *fx, char **text)
 {
@@ -343,10 +350,19 @@ static void test_report_json_has_link_fields(void **state)
 		assert_true(cJSON_IsObject(d));
 		if (i == 11)
 			continue;
-		/* µs to ms, three decimals: p50 and p99 from the histogram, max exact. */
+		/* µs to ms, three decimals: p50 to p99.9 from the histogram, max exact. */
 		assert_true(num(d, "p50") == (double)wire_hist_quantile(&s->delay, 0.5) / 1000);
+		assert_true(num(d, "p90") == (double)wire_hist_quantile(&s->delay, 0.9) / 1000);
 		assert_true(num(d, "p99") == (double)wire_hist_quantile(&s->delay, 0.99) / 1000);
+		assert_true(num(d, "p99_9") == (double)wire_hist_quantile(&s->delay, 0.999) / 1000);
 		assert_true(num(d, "max") == 40.123);
+		/* Within 1% of the data's own quantiles: 30000..30990 µs in steps of 10, and one 40123. */
+		assert_in_range(num(d, "p50") * 1000, 30490 * 0.99, 30490 * 1.01);
+		assert_in_range(num(d, "p90") * 1000, 30890 * 0.99, 30890 * 1.01);
+		const cJSON *late = get(l, "lateness_ms");
+		assert_true(num(late, "p99") == (double)wire_hist_quantile(&fx->links[i].lateness, 0.99) / 1000);
+		assert_true(num(late, "max") == 0.149);
+		assert_true(cJSON_IsFalse(get(l, "fell_behind")));
 	}
 	/* Link 0: the sum of every drop reason. */
 	assert_true(num(cJSON_GetArrayItem(links, 0), "dropped") == 7 + 2 + 1 + 3);
@@ -354,10 +370,54 @@ static void test_report_json_has_link_fields(void **state)
 	/* Link 11 delivered nothing: no delay quantiles rather than a perfect 0 ms. */
 	const cJSON *d11 = get(cJSON_GetArrayItem(links, 11), "delay_ms");
 	assert_null_value(d11, "p50");
+	assert_null_value(d11, "p90");
 	assert_null_value(d11, "p99");
+	assert_null_value(d11, "p99_9");
 	assert_null_value(d11, "max");
+	assert_null_value(get(cJSON_GetArrayItem(links, 11), "lateness_ms"), "p99");
+	assert_true(cJSON_IsFalse(get(cJSON_GetArrayItem(links, 11), "fell_behind")));
+	/* The wire's own totals, spoofed among them; on time, so it did not fall behind. */
+	const cJSON *w = get(root, "wire");
+	assert_true(num(w, "received") == 12345);
+	assert_true(num(w, "strays") == 2);
+	assert_true(num(w, "spoofed") == 31056);
+	assert_true(num(w, "kernel_drops") == 1);
+	assert_true(num(w, "replayed") == 0);
+	assert_true(num(w, "unreplayed") == 0);
+	assert_true(num(get(w, "lateness_ms"), "max") == 0.149);
+	assert_true(cJSON_IsNull(get(w, "fell_behind")));
 	cJSON_Delete(root);
 	free(text);
+}
+
+static void test_report_json_says_when_the_wire_fell_behind_and_by_how_much(void **state)
+{
+	struct fixture *fx = *state;
+	/* Link 4 (1->2) went out 1.5 to 6.5 ms after due at its tail: its p99 is past 1 ms. */
+	struct wire_hist *late = &fx->links[4].lateness;
+	for (uint64_t v = 1500; v < 6500; v += 100)
+		wire_hist_record(late, v);
+	char *text;
+	cJSON *root = write_and_parse(fx, &text);
+	const cJSON *links = get(root, "links");
+	assert_true(cJSON_IsTrue(get(cJSON_GetArrayItem(links, 4), "fell_behind")));
+	assert_true(cJSON_IsFalse(get(cJSON_GetArrayItem(links, 3), "fell_behind")));
+	const cJSON *b = get(get(root, "wire"), "fell_behind");
+	assert_true(cJSON_IsObject(b));
+	assert_true(num(b, "links") == 1);
+	assert_true(num(b, "max_ms") == 6.4);
+	const cJSON *worst = get(b, "worst");
+	assert_true(num(worst, "from") == 1);
+	assert_true(num(worst, "to") == 2);
+	assert_true(num(worst, "p99_ms") == (double)wire_hist_quantile(late, 0.99) / 1000);
+	assert_true(num(worst, "p99_ms") > 6.0);
+	cJSON_Delete(root);
+	free(text);
+
+	char *s;
+	summary(fx->r, &s);
+	assert_non_null(strstr(s, "the wire FELL BEHIND: 1 of 12 links sent late by more than 1.000 ms at p99, worst 1->2 by "));
+	free(s);
 }
 
 static void test_report_json_has_desync_fields(void **state)
@@ -704,6 +764,12 @@ static void test_report_summary_leads_with_desync_verdict(void **state)
 	assert_non_null(strstr(s, "127.0.0.5"));
 	assert_non_null(strstr(s, PROBLEM));
 	assert_non_null(strstr(s, "loss 73, partition 2, queue 1, mtu 3"));
+	assert_non_null(strstr(s, "2 strays, 31056 spoofed, "));
+	assert_non_null(strstr(s, "\ndelay: p50 "));
+	assert_non_null(strstr(s, ", p90 "));
+	assert_non_null(strstr(s, ", p99.9 "));
+	assert_non_null(strstr(s, " over all links, sent after due by p99 0.1"));
+	assert_null(strstr(s, "FELL BEHIND"));
 	assert_non_null(strstr(s, "bundle: /tmp/loopsim-bundle-312\n"));
 	free(s);
 }
@@ -805,6 +871,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_report_json_has_peer_fields, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_json_exit_status_null_while_running, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_json_has_link_fields, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_report_json_says_when_the_wire_fell_behind_and_by_how_much, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_report_json_has_desync_fields, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_json_empty_field_and_bundle_are_null, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_json_desync_is_null_when_not_found, setup, teardown),

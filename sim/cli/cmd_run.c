@@ -39,6 +39,8 @@ enum {
 	OPT_NETWORK_ONLY,
 	OPT_KEEP_LOGS,
 	OPT_LOCALHOST_PORTS,
+	OPT_REPLAY_FATES,
+	OPT_MULTI_SOCKET,
 	OPT_HELP,
 	OPT_SETTING = 100,
 };
@@ -72,6 +74,10 @@ static void run_help(FILE *out)
 		"  --inject-desync PEER@FRAME perturb one peer's state at a frame: the desync path, end to end\n"
 		"  --network-only             no state check is wanted (peers that report no frames): a run that\n"
 		"                             nothing failed is 'network-only', exit 0, instead of 'unchecked', exit 4\n"
+		"  --replay-fates FILE        give the n-th datagram on each link the fate FILE (a --fates log)\n"
+		"                             recorded for it, whatever this run's timing\n"
+		"  --multi-socket[=K,...]     these peers (all, without a list) send from several sockets: known by\n"
+		"                             address alone, not dropped as spoofed (implied by --localhost-ports)\n"
 		"\n"
 		"Output:\n"
 		"  --report FILE.json         the run as JSON (peers, links, desync)\n"
@@ -95,6 +101,28 @@ static void run_help(FILE *out)
 		"  4  unchecked: some live peer had no frame compared\n"
 		"  5  split: the session split into sides that dropped each other (each compared within itself)\n"
 		"  130, 143, 129  interrupted by SIGINT, SIGTERM, SIGHUP (every output is still written)\n");
+}
+
+/* --multi-socket's value: NULL for every peer, else a comma list of peers. */
+static int parse_multi_socket(const char *arg, uint32_t npeers, uint8_t *flags, char *err, size_t errlen)
+{
+	if (!arg) {
+		memset(flags, 1, npeers);
+		return 0;
+	}
+	char buf[512];
+	if (strlen(arg) >= sizeof buf || !*arg) {
+		snprintf(err, errlen, "--multi-socket: want a list of peers, e.g. --multi-socket=0,2");
+		return -1;
+	}
+	strcpy(buf, arg);
+	for (char *save = NULL, *item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+		uint32_t k;
+		if (cli_parse_u32("--multi-socket", item, 0, npeers - 1, &k, err, errlen) < 0)
+			return -1;
+		flags[k] = 1;
+	}
+	return 0;
 }
 
 /* `loopsim` alone, and `loopsim run`, share this. */
@@ -122,6 +150,8 @@ int cmd_run(int argc, char **argv)
 		{ "network-only", no_argument, NULL, OPT_NETWORK_ONLY },
 		{ "keep-logs", no_argument, NULL, OPT_KEEP_LOGS },
 		{ "localhost-ports", required_argument, NULL, OPT_LOCALHOST_PORTS },
+		{ "replay-fates", required_argument, NULL, OPT_REPLAY_FATES },
+		{ "multi-socket", optional_argument, NULL, OPT_MULTI_SOCKET },
 		{ "help", no_argument, NULL, OPT_HELP },
 	};
 	size_t nopt = 0;
@@ -158,8 +188,8 @@ int cmd_run(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
-	const char *report = NULL, *junit = NULL;
-	bool quiet = false, headless = false;
+	const char *report = NULL, *junit = NULL, *replay_path = NULL, *multi_arg = NULL;
+	bool quiet = false, headless = false, multi = false;
 	struct wire_opt_item settings[MAX_ITEMS];
 	size_t nsettings = 0;
 	opterr = 0;
@@ -311,6 +341,13 @@ int cmd_run(int argc, char **argv)
 		case OPT_KEEP_LOGS:
 			cfg.keep_logs = true;
 			break;
+		case OPT_REPLAY_FATES:
+			replay_path = optarg;
+			break;
+		case OPT_MULTI_SOCKET:
+			multi = true;
+			multi_arg = optarg;
+			break;
 		case OPT_LOCALHOST_PORTS:
 			if (cli_parse_u32("--localhost-ports", optarg, 1, 65535, &u, err, sizeof err) < 0)
 				goto usage;
@@ -358,6 +395,18 @@ int cmd_run(int argc, char **argv)
 	}
 	if (scn_check(&cfg.scn, err, sizeof err) < 0)
 		goto usage;
+	/*
+	 * --localhost-ports implies --multi-socket: the preload library's HELLO
+	 * may reach the harness after the game's first datagram, and a game may
+	 * send from more than one socket.
+	 */
+	static uint8_t multi_peers[RUN_MAX_PEERS];
+	memset(multi_peers, 0, sizeof multi_peers);
+	if (multi || cfg.localhost_base) {
+		if (parse_multi_socket(multi ? multi_arg : NULL, cfg.scn.peers, multi_peers, err, sizeof err) < 0)
+			goto usage;
+		cfg.multi_socket = multi_peers;
+	}
 	/* An output that cannot be written is refused now, not after the run. */
 	const struct {
 		const char *flag, *path;
@@ -378,8 +427,20 @@ int cmd_run(int argc, char **argv)
 	const char *ci = getenv("CI");
 	cfg.hold_desync = cfg.window && isatty(STDIN_FILENO) && !(ci && *ci && strcmp(ci, "false") != 0);
 
+	struct wire_fate_table *replay = NULL;
+	if (replay_path) {
+		int hint;
+		replay = wire_fate_table_load(replay_path, cfg.scn.peers, err, sizeof err, &hint);
+		if (!replay) {
+			fprintf(stderr, "loopsim run: --replay-fates: %s\n", err);
+			return hint == 2 ? EXIT_USAGE : EXIT_RUNTIME;
+		}
+		cfg.replay_fates = replay;
+	}
+
 	static struct run_result res;
 	run_session(&cfg, &res);
+	wire_fate_table_free(replay);
 	/*
 	 * The report and JUnit come last. One that cannot be written is a
 	 * finding like any other: it changes the verdict of what is written

@@ -16,6 +16,7 @@
 #include "cli/cli.h"
 #include "cli/wire_opts.h"
 #include "wire/addr.h"
+#include "wire/capture.h"
 #include "wire/relay.h"
 #include "wire/traffic.h"
 
@@ -36,6 +37,8 @@ enum {
 	OPT_TRAFFIC_SIZE,
 	OPT_TRAFFIC_FANOUT,
 	OPT_QUIET,
+	OPT_REPLAY_FATES,
+	OPT_MULTI_SOCKET,
 	OPT_HELP,
 	OPT_SETTING = 100, /* + index into wire_opts */
 };
@@ -49,8 +52,9 @@ static void wire_help(FILE *out)
 		"each peer's address and prints them, one JSON object per line, then {\"ready\":true,...}.\n"
 		"Bind your program k to 127.0.0.(k+2) (any port) and send to the other peers' public\n"
 		"addresses: every datagram then crosses an emulated link. A peer becomes reachable once it\n"
-		"has sent one datagram, or at once with --port. Runs until --duration or Ctrl-C, then prints\n"
-		"per-link stats to stderr.\n"
+		"has sent one datagram, or at once with --port; after that, datagrams from its address on\n"
+		"another port are counted as spoofed and dropped (see --multi-socket). Runs until --duration\n"
+		"or Ctrl-C, then prints per-link stats to stderr.\n"
 		"\n"
 		"Session:\n"
 		"  --peers N                  number of peers, 1..%u (default 2)\n"
@@ -59,6 +63,10 @@ static void wire_help(FILE *out)
 		"  --pcap FILE                write every delivered datagram as the receiver saw it\n"
 		"  --fates FILE               write the fate of every datagram (text, one line each)\n"
 		"  --port K=PORT              peer K's own port, if it must receive before it sends\n"
+		"  --replay-fates FILE        give the n-th datagram on each link the fate FILE (a --fates log)\n"
+		"                             recorded for it, whatever this run's timing\n"
+		"  --multi-socket[=K,...]     these peers (all, without a list) send from several sockets: known\n"
+		"                             by address alone, not dropped as spoofed from another port\n"
 		"  --quiet                    no progress line\n"
 		"\n"
 		"Links (every link; the same keys work in --link lists):\n",
@@ -114,30 +122,45 @@ static void print_peer_table(struct wire *w, uint64_t seed)
 	fflush(stdout);
 }
 
-static void print_link_stats(struct wire *w, uint64_t seed)
+static void print_link_stats(struct wire *w, uint64_t seed, const char *replay_path)
 {
 	uint32_t n = wire_npeers(w);
 	bool header = false;
+	struct wire_hist late_all = { 0 };
+	uint64_t behind = 0, worst_late = 0;
+	uint32_t worst_from = 0, worst_to = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		for (uint32_t j = 0; j < n; j++) {
 			struct wire_link_stats s;
-			if (i == j || wire_link_stats(w, i, j, &s) < 0 || s.sent == 0)
+			struct wire_hist late;
+			if (i == j || wire_link_stats(w, i, j, &s) < 0 || wire_link_lateness(w, i, j, &late) < 0 ||
+			    s.sent == 0)
 				continue;
 			if (!header) {
-				fprintf(stderr, "%-9s %9s %9s %7s %7s %7s %5s %7s %7s %7s %11s %8s %8s %8s\n", "link", "sent",
-					"delivered", "loss", "part", "queue", "mtu", "dup", "reord", "corrupt", "bytes",
-					"p50_ms", "p99_ms", "max_ms");
+				fprintf(stderr, "%-9s %9s %9s %7s %7s %7s %5s %7s %7s %7s %11s %8s %8s %8s %8s %8s %9s\n",
+					"link", "sent", "delivered", "loss", "part", "queue", "mtu", "dup", "reord",
+					"corrupt", "bytes", "p50_ms", "p90_ms", "p99_ms", "p999_ms", "max_ms", "late99_ms");
 				header = true;
 			}
 			char name[24];
 			snprintf(name, sizeof name, "%u->%u", i, j);
+			uint64_t late99 = wire_hist_quantile(&late, 0.99);
 			fprintf(stderr,
 				"%-9s %9" PRIu64 " %9" PRIu64 " %7" PRIu64 " %7" PRIu64 " %7" PRIu64 " %5" PRIu64
-				" %7" PRIu64 " %7" PRIu64 " %7" PRIu64 " %11" PRIu64 " %8.2f %8.2f %8.2f\n",
+				" %7" PRIu64 " %7" PRIu64 " %7" PRIu64 " %11" PRIu64 " %8.2f %8.2f %8.2f %8.2f %8.2f %9.3f\n",
 				name, s.sent, s.delivered, s.dropped[WIRE_FATE_LOSS], s.dropped[WIRE_FATE_PARTITION],
 				s.dropped[WIRE_FATE_QUEUE], s.dropped[WIRE_FATE_MTU], s.duplicated, s.reordered,
 				s.corrupted, s.bytes, wire_hist_quantile(&s.delay, 0.5) / 1000.0,
-				wire_hist_quantile(&s.delay, 0.99) / 1000.0, s.delay.max_us / 1000.0);
+				wire_hist_quantile(&s.delay, 0.9) / 1000.0, wire_hist_quantile(&s.delay, 0.99) / 1000.0,
+				wire_hist_quantile(&s.delay, 0.999) / 1000.0, s.delay.max_us / 1000.0, late99 / 1000.0);
+			wire_hist_merge(&late_all, &late);
+			if (late.count && late99 > WIRE_BEHIND_US)
+				behind++;
+			if (late99 > worst_late) {
+				worst_late = late99;
+				worst_from = i;
+				worst_to = j;
+			}
 		}
 	}
 	if (!header)
@@ -145,10 +168,27 @@ static void print_link_stats(struct wire *w, uint64_t seed)
 	struct wire_totals t;
 	wire_get_totals(w, &t);
 	fprintf(stderr,
-		"wire: received %" PRIu64 ", strays %" PRIu64 ", pool full %" PRIu64 ", unroutable %" PRIu64
-		", send errors %" PRIu64 ", kernel drops %" PRIu64 ", still in flight %" PRIu64 "; seed %" PRIu64
-		" (repeat with --seed %" PRIu64 ")\n",
-		t.received, t.strays, t.pool_full, t.unroutable, t.send_errors, t.kernel_drops, t.inflight, seed, seed);
+		"wire: received %" PRIu64 ", strays %" PRIu64 ", spoofed %" PRIu64 ", pool full %" PRIu64
+		", unroutable %" PRIu64 ", send errors %" PRIu64 ", kernel drops %" PRIu64 ", still in flight %" PRIu64
+		"; seed %" PRIu64 " (repeat with --seed %" PRIu64 ")\n",
+		t.received, t.strays, t.spoofed, t.pool_full, t.unroutable, t.send_errors, t.kernel_drops, t.inflight,
+		seed, seed);
+	if (late_all.count) {
+		uint64_t p99 = wire_hist_quantile(&late_all, 0.99);
+		fprintf(stderr,
+			"%s: sent after their time by p50 %.3f ms, p99 %.3f ms, p99.9 %.3f ms, max %.3f ms over all links",
+			p99 > WIRE_BEHIND_US ? "the wire FELL BEHIND" : "lateness",
+			wire_hist_quantile(&late_all, 0.5) / 1000.0, p99 / 1000.0,
+			wire_hist_quantile(&late_all, 0.999) / 1000.0, late_all.max_us / 1000.0);
+		if (behind)
+			fprintf(stderr, "; %" PRIu64 " links beyond %.0f ms at p99, worst %u->%u at %.3f ms", behind,
+				WIRE_BEHIND_US / 1000.0, worst_from, worst_to, worst_late / 1000.0);
+		fputc('\n', stderr);
+	}
+	if (replay_path)
+		fprintf(stderr, "replay of %s: %" PRIu64 " datagrams given their logged fate, %" PRIu64
+				" not in the log (given the model's)\n",
+			replay_path, t.replayed, t.unreplayed);
 }
 
 static void print_traffic_summary(struct wire_traffic *tr)
@@ -259,6 +299,28 @@ static int check_link_override(uint32_t n, const struct wire_link_cfg *base, con
 	return 0;
 }
 
+/* --multi-socket's value: NULL for every peer, else a comma list of peers. */
+static int parse_multi_socket(const char *arg, uint32_t npeers, uint8_t *flags, char *err, size_t errlen)
+{
+	if (!arg) {
+		memset(flags, 1, npeers);
+		return 0;
+	}
+	char buf[2048];
+	if (strlen(arg) >= sizeof buf || !*arg) {
+		snprintf(err, errlen, "--multi-socket: want a list of peers, e.g. --multi-socket=0,2");
+		return -1;
+	}
+	strcpy(buf, arg);
+	for (char *save = NULL, *item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+		uint32_t k;
+		if (cli_parse_u32("--multi-socket", item, 0, npeers - 1, &k, err, errlen) < 0)
+			return -1;
+		flags[k] = 1;
+	}
+	return 0;
+}
+
 static uint64_t random_seed(void)
 {
 	uint64_t s = 0;
@@ -283,6 +345,8 @@ int cmd_wire(int argc, char **argv)
 		{ "traffic-size", required_argument, NULL, OPT_TRAFFIC_SIZE },
 		{ "traffic-fanout", required_argument, NULL, OPT_TRAFFIC_FANOUT },
 		{ "quiet", no_argument, NULL, OPT_QUIET },
+		{ "replay-fates", required_argument, NULL, OPT_REPLAY_FATES },
+		{ "multi-socket", optional_argument, NULL, OPT_MULTI_SOCKET },
 		{ "help", no_argument, NULL, OPT_HELP },
 	};
 	size_t nopt = 0;
@@ -300,7 +364,8 @@ int cmd_wire(int argc, char **argv)
 	struct item links[MAX_ITEMS], ports[MAX_ITEMS];
 	struct wire_opt_item settings[MAX_ITEMS];
 	size_t nlinks = 0, nsettings = 0, nports = 0;
-	const char *partition = NULL;
+	const char *partition = NULL, *replay_path = NULL, *multi_arg = NULL;
+	bool multi = false;
 
 	opterr = 0;
 	optind = 1;
@@ -352,6 +417,13 @@ int cmd_wire(int argc, char **argv)
 			break;
 		case OPT_QUIET:
 			quiet = true;
+			break;
+		case OPT_REPLAY_FATES:
+			replay_path = optarg;
+			break;
+		case OPT_MULTI_SOCKET:
+			multi = true;
+			multi_arg = optarg;
 			break;
 		case OPT_LINK:
 		case OPT_PORT:
@@ -418,6 +490,29 @@ int cmd_wire(int argc, char **argv)
 			goto usage;
 		}
 	}
+	uint8_t *multi_peers = NULL;
+	if (multi) {
+		multi_peers = calloc(cfg.npeers, 1);
+		snprintf(err, sizeof err, "out of memory");
+		if (!multi_peers || parse_multi_socket(multi_arg, cfg.npeers, multi_peers, err, sizeof err) < 0) {
+			free(multi_peers);
+			free(groups);
+			goto usage;
+		}
+		cfg.multi_socket = multi_peers;
+	}
+	struct wire_fate_table *replay = NULL;
+	if (replay_path) {
+		int hint;
+		replay = wire_fate_table_load(replay_path, cfg.npeers, err, sizeof err, &hint);
+		if (!replay) {
+			free(multi_peers);
+			free(groups);
+			fprintf(stderr, "loopsim wire: --replay-fates: %s\n", err);
+			return hint == 2 ? EXIT_USAGE : EXIT_RUNTIME;
+		}
+		cfg.replay = replay;
+	}
 	if (!have_seed)
 		cfg.seed = random_seed();
 
@@ -431,8 +526,10 @@ int cmd_wire(int argc, char **argv)
 
 	int hint;
 	struct wire *w = wire_create(&cfg, err, sizeof err, &hint);
+	free(multi_peers); /* read by wire_create() only */
 	if (!w) {
 		free(groups);
+		wire_fate_table_free(replay);
 		fprintf(stderr, "loopsim wire: %s\n", err);
 		return hint == 2 ? EXIT_USAGE : EXIT_RUNTIME;
 	}
@@ -507,7 +604,7 @@ int cmd_wire(int argc, char **argv)
 		wire_traffic_stop(tr);
 	}
 	wire_stop(w);
-	print_link_stats(w, cfg.seed);
+	print_link_stats(w, cfg.seed, replay_path);
 	if (tr)
 		print_traffic_summary(tr);
 	/* A capture that lost data is a failure, however well the wire ran. */
@@ -518,6 +615,7 @@ out:
 		fprintf(stderr, "loopsim wire: %s\n", err);
 	wire_traffic_destroy(tr);
 	wire_destroy(w);
+	wire_fate_table_free(replay);
 	free(groups);
 	return rc;
 usage:

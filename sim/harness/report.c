@@ -14,6 +14,7 @@
 
 #include "harness/outfile.h"
 #include "wire/addr.h"
+#include "wire/relay.h"
 
 /* Rows of the summary's peer table: with 16 peers the whole summary stays under ~30 lines. */
 #define SUMMARY_MAX_PEER_ROWS 20
@@ -209,16 +210,78 @@ static cJSON *json_peer(const struct run_peer *p)
 	return o;
 }
 
+/* The quantiles every delay object reports, with their JSON names. */
+static const struct {
+	const char *name;
+	double q;
+} delay_quantiles[] = { { "p50", 0.5 }, { "p90", 0.9 }, { "p99", 0.99 }, { "p99_9", 0.999 } };
+
 static cJSON *json_delay(const struct wire_hist *h)
 {
 	cJSON *o = cJSON_CreateObject();
 	if (!o)
 		return NULL;
 	/* No deliveries means no delay to speak of: null, not a 0 ms that reads as a perfect link. */
-	bool empty = h->count == 0;
-	bool ok = put(o, "p50", empty ? cJSON_CreateNull() : json_ms3(wire_hist_quantile(h, 0.5)));
-	ok &= put(o, "p99", empty ? cJSON_CreateNull() : json_ms3(wire_hist_quantile(h, 0.99)));
+	bool empty = h->count == 0, ok = true;
+	for (size_t i = 0; i < sizeof delay_quantiles / sizeof delay_quantiles[0]; i++)
+		ok &= put(o, delay_quantiles[i].name,
+			  empty ? cJSON_CreateNull() : json_ms3(wire_hist_quantile(h, delay_quantiles[i].q)));
 	ok &= put(o, "max", empty ? cJSON_CreateNull() : json_ms3(h->max_us));
+	if (!ok) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* Whether a link's deliveries left the wire late by more than WIRE_BEHIND_US at p99. */
+static bool link_behind(const struct run_link *l)
+{
+	return l->lateness.count && wire_hist_quantile(&l->lateness, 0.99) > WIRE_BEHIND_US;
+}
+
+/* How far the wire fell behind its schedule, over every link. */
+struct behind {
+	struct wire_hist all;          /* every link's lateness, merged */
+	uint32_t links;                /* links whose p99 passed WIRE_BEHIND_US */
+	const struct run_link *worst;  /* the one with the highest p99, or NULL */
+	uint64_t worst_p99;
+};
+
+static void find_behind(const struct run_result *r, struct behind *b)
+{
+	memset(b, 0, sizeof *b);
+	for (uint32_t i = 0; r->links && i < r->nlinks; i++) {
+		const struct run_link *l = &r->links[i];
+		if (!l->lateness.count)
+			continue;
+		wire_hist_merge(&b->all, &l->lateness);
+		uint64_t p99 = wire_hist_quantile(&l->lateness, 0.99);
+		b->links += p99 > WIRE_BEHIND_US;
+		if (!b->worst || p99 > b->worst_p99) {
+			b->worst = l;
+			b->worst_p99 = p99;
+		}
+	}
+}
+
+static cJSON *json_fell_behind(const struct behind *b)
+{
+	if (b->links == 0)
+		return cJSON_CreateNull();
+	cJSON *o = cJSON_CreateObject(), *worst = cJSON_CreateObject();
+	if (!o || !worst) {
+		cJSON_Delete(o);
+		cJSON_Delete(worst);
+		return NULL;
+	}
+	bool ok = put(worst, "from", cJSON_CreateNumber(b->worst->from));
+	ok &= put(worst, "to", cJSON_CreateNumber(b->worst->to));
+	ok &= put(worst, "p99_ms", json_ms3(b->worst_p99));
+	ok &= put(o, "links", cJSON_CreateNumber(b->links));
+	ok &= put(o, "p99_ms", json_ms3(wire_hist_quantile(&b->all, 0.99)));
+	ok &= put(o, "max_ms", json_ms3(b->all.max_us));
+	ok &= put(o, "worst", worst);
 	if (!ok) {
 		cJSON_Delete(o);
 		return NULL;
@@ -256,6 +319,8 @@ static cJSON *json_link(const struct run_link *l)
 	ok &= put(o, "corrupted", json_u64(s->corrupted));
 	ok &= put(o, "bytes", json_u64(s->bytes));
 	ok &= put(o, "delay_ms", json_delay(&s->delay));
+	ok &= put(o, "lateness_ms", json_delay(&l->lateness));
+	ok &= put(o, "fell_behind", cJSON_CreateBool(link_behind(l)));
 	if (!ok) {
 		cJSON_Delete(o);
 		return NULL;
@@ -349,6 +414,13 @@ static cJSON *json_report(const struct run_result *r)
 		ok &= put(wire, "unroutable", json_u64(r->wire.unroutable));
 		ok &= put(wire, "send_errors", json_u64(r->wire.send_errors));
 		ok &= put(wire, "kernel_drops", json_u64(r->wire.kernel_drops));
+		ok &= put(wire, "spoofed", json_u64(r->wire.spoofed));
+		ok &= put(wire, "replayed", json_u64(r->wire.replayed));
+		ok &= put(wire, "unreplayed", json_u64(r->wire.unreplayed));
+		struct behind b;
+		find_behind(r, &b);
+		ok &= put(wire, "lateness_ms", json_delay(&b.all));
+		ok &= put(wire, "fell_behind", json_fell_behind(&b));
 	}
 	ok &= put(o, "wire", wire);
 	ok &= put(o, "desync", json_desync(r));
@@ -619,6 +691,39 @@ static uint64_t link_dropped(const struct wire_link_stats *s)
 	return n;
 }
 
+/*
+ * How late the wire sent: the end of the delay line when it kept up, or a
+ * line of its own saying that it fell behind, and by how much, when some
+ * link's lateness p99 passed WIRE_BEHIND_US.
+ */
+static void print_behind(const struct run_result *r, FILE *out)
+{
+	struct behind b;
+	find_behind(r, &b);
+	if (!b.all.count) {
+		fputc('\n', out);
+		return;
+	}
+	uint64_t p99 = wire_hist_quantile(&b.all, 0.99);
+	if (!b.links) {
+		fputs(", sent after due by p99 ", out);
+		print_ms3(out, p99);
+		fputs(" (max ", out);
+		print_ms3(out, b.all.max_us);
+		fputs(")\n", out);
+		return;
+	}
+	fprintf(out, "\nthe wire FELL BEHIND: %" PRIu32 " of %" PRIu32 " links sent late by more than ", b.links, r->nlinks);
+	print_ms3(out, WIRE_BEHIND_US);
+	fprintf(out, " at p99, worst %" PRIu32 "->%" PRIu32 " by ", b.worst->from, b.worst->to);
+	print_ms3(out, b.worst_p99);
+	fputs("; over all links p99 ", out);
+	print_ms3(out, p99);
+	fputs(", max ", out);
+	print_ms3(out, b.all.max_us);
+	fputc('\n', out);
+}
+
 static void print_links(const struct run_result *r, FILE *out)
 {
 	if (!r->links || r->nlinks == 0)
@@ -660,19 +765,28 @@ static void print_links(const struct run_result *r, FILE *out)
 	}
 	fputs(")\n", out);
 	const struct run_wire *w = &r->wire;
-	if (w->strays || w->pool_full || w->unroutable || w->send_errors || w->kernel_drops)
+	if (w->strays || w->spoofed || w->pool_full || w->unroutable || w->send_errors || w->kernel_drops)
 		fprintf(out,
-			"outside the links: %" PRIu64 " strays, %" PRIu64 " refused by the full in-flight pool, %" PRIu64
-			" unroutable, %" PRIu64 " send errors, %" PRIu64 " dropped by the kernel\n",
-			w->strays, w->pool_full, w->unroutable, w->send_errors, w->kernel_drops);
+			"outside the links: %" PRIu64 " strays, %" PRIu64 " spoofed, %" PRIu64
+			" refused by the full in-flight pool, %" PRIu64 " unroutable, %" PRIu64 " send errors, %" PRIu64
+			" dropped by the kernel\n",
+			w->strays, w->spoofed, w->pool_full, w->unroutable, w->send_errors, w->kernel_drops);
+	if (w->replayed || w->unreplayed)
+		fprintf(out, "replayed: %" PRIu64 " datagrams given their logged fate, %" PRIu64 " not in the log\n",
+			w->replayed, w->unreplayed);
 	if (tot.delay.count) {
 		fputs("delay: p50 ", out);
 		print_ms3(out, wire_hist_quantile(&tot.delay, 0.5));
+		fputs(", p90 ", out);
+		print_ms3(out, wire_hist_quantile(&tot.delay, 0.9));
 		fputs(", p99 ", out);
 		print_ms3(out, wire_hist_quantile(&tot.delay, 0.99));
+		fputs(", p99.9 ", out);
+		print_ms3(out, wire_hist_quantile(&tot.delay, 0.999));
 		fputs(", max ", out);
 		print_ms3(out, tot.delay.max_us);
-		fputs(" over all links\n", out);
+		fputs(" over all links", out);
+		print_behind(r, out);
 	}
 	if (worst) {
 		fprintf(out, "worst link %" PRIu32 "->%" PRIu32 ": %.1f%% dropped", worst->from, worst->to,

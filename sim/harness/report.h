@@ -33,6 +33,7 @@ struct run_peer {
 struct run_link {
 	uint32_t from, to;
 	struct wire_link_stats stats;
+	struct wire_hist lateness;    /* per delivered copy: hand-off to the kernel minus when it was due, µs */
 };
 
 struct run_desync {
@@ -73,6 +74,9 @@ struct run_result {
 		uint64_t unroutable;      /* due before the receiver's port was known */
 		uint64_t send_errors;     /* the kernel refused to send them on */
 		uint64_t kernel_drops;    /* dropped by the kernel before the wire read them */
+		uint64_t spoofed;         /* from a peer's address on a port other than its known one */
+		uint64_t replayed;        /* --replay-fates: datagrams given their logged fate */
+		uint64_t unreplayed;      /* --replay-fates: datagrams the log had no record of */
 	} wire;
 	struct verdict verdict;       /* decides exit_code and reason */
 	int exit_code;                /* verdict_exit_code(&verdict) */
@@ -89,7 +93,13 @@ struct run_result {
  *
  * Every 64-bit value (seed, counters, bytes, confirmed_frame) is written as
  * exact decimal digits, beyond the 2^53 a double holds. Delays are in ms
- * with three decimals, null when the link delivered nothing; other fractions
+ * with three decimals, null when the link delivered nothing: each link's
+ * delay_ms and lateness_ms are {p50, p90, p99, p99_9, max}, and its
+ * fell_behind is whether its lateness p99 passed WIRE_BEHIND_US (1 ms). The
+ * wire object holds the totals outside any link (received, strays, spoofed,
+ * pool_full, unroutable, send_errors, kernel_drops, replayed, unreplayed),
+ * lateness_ms over every link, and fell_behind: null, or {links, p99_ms,
+ * max_ms, worst {from, to, p99_ms}} when some link's p99 passed 1 ms. Other fractions
  * (duration_s, rtt_ms, t_s) are rounded to three decimals. exit_status is
  * null for a peer still running (-1); problem, field and bundle are null
  * when empty.
@@ -118,7 +128,9 @@ int report_write_junit(const struct run_result *r, const char *path, char *err, 
  * count: the verdict first ("clean: ...", "DESYNC at frame F: ...",
  * "FAILED: reason"), a peer table (cut to 20 rows when longer, keeping the
  * failed and minority peers), totals over the links with merged delay
- * quantiles and the worst link, then the bundle path if any.
+ * quantiles and the worst link, the wire's lateness (and, when a link's p99
+ * passed 1 ms, that the wire fell behind and by how much), then the bundle
+ * path if any.
  */
 void report_print_summary(const struct run_result *r, FILE *out);
 

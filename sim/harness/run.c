@@ -114,10 +114,19 @@ static void collect_links(struct session *s)
 			l->from = i;
 			l->to = j;
 			wire_link_stats(s->wire, i, j, &l->stats);
+			wire_link_lateness(s->wire, i, j, &l->lateness);
 		}
 	struct wire_totals t;
 	wire_get_totals(s->wire, &t);
-	r->wire = (struct run_wire){ t.received, t.strays, t.pool_full, t.unroutable, t.send_errors, t.kernel_drops };
+	r->wire = (struct run_wire){ .received = t.received,
+				     .strays = t.strays,
+				     .pool_full = t.pool_full,
+				     .unroutable = t.unroutable,
+				     .send_errors = t.send_errors,
+				     .kernel_drops = t.kernel_drops,
+				     .spoofed = t.spoofed,
+				     .replayed = t.replayed,
+				     .unreplayed = t.unreplayed };
 }
 
 static void seed_if_unset(struct scenario *scn, bool quiet)
@@ -163,6 +172,9 @@ static int setup(struct session *s)
 	wc.link = cfg->scn.link;
 	wc.pcap_path = s->pcap;
 	wc.fates_path = s->fates;
+	wc.registered_ports_only = s->builtin; /* the built-in peers' ports come from their HELLO only */
+	wc.multi_socket = cfg->multi_socket;
+	wc.replay = cfg->replay_fates;
 	char err[512];
 	int hint;
 	s->wire = wire_create(&wc, err, sizeof err, &hint);

@@ -9,6 +9,7 @@
 
 #include "harness/report.h"
 #include "harness/scenario.h"
+#include "wire/capture.h"
 
 struct run_cfg {
 	struct scenario scn;          /* resolved: flags already applied, scn_check passed */
@@ -26,6 +27,8 @@ struct run_cfg {
 	bool keep_logs;               /* keep the peers' logs of a clean run (always kept for --peer-cmd) */
 	bool quiet;                   /* nothing on stderr but errors */
 	uint16_t localhost_base;      /* --localhost-ports BASE: peer k believes it is 127.0.0.1:BASE+k; 0: off */
+	const uint8_t *multi_socket;  /* NULL, or a flag per peer: it sends from several sockets (--multi-socket) */
+	const struct wire_fate_table *replay_fates; /* NULL, or the --replay-fates log; borrowed for the run */
 };
 
 /*
