@@ -22,6 +22,9 @@ static const struct bench_cmd cmds[] = {
 	{ "view", bench_view, "the viewer: software frame time (16 peers, 240 links, 5000 dots); the wire beside it" },
 	{ "soak", bench_soak, "16 peers, congested, split and healed every 30 s for --minutes: RSS, fds, fates, stalls" },
 	{ "scale", bench_scale, "the largest session that holds 60 Hz (8..64 peers); 250 addresses with exact counters" },
+	{ "jitter", bench_jitter,
+	  "`loopsim wire` from outside: delay, order and loss of steady traffic at the receiver\n"
+	  "                 (kernel stamps), beside the latency and jitter asked for" },
 };
 
 #define NCMDS (sizeof cmds / sizeof cmds[0])

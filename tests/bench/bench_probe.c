@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -13,6 +14,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -166,31 +168,29 @@ static void *sender_main(void *arg)
 		return NULL;
 	}
 	const uint32_t n = p->cfg.npeers, links = n * p->cfg.fanout;
-	/* Carry the fraction, so that a rate that is not a multiple of the tick rate still averages out. */
-	const double per_tick = (double)p->cfg.rate_hz * (double)p->cfg.tick_ns / BENCH_NS_PER_S;
-	double owed = 0;
+	/*
+	 * Datagram i is due at start + i / rate. The sender wakes on tick
+	 * boundaries and sends every datagram due by then, each stamped just
+	 * before its own sendto: a steady stream at the tick's grain, and a late
+	 * wake-up sends what fell due at once instead of falling further behind
+	 * (arming a timer per datagram costs more than the send on a VM).
+	 */
+	const double interval_ns = (double)BENCH_NS_PER_S / p->cfg.rate_hz;
 	uint32_t link = 0;
 	uint8_t buf[PROBE_SLOT] = { 0 };
-	bench_ns tick = bench_now_ns();
+	const bench_ns start = bench_now_ns();
+	uint64_t seq = 0;
 	while (!atomic_load_explicit(&p->stop, memory_order_relaxed)) {
-		tick += p->cfg.tick_ns;
-		if (tick >= p->cfg.record_until_ns)
-			break;
-		struct itimerspec its = { .it_value = { .tv_sec = (time_t)(tick / BENCH_NS_PER_S),
-							.tv_nsec = (long)(tick % BENCH_NS_PER_S) } };
-		timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL);
-		uint64_t expirations;
-		if (read(tfd, &expirations, sizeof expirations) < 0 && errno != EINTR)
-			break;
-		if (bench_now_ns() > tick + p->cfg.tick_ns)
-			p->late_ticks++;
-		owed += per_tick;
-		for (; owed >= 1; owed -= 1) {
+		bench_ns now = bench_now_ns(), due;
+		while ((due = start + (bench_ns)((double)seq * interval_ns)) <= now && due < p->cfg.record_until_ns) {
+			seq++;
 			uint32_t from = link / p->cfg.fanout, to = (from + 1 + link % p->cfg.fanout) % n;
 			link = (link + 1) % links;
 			struct bench_hdr h = { .magic = BENCH_MAGIC, .from = (uint16_t)from, .to = (uint16_t)to };
 			/* Stamped per datagram, immediately before its own sendto, so no batch skew is charged to the relay. */
 			h.sent_ns = bench_now_ns();
+			if (h.sent_ns > due + p->cfg.tick_ns && due >= p->cfg.record_from_ns)
+				p->late_ticks++;
 			memcpy(buf, &h, sizeof h);
 			ssize_t r = sendto(p->fd[from], buf, p->cfg.size, 0, (struct sockaddr *)&p->dest[to],
 					   sizeof p->dest[to]);
@@ -198,6 +198,16 @@ static void *sender_main(void *arg)
 			    h.sent_ns < p->cfg.record_until_ns)
 				p->sent_recorded++;
 		}
+		if (due >= p->cfg.record_until_ns)
+			break;
+		/* The next tick boundary at or after the next datagram's due time. */
+		bench_ns wake = start + (due - start + p->cfg.tick_ns - 1) / p->cfg.tick_ns * p->cfg.tick_ns;
+		struct itimerspec its = { .it_value = { .tv_sec = (time_t)(wake / BENCH_NS_PER_S),
+							.tv_nsec = (long)(wake % BENCH_NS_PER_S) } };
+		timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL);
+		uint64_t expirations;
+		if (read(tfd, &expirations, sizeof expirations) < 0 && errno != EINTR)
+			break;
 	}
 	close(tfd);
 	return NULL;
@@ -312,6 +322,7 @@ void bench_probe_result(struct bench_probe *p, struct bench_probe_result *out)
 struct floor_job {
 	uint32_t count;
 	bench_ns interval_ns;
+	pid_t like_tid;
 	struct bench_samples *out;
 	int rc;
 };
@@ -320,6 +331,17 @@ static void *floor_main(void *arg)
 {
 	struct floor_job *job = arg;
 	set_timer_slack_1ns();
+	if (job->like_tid) {
+		/* The same footing as the thread it is compared with: its policy and its nice value. */
+		struct sched_param sp;
+		int policy = sched_getscheduler(job->like_tid);
+		if (policy >= 0 && sched_getparam(job->like_tid, &sp) == 0)
+			sched_setscheduler(0, policy, &sp);
+		errno = 0;
+		int nice = getpriority(PRIO_PROCESS, (id_t)job->like_tid);
+		if (errno == 0)
+			setpriority(PRIO_PROCESS, (id_t)bench_gettid(), nice);
+	}
 	int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
 	if (tfd < 0) {
 		job->rc = -1;
@@ -345,9 +367,9 @@ static void *floor_main(void *arg)
 	return NULL;
 }
 
-int bench_timer_floor(uint32_t count, bench_ns interval_ns, struct bench_samples *out)
+int bench_timer_floor(uint32_t count, bench_ns interval_ns, pid_t like_tid, struct bench_samples *out)
 {
-	struct floor_job job = { .count = count, .interval_ns = interval_ns, .out = out, .rc = 0 };
+	struct floor_job job = { .count = count, .interval_ns = interval_ns, .like_tid = like_tid, .out = out, .rc = 0 };
 	pthread_t t;
 	if (pthread_create(&t, NULL, floor_main, &job))
 		return -1;

@@ -103,10 +103,11 @@ void bench_gen_counts(const struct bench_gen *g, struct bench_gen_counts *out);
 /* ---- The delay probe --------------------------------------------------- */
 
 /*
- * Paced traffic for measuring delay: a sender thread wakes on an absolute
- * timerfd every tick_ns and sends rate_hz * tick datagrams round-robin over
- * the links, each stamped with CLOCK_MONOTONIC just before its own sendto();
- * a receiver thread subtracts. Two figures per datagram:
+ * Paced traffic for measuring delay: datagram i is due at start + i / rate_hz;
+ * a sender thread wakes on an absolute timerfd at tick_ns boundaries and sends
+ * every datagram due by then, round-robin over the links, each stamped with
+ * CLOCK_MONOTONIC just before its own sendto(); a receiver thread subtracts.
+ * Two figures per datagram:
  *   kernel: the sink socket's receive timestamp (SO_TIMESTAMPNS, taken when
  *           the relay's sendmmsg hands it to loopback) - stamp - requested;
  *           this is the relay's own error.
@@ -141,7 +142,7 @@ struct bench_probe_result {
 	uint64_t received_recorded;  /* of those, how many arrived */
 	uint64_t no_timestamp;       /* arrived without a kernel timestamp (left out of `kernel`) */
 	uint64_t misrouted;
-	uint64_t late_ticks;         /* sender ticks that ran more than one tick behind */
+	uint64_t late_ticks;         /* datagrams sent more than a tick after they were due (a busy machine) */
 	struct bench_samples *kernel, *wake; /* error in ns; owned by the probe */
 };
 /* Valid after bench_probe_stop(), until bench_probe_destroy(). */
@@ -151,8 +152,11 @@ void bench_probe_result(struct bench_probe *p, struct bench_probe_result *out);
  * The timer floor: how late a thread with 1 ns timer slack wakes from a
  * CLOCK_MONOTONIC timerfd armed at absolute deadlines interval_ns apart.
  * Records `count` lateness samples (ns) into out, on a thread of its own
- * so that the caller's timer slack is untouched. Returns 0 or -1.
+ * so that the caller's timer slack is untouched. With like_tid, that thread
+ * first takes thread like_tid's scheduling policy and nice value (the
+ * wire's, to compare the wire with a timer on the same footing). Returns 0
+ * or -1.
  */
-int bench_timer_floor(uint32_t count, bench_ns interval_ns, struct bench_samples *out);
+int bench_timer_floor(uint32_t count, bench_ns interval_ns, pid_t like_tid, struct bench_samples *out);
 
 #endif
