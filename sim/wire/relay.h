@@ -139,7 +139,11 @@ void wire_partition(struct wire *w, const uint32_t *group);
 
 /* Copies the stats of link from->to. Returns 0 or -EINVAL. */
 int wire_link_stats(struct wire *w, uint32_t from, uint32_t to, struct wire_link_stats *out);
-/* Copies every link's stats under one lock: out has npeers * npeers entries, [from * npeers + to]. */
+/*
+ * Copies every link's stats: out has npeers * npeers entries, [from * npeers
+ * + to]. Each link's copy is whole; the links are copied one lock at a time,
+ * so the relay never waits for more than one (they may be microseconds apart).
+ */
 void wire_all_link_stats(struct wire *w, struct wire_link_stats *out);
 void wire_get_totals(struct wire *w, struct wire_totals *out);
 
