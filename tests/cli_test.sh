@@ -218,5 +218,44 @@ expect_rc 0
 run 10 wire --peers 3 --duration 0.2 --quiet --multi-socket=0,2
 expect_rc 0
 
+# Peer 0 sends from its own socket and from a second one on its address: without --multi-socket the
+# second is spoofed, counted and dropped; with it, both arrive. The wire runs until told to stop.
+if command -v python3 >/dev/null 2>&1; then
+	for multi in 0 1; do
+		verdict=$(timeout -k 2 20 python3 - "$LOOPSIM" "$multi" <<'PY' 2>&1
+import json, signal, socket, subprocess, sys
+loopsim, multi = sys.argv[1], sys.argv[2] == "1"
+def udp(ip):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((ip, 0))
+    s.settimeout(5)
+    return s
+own, second, rx = udp("127.0.0.2"), udp("127.0.0.2"), udp("127.0.0.3")
+args = [loopsim, "wire", "--peers", "2", "--quiet", "--port", "0=%d" % own.getsockname()[1],
+        "--port", "1=%d" % rx.getsockname()[1]] + (["--multi-socket"] if multi else [])
+p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+ports = {}
+for line in p.stdout:
+    o = json.loads(line)
+    if o.get("ready"):
+        break
+    ports[o["peer"]] = o["public_port"]
+to = ("127.0.0.3", ports[1])
+own.sendto(b"real", to)
+second.sendto(b"second", to)
+own.sendto(b"after", to)
+got = [rx.recv(64) for _ in range(3 if multi else 2)]
+p.send_signal(signal.SIGINT)
+_, err = p.communicate(timeout=10)
+want = [b"real", b"second", b"after"] if multi else [b"real", b"after"]
+spoofed = "spoofed %d," % (0 if multi else 1)
+print("ok" if got == want and spoofed in err else "got %s, want %s; stderr: %s" % (got, want, err))
+PY
+)
+		[ "$verdict" = ok ] || fail "a peer sending from two sockets (--multi-socket: $multi): $verdict"
+		pass
+	done
+fi
+
 echo "cli_test: all $checks checks passed"
 exit 0
