@@ -29,6 +29,7 @@ struct wire_traffic {
 	uint16_t *public_port, *port;
 	int *fd;
 	uint64_t *seq_sent, *seq_seen; /* per link [from * n + to]; seen holds max seq + 1 */
+	uint32_t *ovfl_seen;           /* per peer: its socket's drop count (SO_RXQ_OVFL) last read */
 	int epfd, timerfd, stopfd;
 	pthread_mutex_t lock;
 	pthread_t thread;
@@ -61,7 +62,8 @@ struct wire_traffic *wire_traffic_create(const struct wire_traffic_cfg *cfg, cha
 	t->fd = malloc(sizeof *t->fd * n);
 	t->seq_sent = calloc((size_t)n * n, sizeof *t->seq_sent);
 	t->seq_seen = calloc((size_t)n * n, sizeof *t->seq_seen);
-	if (!t->public_port || !t->port || !t->fd || !t->seq_sent || !t->seq_seen)
+	t->ovfl_seen = calloc(n, sizeof *t->ovfl_seen);
+	if (!t->public_port || !t->port || !t->fd || !t->seq_sent || !t->seq_seen || !t->ovfl_seen)
 		goto oom;
 	memcpy(t->public_port, cfg->public_port, sizeof *t->public_port * n);
 	t->cfg.public_port = t->public_port;
@@ -90,6 +92,9 @@ struct wire_traffic *wire_traffic_create(const struct wire_traffic_cfg *cfg, cha
 			goto err;
 		}
 		t->port[k] = ntohs(sa.sin_port);
+		/* Datagrams the wire delivered and this socket's full queue lost are counted, not missed quietly. */
+		int one = 1;
+		setsockopt(t->fd[k], SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one);
 		ev.data.u32 = k;
 		epoll_ctl(t->epfd, EPOLL_CTL_ADD, t->fd[k], &ev);
 	}
@@ -122,6 +127,7 @@ void wire_traffic_destroy(struct wire_traffic *t)
 	free(t->fd);
 	free(t->seq_sent);
 	free(t->seq_seen);
+	free(t->ovfl_seen);
 	free(t);
 }
 
@@ -152,10 +158,24 @@ static void send_tick(struct wire_traffic *t, sim_time_us now)
 static void receive(struct wire_traffic *t, uint32_t k, sim_time_us now)
 {
 	uint8_t buf[1500];
+	union {
+		char buf[CMSG_SPACE(sizeof(uint32_t))];
+		struct cmsghdr align;
+	} ctl;
 	for (;;) {
-		ssize_t len = recv(t->fd[k], buf, sizeof buf, MSG_DONTWAIT);
+		struct iovec iov = { .iov_base = buf, .iov_len = sizeof buf };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+				     .msg_controllen = sizeof ctl.buf };
+		ssize_t len = recvmsg(t->fd[k], &mh, MSG_DONTWAIT);
 		if (len < 0)
 			return;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
+				uint32_t drops;
+				memcpy(&drops, CMSG_DATA(c), sizeof drops);
+				t->stats.kernel_drops += (uint32_t)(drops - t->ovfl_seen[k]);
+				t->ovfl_seen[k] = drops;
+			}
 		t->stats.received++;
 		uint32_t h;
 		memcpy(&h, buf, 4);
@@ -231,6 +251,12 @@ void wire_traffic_stop(struct wire_traffic *t)
 		perror("traffic: stop");
 	pthread_join(t->thread, NULL);
 	t->running = false;
+	/* Under overload the receivers lag the wire: what it delivered and they have not read yet is not lost. */
+	pthread_mutex_lock(&t->lock);
+	sim_time_us now = wire_clock_us();
+	for (uint32_t k = 0; k < t->cfg.npeers; k++)
+		receive(t, k, now);
+	pthread_mutex_unlock(&t->lock);
 }
 
 void wire_traffic_pause(struct wire_traffic *t)

@@ -30,6 +30,8 @@ struct wire_traffic_stats {
 	uint64_t received;
 	uint64_t out_of_order; /* arrived with a sequence number at or below one already seen */
 	uint64_t corrupt;      /* failed the payload hash */
+	uint64_t kernel_drops; /* handed over by the wire, then lost in a stand-in peer's own full receive
+				  queue (SO_RXQ_OVFL): the receivers fell behind, not the wire */
 	struct wire_hist delay;/* one-way, µs, as the receiver measured it */
 };
 
@@ -41,6 +43,11 @@ struct wire_traffic *wire_traffic_create(const struct wire_traffic_cfg *cfg, cha
 void wire_traffic_destroy(struct wire_traffic *t);
 /* Starts sending on a thread of its own. Returns 0 or a negative errno. */
 int wire_traffic_start(struct wire_traffic *t);
+/*
+ * Stops the thread, then reads whatever is still queued in the stand-in
+ * peers' sockets, so that `received` counts every datagram the wire handed
+ * over that the kernel kept.
+ */
 void wire_traffic_stop(struct wire_traffic *t);
 /* Stops sending but goes on receiving, so what is in flight can land. */
 void wire_traffic_pause(struct wire_traffic *t);
