@@ -133,8 +133,8 @@ static void print_link_stats(struct wire *w, uint64_t seed, const char *replay_p
 		for (uint32_t j = 0; j < n; j++) {
 			struct wire_link_stats s;
 			struct wire_hist late;
-			if (i == j || wire_link_stats(w, i, j, &s) < 0 || wire_link_lateness(w, i, j, &late) < 0 ||
-			    s.sent == 0)
+			if (i == j || wire_link_stats(w, i, j, &s) < 0 || s.sent == 0 ||
+			    wire_link_lateness(w, i, j, &late) < 0)
 				continue;
 			if (!header) {
 				fprintf(stderr, "%-9s %9s %9s %7s %7s %7s %5s %7s %7s %7s %11s %8s %8s %8s %8s %8s %9s\n",

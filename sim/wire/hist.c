@@ -2,6 +2,9 @@
 // A log-linear histogram of delays in microseconds.
 #include "wire/hist.h"
 
+#include <math.h>
+#include <stdbool.h>
+
 /* Bucket of v: below WIRE_HIST_SUB its own; then octave e (2^e <= v < 2^(e+1)) in WIRE_HIST_SUB slices. */
 static unsigned bucket_of(uint64_t v)
 {
@@ -65,18 +68,30 @@ uint64_t wire_hist_quantile(const struct wire_hist *h, double q)
 			 * evenly over the part of it at or below max: the bucket that
 			 * holds max is often only partly filled.
 			 */
-			uint64_t lo, width;
-			bucket_range(i, &lo, &width);
+			uint64_t lo0, width0;
+			bucket_range(i, &lo0, &width0);
+			uint64_t lo = lo0, width = width0;
 			if (lo < h->min_us) {
 				width -= h->min_us - lo;
 				lo = h->min_us;
 			}
 			/* The last bucket also holds everything beyond the range: it reaches up to max. */
-			if (h->max_us - lo < width || i == WIRE_HIST_BUCKETS - 1)
+			bool last = i == WIRE_HIST_BUCKETS - 1;
+			if (h->max_us - lo < width || last)
 				width = h->max_us - lo + 1;
 			double frac = ((double)(rank - seen) - 0.5) / (double)h->bucket[i];
 			uint64_t v = lo + (uint64_t)(frac * (double)width);
-			return v < h->max_us ? v : h->max_us;
+			if (!last && width0 > 1) {
+				/*
+				 * Within 1% of whatever the bucket's values t in [lo0, lo0 + width0)
+				 * are: v >= 0.99 t for the largest, v <= 1.01 t for the smallest.
+				 * Not empty, as width0 <= lo0 / 64.
+				 */
+				uint64_t floor_v = (uint64_t)ceil(0.99 * (double)(lo0 + width0 - 1));
+				uint64_t ceil_v = (uint64_t)floor(1.01 * (double)lo0);
+				v = v < floor_v ? floor_v : v > ceil_v ? ceil_v : v;
+			}
+			return v < h->min_us ? h->min_us : v > h->max_us ? h->max_us : v;
 		}
 		seen += h->bucket[i];
 	}
