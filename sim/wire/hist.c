@@ -85,7 +85,7 @@ uint64_t wire_hist_quantile(const struct wire_hist *h, double q)
 				/*
 				 * Within 1% of whatever the bucket's values t in [lo0, lo0 + width0)
 				 * are: v >= 0.99 t for the largest, v <= 1.01 t for the smallest.
-				 * Not empty, as width0 <= lo0 / 64.
+				 * Not empty while width0 <= lo0 / 50; here it is at most lo0 / 128.
 				 */
 				uint64_t floor_v = (uint64_t)ceil(0.99 * (double)(lo0 + width0 - 1));
 				uint64_t ceil_v = (uint64_t)floor(1.01 * (double)lo0);
