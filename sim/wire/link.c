@@ -194,14 +194,26 @@ static int queue_resize(struct wire_link *l, uint32_t limit)
 	return 0;
 }
 
-int wire_link_init(struct wire_link *l, uint64_t seed, uint32_t from, uint32_t to, const struct wire_link_cfg *cfg)
+/*
+ * Sets up a link whose memory is already zero. Writes only the settings and
+ * the derived values at the top of the struct, so that a model's idle links
+ * (calloc'd, mostly a delay histogram) stay untouched pages until they carry
+ * traffic: 510 peers' 260,100 links would otherwise be resident at once.
+ */
+static int link_setup_zeroed(struct wire_link *l, uint64_t seed, uint32_t from, uint32_t to,
+			     const struct wire_link_cfg *cfg)
 {
-	memset(l, 0, sizeof *l);
 	l->seed = seed;
 	l->from = from;
 	l->to = to;
 	derive(l, cfg);
 	return queue_resize(l, cfg->queue_limit);
+}
+
+int wire_link_init(struct wire_link *l, uint64_t seed, uint32_t from, uint32_t to, const struct wire_link_cfg *cfg)
+{
+	memset(l, 0, sizeof *l);
+	return link_setup_zeroed(l, seed, from, to, cfg);
 }
 
 void wire_link_fini(struct wire_link *l)
@@ -607,7 +619,7 @@ int wire_model_init(struct wire_model *m, uint32_t npeers, uint64_t seed, const 
 	m->seed = seed;
 	for (uint32_t i = 0; i < npeers; i++)
 		for (uint32_t j = 0; j < npeers; j++)
-			if (wire_link_init(wire_model_link(m, i, j), seed, i, j, cfg) < 0) {
+			if (link_setup_zeroed(wire_model_link(m, i, j), seed, i, j, cfg) < 0) {
 				wire_model_fini(m);
 				return -ENOMEM;
 			}
