@@ -64,6 +64,12 @@
 #define BW_DELAY_TICK_NS (50 * (bench_ns)BENCH_NS_PER_US)
 /* The bare relay's forwarding error is measured for at most this long: it is context, not a target. */
 #define BW_FORWARD_S 1.5
+/*
+ * A delivery is early when it lands before send + requested by more than the
+ * wire's clock resolution: it keeps time in whole µs, and its receive stamps
+ * and ours cross from CLOCK_REALTIME by offsets each read to within a µs.
+ */
+#define BW_EARLY_TOLERANCE_NS 1000
 /* After the last stamped datagram, wait this long for it to land. */
 #define BW_DELAY_DRAIN_NS (100 * (bench_ns)BENCH_NS_PER_MS)
 
@@ -116,11 +122,11 @@ static void usage(FILE *out)
 		"           raw and wire run in alternating %.1f s slices, so both see the same background load\n"
 		"  delay    the wire at a fixed %.0f ms, a steady %u datagrams/s (one every %.0f us), each stamped\n"
 		"           with CLOCK_MONOTONIC: delay_error_us_p50/p99 (achieved - requested delay, from the\n"
-		"           sink socket's receive timestamp) and early_deliveries (error below 0); meanwhile a\n"
-		"           timerfd thread at 1 ms deadlines, with the wire thread's priority, measures\n"
-		"           timer_loaded_us_p50/p99: the timer's own lateness under the same traffic; then\n"
-		"           the bare relay forwarding the same traffic with no delay, for context:\n"
-		"           detail.raw_forward_us_p50/p99\n"
+		"           sink socket's receive timestamp) and early_deliveries (error below -1 us, the\n"
+		"           clocks' resolution); meanwhile a timerfd thread at 1 ms deadlines, with the wire\n"
+		"           thread's priority, measures timer_loaded_us_p50/p99: the timer's own lateness under\n"
+		"           the same traffic; then the bare relay forwarding the same traffic with no delay,\n"
+		"           for context: detail.raw_forward_us_p50/p99\n"
 		"  fidelity %u peers in full mesh (%u links) at %.0f ms, offered %u..%u datagrams/s up a ladder;\n"
 		"           at each rate the wire and the bare relay take turns in %u slices each. fidelity_pps\n"
 		"           is the highest rate at which the wire's p99 lateness at the receiver exceeds the\n"
@@ -533,7 +539,7 @@ static int run_probe(const uint16_t *pub, void (*reg)(void *relay, uint32_t k, u
 	out->late_ticks = res.late_ticks;
 	out->early = 0;
 	for (size_t i = 0; i < res.kernel->len; i++)
-		out->early += res.kernel->v[i] < 0;
+		out->early += res.kernel->v[i] < -BW_EARLY_TOLERANCE_NS;
 	out->kernel_p50 = bench_samples_quantile_us(res.kernel, 0.50);
 	out->kernel_p99 = bench_samples_quantile_us(res.kernel, 0.99);
 	out->max_us = bench_samples_quantile_us(res.kernel, 1.0);
