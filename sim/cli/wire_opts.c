@@ -15,7 +15,7 @@ const struct wire_opt wire_opts[] = {
 	{ "latency", "MS", "one-way delay in ms, fractional allowed (also 2s, 500us)" },
 	{ "jitter", "MS", "delay variation in ms: ± range for uniform, stddev otherwise" },
 	{ "jitter-dist", "DIST", "uniform (default), normal or pareto" },
-	{ "jitter-corr", "PCT", "slower jitter: its correlation time / (1 - PCT); per datagram with --jitter-reorders" },
+	{ "jitter-corr", "PCT", "slow the jitter: correlation time / (1 - PCT); with --jitter-reorders, netem's" },
 	{ "jitter-reorders", "BOOL", "netem's per-datagram jitter: deliveries overtake (default: a smooth path delay)" },
 	{ "loss", "PCT", "random loss; with --burst, the mean loss of a Gilbert burst model" },
 	{ "burst", "N", "mean loss burst length in packets (Gilbert-Elliott); 0 = independent" },
