@@ -227,8 +227,8 @@ static void test_fuzz_regressions_scenario_nasty_files_are_refused_or_round_trip
 	buf = FILLED("[session]\npeer-cmd = ", 5000, 'a', "\n", &len);
 	expect("scenario", "a line of 5000 characters", buf, len, FZ_SCN_REFUSED, ":2: the line is longer than 4096");
 	free(buf);
-	buf = FILLED("[session]\npeer-cmd = ", 600, 'a', "\n", &len);
-	expect("scenario", "a peer-cmd of 600 characters", buf, len, FZ_SCN_REFUSED, "longer than 511");
+	buf = FILLED("[session]\npeer-cmd = ", 4060, 'a', "\n", &len);
+	expect("scenario", "a peer-cmd of 4060 characters", buf, len, FZ_SCN_REFUSED, "longer than 3999");
 	free(buf);
 	buf = FILLED("[link *]\nlatency = ", 3000, '1', "\n", &len);
 	expect("scenario", "a value of 3000 digits", buf, len, FZ_SCN_REFUSED, ":2: latency: the value is longer than 127");

@@ -571,23 +571,26 @@ static void test_scenario_failed_load_leaves_the_scenario_unchanged(void **state
 static void test_scenario_long_peer_cmd_loads(void **state)
 {
 	(void)state;
-	char cmd[600], text[800];
+	enum { FIELD = sizeof ((struct scenario *)0)->peer_cmd };
+	static char cmd[FIELD + 8], text[FIELD + 100];
 	for (size_t k = 0; k < sizeof cmd - 1; k++)
 		cmd[k] = "abc {index} "[k % 12];
 	cmd[sizeof cmd - 1] = '\0';
-	/* 511 characters: longer than inih's line buffer, and as long as the field holds. */
-	cmd[511] = '\0';
-	cmd[510] = 'z';
+	/* As long as the field holds: longer than inih's line buffer, and a line of a scenario still holds it. */
+	cmd[FIELD - 1] = '\0';
+	cmd[FIELD - 2] = 'z';
 	snprintf(text, sizeof text, "[session]\npeer-cmd = %s   ; run this\npeers = 3\n", cmd);
 	struct scenario *s = load_ok(text);
 	assert_string_equal(s->peer_cmd, cmd);
 	assert_int_equal(s->peers, 3);
 	free(s);
 
-	cmd[511] = 'q';
-	cmd[512] = '\0';
+	cmd[FIELD - 1] = 'q';
+	cmd[FIELD] = '\0';
+	char want[64];
+	snprintf(want, sizeof want, "longer than %d", FIELD - 1);
 	snprintf(text, sizeof text, "[session]\npeers = 3\npeer-cmd = %s\n", cmd);
-	expect_load_error(text, 3, "peer-cmd", "longer than 511");
+	expect_load_error(text, 3, "peer-cmd", want);
 }
 
 static void assert_scenario_equal(const struct scenario *a, const struct scenario *b)

@@ -88,7 +88,7 @@ struct scenario {
 	uint32_t input_delay;
 	double disconnect_s;         /* the built-in peers' disconnect timeout, seconds */
 	char preset[32];             /* the base preset's name, "" for none */
-	char peer_cmd[512];          /* "" = the built-in loopsim-peer */
+	char peer_cmd[4000];         /* "" = the built-in loopsim-peer; fits a scenario line (4096) */
 	struct wire_link_cfg link;   /* every link, before overrides */
 	struct scn_setting overrides[SCN_MAX_OVERRIDES];  /* in file order, a preset first in its section */
 	uint32_t noverrides;
