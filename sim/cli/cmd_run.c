@@ -419,8 +419,17 @@ int cmd_run(int argc, char **argv)
 			goto usage;
 		}
 	}
+#ifdef LOOPSIM_HAVE_VIEW
 	const char *display = getenv("DISPLAY"), *wayland = getenv("WAYLAND_DISPLAY");
 	cfg.window = !headless && ((display && *display) || (wayland && *wayland));
+#else
+	(void)headless;
+	cfg.window = false; /* a build without the viewer is headless everywhere */
+	if (cfg.screenshot) {
+		snprintf(err, sizeof err, "--screenshot: this loopsim was built without the viewer (LOOPSIM_VIEW=OFF)");
+		goto usage;
+	}
+#endif
 	cfg.progress = !quiet && !cfg.window && isatty(STDERR_FILENO);
 	cfg.quiet = quiet;
 	/* A desync is held in the window only for a person watching: not under CI, nor with stdin from a pipe. */

@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "harness/launch.h"
+#include "harness/paths.h"
 
 static void usage(FILE *out)
 {
@@ -39,7 +41,13 @@ int main(int argc, char **argv)
 		return EXIT_CLEAN;
 	}
 	if (strcmp(argv[1], "--version") == 0) {
+		/* Where this loopsim takes its files from: a build tree, or the prefix it was installed to. */
+		char peer[4096], data[4096], lib[4096], why[256];
 		printf("loopsim %s\n", LOOPSIM_VERSION);
+		printf("peer: %s\n", launch_default_program(peer, sizeof peer) == 0 ? peer : "(not found)");
+		printf("preload: %s\n", launch_preload_library(lib, sizeof lib, why, sizeof why) == 0 ? lib : why);
+		int found = paths_data_dir("fonts/DejaVuSansMono.ttf", data, sizeof data);
+		printf("data: %s%s\n", data, found == 0 ? "" : " (missing)");
 		return EXIT_CLEAN;
 	}
 	if (strcmp(argv[1], "wire") == 0)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Launching peers as child processes, and ending everything they started.
 #include "harness/launch.h"
+#include "harness/paths.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -68,16 +69,10 @@ int launch_default_program(char *out, size_t cap)
 		strcpy(out, env);
 		return 0;
 	}
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (n <= 0)
+	char dir[PATH_MAX];
+	if (paths_exe_dir(dir, sizeof dir) < 0)
 		return -1;
-	self[n] = '\0';
-	char *slash = strrchr(self, '/');
-	if (!slash)
-		return -1;
-	*slash = '\0';
-	return snprintf(out, cap, "%s/loopsim-peer", self) < (int)cap ? 0 : -1;
+	return snprintf(out, cap, "%s/loopsim-peer", dir) < (int)cap ? 0 : -1;
 }
 
 /* Whether LD_PRELOAD can hold path: absolute, with none of its separators (space, colon). */
@@ -89,36 +84,14 @@ static bool preloadable(const char *path)
 int launch_preload_library(char *out, size_t cap, char *err, size_t errlen)
 {
 	const char *env = getenv("LOOPSIM_PRELOAD");
-	char dir[PATH_MAX], installed[PATH_MAX + 64];
 	if (env && *env) {
 		if (snprintf(out, cap, "%s", env) >= (int)cap) {
 			snprintf(err, errlen, "LOOPSIM_PRELOAD is too long");
 			return -1;
 		}
-	} else {
-		ssize_t n = readlink("/proc/self/exe", dir, sizeof dir - 1);
-		char *slash = n > 0 ? (dir[n] = '\0', strrchr(dir, '/')) : NULL;
-		if (!slash) {
-			snprintf(err, errlen, "cannot find loopsim's own directory (set LOOPSIM_PRELOAD)");
-			return -1;
-		}
-		*slash = '\0';
-		snprintf(installed, sizeof installed, "%s/../lib/loopsim/%s", dir, LAUNCH_PRELOAD_NAME);
-		if (snprintf(out, cap, "%s/%s", dir, LAUNCH_PRELOAD_NAME) >= (int)cap) {
-			snprintf(err, errlen, "the path of loopsim's directory is too long");
-			return -1;
-		}
-		if (access(out, R_OK) != 0 && access(installed, R_OK) == 0) {
-			char *real = realpath(installed, NULL);
-			bool fits = real && strlen(real) < cap;
-			if (fits)
-				strcpy(out, real);
-			free(real);
-			if (!fits) {
-				snprintf(err, errlen, "the preload library's path is too long");
-				return -1;
-			}
-		}
+	} else if (paths_lib_file(LAUNCH_PRELOAD_NAME, out, cap) < 0 && !*out) {
+		snprintf(err, errlen, "cannot find loopsim's own directory (set LOOPSIM_PRELOAD)");
+		return -1;
 	}
 	if (access(out, R_OK) != 0) {
 		snprintf(err, errlen, "no preload library at %s: %s (build the loopsim-preload target, or set "

@@ -3,12 +3,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "harness/outfile.h"
+#include "harness/paths.h"
 #include "harness/run_internal.h"
 
 /* Frames the viewer draws per second at most; the harness's own work runs between them. */
@@ -264,6 +266,13 @@ int run__open_view(struct session *s, char *err, size_t errlen)
 	view_cfg_default(&vc);
 	vc.headless = !cfg->window;
 	vc.title = "loopsim";
+	/* The font from the data folder: the installed prefix's, or the source tree's in a build tree. */
+	static char font[PATH_MAX];
+	if (paths_data_file("fonts/DejaVuSansMono.ttf", font, sizeof font) < 0) {
+		snprintf(err, errlen, "cannot find the viewer's font at %s (set LOOPSIM_DATA_DIR)", font);
+		return -1;
+	}
+	vc.font_path = font;
 	s->snap = calloc(1, sizeof *s->snap);
 	s->flights = calloc(VIEW_MAX_DOTS, sizeof *s->flights);
 	s->link_stats = calloc((size_t)s->n * s->n, sizeof *s->link_stats);

@@ -19,7 +19,9 @@ static const struct bench_cmd cmds[] = {
 	{ "rollback", bench_rollback,
 	  "an 8-frame rollback of 16 players against plain resimulation; synctest frames/s;\n"
 	  "                 bytes/s per peer in an 8-peer mesh" },
+#ifdef LOOPSIM_HAVE_VIEW
 	{ "view", bench_view, "the viewer: software frame time (16 peers, 240 links, 5000 dots); the wire beside it" },
+#endif
 	{ "soak", bench_soak, "16 peers, congested, split and healed every 30 s for --minutes: RSS, fds, fates, stalls" },
 	{ "scale", bench_scale, "the largest session that holds 60 Hz (8..64 peers); 250 addresses with exact counters" },
 	{ "jitter", bench_jitter,
