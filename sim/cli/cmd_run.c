@@ -15,6 +15,7 @@
 #include "harness/report.h"
 #include "harness/run.h"
 #include "harness/scenario.h"
+#include "wire/addr.h"
 
 #define MAX_ITEMS 256
 
@@ -41,6 +42,8 @@ enum {
 	OPT_LOCALHOST_PORTS,
 	OPT_REPLAY_FATES,
 	OPT_MULTI_SOCKET,
+	OPT_ADDR_BASE,
+	OPT_RESOLVE_ONLY,
 	OPT_HELP,
 	OPT_SETTING = 100,
 };
@@ -78,6 +81,10 @@ static void run_help(FILE *out)
 		"                             recorded for it, whatever this run's timing\n"
 		"  --multi-socket[=K,...]     these peers (all, without a list) send from several sockets: known by\n"
 		"                             address alone, not dropped as spoofed (implied by --localhost-ports)\n"
+		"  --addr-base IP             peer k lives at IP+k instead of 127.0.0.(k+2); inside 127.0.0.0/8,\n"
+		"                             so that concurrent sessions each have addresses of their own\n"
+		"  --resolve-only FILE        write the scenario as the file and the flags resolve it (FILE runs\n"
+		"                             the same session with `loopsim run FILE`), and stop: exit 0 or 2\n"
 		"\n"
 		"Output:\n"
 		"  --report FILE.json         the run as JSON (peers, links, desync)\n"
@@ -125,6 +132,50 @@ static int parse_multi_socket(const char *arg, uint32_t npeers, uint8_t *flags, 
 	return 0;
 }
 
+/*
+ * --resolve-only: the scenario with the flags applied, as an INI that runs the
+ * same session. The seed is written only when one was given (a scenario's or
+ * --seed), so that a file resolved without one still draws a seed per run.
+ */
+static int resolve_only(const struct scenario *scn, const char *path)
+{
+	char err[512];
+	struct outfile of;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+	if (!mem) {
+		fprintf(stderr, "loopsim run: --resolve-only: out of memory\n");
+		return EXIT_RUNTIME;
+	}
+	int rc = scn_write_resolved(scn, mem);
+	if (fclose(mem) != 0 || rc < 0) {
+		free(text);
+		fprintf(stderr, "loopsim run: --resolve-only: this scenario holds a value the file format cannot say\n");
+		return EXIT_USAGE;
+	}
+	if (!scn->have_seed) {
+		/* Drop the "seed = " line of a scenario that names none. */
+		char *line = strstr(text, "\nseed = ");
+		char *end = line ? strchr(line + 1, '\n') : NULL;
+		if (end)
+			memmove(line, end, strlen(end) + 1);
+		len = strlen(text);
+	}
+	if (outfile_open(&of, path, err, sizeof err) < 0) {
+		free(text);
+		fprintf(stderr, "loopsim run: --resolve-only: %s\n", err);
+		return EXIT_USAGE;
+	}
+	outfile_write(&of, text, len);
+	free(text);
+	if (outfile_commit(&of, err, sizeof err) < 0) {
+		fprintf(stderr, "loopsim run: --resolve-only: %s\n", err);
+		return EXIT_RUNTIME;
+	}
+	return EXIT_CLEAN;
+}
+
 /* `loopsim` alone, and `loopsim run`, share this. */
 int cmd_run(int argc, char **argv)
 {
@@ -152,6 +203,8 @@ int cmd_run(int argc, char **argv)
 		{ "localhost-ports", required_argument, NULL, OPT_LOCALHOST_PORTS },
 		{ "replay-fates", required_argument, NULL, OPT_REPLAY_FATES },
 		{ "multi-socket", optional_argument, NULL, OPT_MULTI_SOCKET },
+		{ "addr-base", required_argument, NULL, OPT_ADDR_BASE },
+		{ "resolve-only", required_argument, NULL, OPT_RESOLVE_ONLY },
 		{ "help", no_argument, NULL, OPT_HELP },
 	};
 	size_t nopt = 0;
@@ -188,7 +241,7 @@ int cmd_run(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
-	const char *report = NULL, *junit = NULL, *replay_path = NULL, *multi_arg = NULL;
+	const char *report = NULL, *junit = NULL, *replay_path = NULL, *multi_arg = NULL, *resolve_to = NULL;
 	bool quiet = false, headless = false, multi = false;
 	struct wire_opt_item settings[MAX_ITEMS];
 	size_t nsettings = 0;
@@ -348,6 +401,16 @@ int cmd_run(int argc, char **argv)
 			multi = true;
 			multi_arg = optarg;
 			break;
+		case OPT_ADDR_BASE: {
+			uint32_t base;
+			if (wire_addr_parse_base("--addr-base", optarg, &base, err, sizeof err) < 0)
+				goto usage;
+			wire_addr_set_base(base); /* before any wire or peer starts: the process's plan (addr.h) */
+			break;
+		}
+		case OPT_RESOLVE_ONLY:
+			resolve_to = optarg;
+			break;
 		case OPT_LOCALHOST_PORTS:
 			if (cli_parse_u32("--localhost-ports", optarg, 1, 65535, &u, err, sizeof err) < 0)
 				goto usage;
@@ -419,6 +482,8 @@ int cmd_run(int argc, char **argv)
 			goto usage;
 		}
 	}
+	if (resolve_to)
+		return resolve_only(&cfg.scn, resolve_to);
 #ifdef LOOPSIM_HAVE_VIEW
 	const char *display = getenv("DISPLAY"), *wayland = getenv("WAYLAND_DISPLAY");
 	cfg.window = !headless && ((display && *display) || (wayland && *wayland));
