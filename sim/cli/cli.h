@@ -17,6 +17,8 @@ int cmd_wire(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 /* `loopsim replay BUNDLE`; argv[0] is "replay". */
 int cmd_replay(int argc, char **argv);
+/* `loopsim sweep ...` and `loopsim sweep merge ...`; argv[0] is "sweep". */
+int cmd_sweep(int argc, char **argv);
 /* `loopsim synctest ...`; argv[0] is "synctest". */
 int cmd_synctest(int argc, char **argv);
 

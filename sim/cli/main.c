@@ -19,6 +19,8 @@ static void usage(FILE *out)
 		"                          N real peers through the wire, checked frame by frame for desyncs\n"
 		"  loopsim replay BUNDLE   re-simulate a desync bundle and say where each peer diverged\n"
 		"  loopsim wire [options]  the wire alone, around your own UDP programs; prints the peer table\n"
+		"  loopsim sweep [SCENARIO.ini ...] --seeds A..B --out DIR [options]\n"
+		"                          many seeded sessions in parallel, with chaos timelines; shards and merge\n"
 		"  loopsim synctest [options]\n"
 		"                          GGPO-style sync test of the demo game: roll back and replay every frame\n"
 		"  loopsim --help | --version\n"
@@ -58,6 +60,8 @@ int main(int argc, char **argv)
 		return cmd_replay(argc - 1, argv + 1);
 	if (strcmp(argv[1], "synctest") == 0)
 		return cmd_synctest(argc - 1, argv + 1);
+	if (strcmp(argv[1], "sweep") == 0)
+		return cmd_sweep(argc - 1, argv + 1);
 	fprintf(stderr, "loopsim: unknown command '%s' (see loopsim --help)\n", argv[1]);
 	return EXIT_USAGE;
 }

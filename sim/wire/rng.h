@@ -26,6 +26,7 @@ enum wire_rng_purpose {
 	WIRE_RNG_REORDER,
 	WIRE_RNG_JITTER_PATH, /* keyed by knot number, not datagram number: the path's jitter */
 	WIRE_RNG_JITTER_SPIKE, /* keyed by time bin: Pareto's congestion spikes (count, times, peaks) */
+	WIRE_RNG_CHAOS,        /* not the wire's: a sweep's chaos timeline, keyed by (fault kind, field, n) */
 };
 
 /* A 64-bit draw. This function can't fail. */
