@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "game/game.h"
+#include "harness/bundle_internal.h"
 #include "harness/outfile.h"
 
 static FILE *open_in(const char *dir, const char *name, const char *mode)
@@ -385,17 +386,6 @@ static int read_lines(const char *dir, const char *name, int (*line_fn)(void *, 
 	return rc;
 }
 
-/* One peer's logs as read: the lines in file order, so a gap costs nothing. */
-struct replay_log {
-	uint32_t n;                     /* players: bytes of inputs per line */
-	uint32_t nin, in_cap;
-	uint32_t *in_frame;
-	uint8_t *inputs;
-	uint32_t nsum, sum_cap;
-	uint32_t *sum_frame;
-	uint64_t *hash;
-};
-
 static int on_inputs(void *ctx, uint32_t frame, const char *rest)
 {
 	struct replay_log *l = ctx;
@@ -446,7 +436,7 @@ static int on_checksum(void *ctx, uint32_t frame, const char *rest)
 	return 0;
 }
 
-static void free_logs(struct replay_log *l, uint32_t n)
+void bundle__free_logs(struct replay_log *l, uint32_t n)
 {
 	for (uint32_t k = 0; k < n; k++) {
 		free(l[k].in_frame);
@@ -456,8 +446,18 @@ static void free_logs(struct replay_log *l, uint32_t n)
 	}
 }
 
-/* Moves *at forward through frames[0..n) to the line of frame f. Returns true if there is one. */
-static bool seek(const uint32_t *frames, uint32_t n, uint32_t *at, uint32_t f)
+int bundle__read_log(const char *dir, uint32_t k, uint32_t nplayers, struct replay_log *l, char *err, size_t errlen)
+{
+	char name[64];
+	l->n = nplayers;
+	snprintf(name, sizeof name, "inputs-%u.txt", k);
+	if (read_lines(dir, name, on_inputs, l, err, errlen) < 0)
+		return -1;
+	snprintf(name, sizeof name, "checksums-%u.txt", k);
+	return read_lines(dir, name, on_checksum, l, err, errlen);
+}
+
+bool bundle__seek(const uint32_t *frames, uint32_t n, uint32_t *at, uint32_t f)
 {
 	while (*at < n && frames[*at] < f)
 		(*at)++;
@@ -483,12 +483,12 @@ static void replay_peer(const struct replay_log *logs, uint32_t n, uint32_t k, u
 	rp->frames = 0;
 	bool had = false; /* its own log had the frame before */
 	for (uint32_t f = 0; f < end; f++) {
-		bool own = seek(l->in_frame, l->nin, &at[k], f);
+		bool own = bundle__seek(l->in_frame, l->nin, &at[k], f);
 		const uint8_t *mine = own ? l->inputs + (size_t)at[k] * n : NULL;
 		const uint8_t *in = f == 0 || had ? mine : NULL;
 		for (uint32_t i = 1; i < n && !in; i++) {
 			uint32_t j = (k + i) % n;
-			if (seek(logs[j].in_frame, logs[j].nin, &at[j], f))
+			if (bundle__seek(logs[j].in_frame, logs[j].nin, &at[j], f))
 				in = logs[j].inputs + (size_t)at[j] * n;
 		}
 		in = in ? in : mine;
@@ -500,7 +500,7 @@ static void replay_peer(const struct replay_log *logs, uint32_t n, uint32_t k, u
 		game_step(&g, gi);
 		rp->frames = f + 1;
 		uint64_t h = game_hash(&g);
-		if (seek(l->sum_frame, l->nsum, &sum_at, f) && h != l->hash[sum_at]) {
+		if (bundle__seek(l->sum_frame, l->nsum, &sum_at, f) && h != l->hash[sum_at]) {
 			rp->diverges_at = f;
 			rp->logged = l->hash[sum_at];
 			rp->resim = h;
@@ -533,15 +533,8 @@ int bundle_replay(const char *dir, struct replay_result *out, char *err, size_t 
 	uint32_t n = scn.peers;
 	struct replay_log logs[GAME_MAX_PLAYERS] = { 0 };
 	for (uint32_t k = 0; k < n; k++) {
-		char name[64];
-		logs[k].n = scn.peers;
-		snprintf(name, sizeof name, "inputs-%u.txt", k);
-		int rc = read_lines(dir, name, on_inputs, &logs[k], err, errlen);
-		snprintf(name, sizeof name, "checksums-%u.txt", k);
-		if (rc == 0)
-			rc = read_lines(dir, name, on_checksum, &logs[k], err, errlen);
-		if (rc < 0) {
-			free_logs(logs, k + 1);
+		if (bundle__read_log(dir, k, scn.peers, &logs[k], err, errlen) < 0) {
+			bundle__free_logs(logs, k + 1);
 			return -1;
 		}
 	}
@@ -551,6 +544,6 @@ int bundle_replay(const char *dir, struct replay_result *out, char *err, size_t 
 		if (rp->diverges_at >= 0 && (out->desync_frame < 0 || rp->diverges_at < out->desync_frame))
 			out->desync_frame = rp->diverges_at;
 	}
-	free_logs(logs, n);
+	bundle__free_logs(logs, n);
 	return 0;
 }

@@ -315,6 +315,14 @@ static inline const struct seg *seg_of(const struct view *v, uint32_t from, uint
 	return &v->seg[from * v->L.npeers + to];
 }
 
+/* A game coordinate (16.16, wrapping) as 0..1000 field units. */
+static inline float field_coord(int32_t fx)
+{
+	float u = (float)fx / 65536.0f;
+	u = fmodf(u, 1000.0f);
+	return u < 0 ? u + 1000.0f : u;
+}
+
 /* ---- Shared between the files (each defined in the file named) ------------------ */
 
 void view__clip_set(struct target *t, const SDL_Rect *rc);
@@ -350,6 +358,8 @@ uint32_t view__hist_slot(const struct hist *h, uint32_t n);
 void view__hist_counts(const struct hist *h, uint32_t i, int p, double *dv, double *dr);
 void view__draw_top(struct view *v, struct target *t, const struct view_snapshot *s, bool full);
 void view__draw_mesh(struct view *v, struct target *t, const struct view_snapshot *s, bool full);
+/* Peer k's game p in field f (whole: fill it all, else erase only where the last frame drew). */
+void view__draw_game(struct view *v, struct target *t, uint32_t k, const struct view_peer *p, SDL_Rect f, bool whole);
 void view__draw_panels(struct view *v, struct target *t, const struct view_snapshot *s, bool full);
 void view__draw_info(struct view *v, struct target *t, const struct view_snapshot *s, bool full);
 void view__draw_graphs(struct view *v, struct target *t, const struct view_snapshot *s, bool full);

@@ -14,19 +14,12 @@ static void ship_tri(SDL_Vertex *out, float x, float y, float size, uint16_t ang
 		out[i] = (SDL_Vertex){ { pts[i][0], pts[i][1] }, { c.r, c.g, c.b, 255 }, { 0, 0 } };
 }
 
-static float field_coord(int32_t fx)
-{
-	float u = (float)fx / 65536.0f;
-	u = fmodf(u, 1000.0f);
-	return u < 0 ? u + 1000.0f : u;
-}
-
 /*
  * Peer k's game in field f. Retained (ink), a field is erased where it was
  * drawn into last frame, not filled whole: bullets and ships cover a few
  * percent of it.
  */
-static void draw_game(struct view *v, struct target *t, uint32_t k, const struct view_peer *p, SDL_Rect f, bool whole)
+void view__draw_game(struct view *v, struct target *t, uint32_t k, const struct view_peer *p, SDL_Rect f, bool whole)
 {
 	SDL_Renderer *r = t->r;
 	struct ink *ink = t->ink ? &t->ink[k] : NULL;
@@ -201,7 +194,7 @@ void view__draw_panels(struct view *v, struct target *t, const struct view_snaps
 			if (f.y + f.h > rc.y + rc.h - pad)
 				f.y = rc.y + rc.h - pad - f.h;
 			framed = redo || f.y <= hr.y + hr.h;
-			draw_game(v, t, k, p, f, framed);
+			view__draw_game(v, t, k, p, f, framed);
 			if (framed)
 				view__border(t, (SDL_Rect){ f.x - 1, f.y - 1, f.w + 2, f.h + 2 }, 1, c_frame);
 		}

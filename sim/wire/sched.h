@@ -17,13 +17,21 @@
 #define WIRE_INFLIGHT_LIMIT 65536u
 #define WIRE_BIG_LIMIT 256u
 
+/*
+ * A datagram's kind, for the viewer. The one definition: relay.h's struct
+ * wire_flight and view.h's enum view_dot_kind carry the same numbers,
+ * tied with _Static_assert where the harness hands one to the other
+ * (harness/run_view.c).
+ */
+enum wire_pkt_kind { WIRE_PKT_PLAIN, WIRE_PKT_DUP, WIRE_PKT_CORRUPT, WIRE_PKT_REORDER, WIRE_PKT_KINDS };
+
 struct wire_pkt {
 	sim_time_us due_us;   /* when to deliver */
 	sim_time_us sent_us;  /* when it entered the wire */
 	uint64_t seq;         /* ties on due_us go first-in first-out */
 	uint32_t from, to;
 	uint32_t len;
-	uint8_t kind;         /* for the viewer: 0 plain, 1 duplicate, 2 corrupted, 3 reordered */
+	uint8_t kind;         /* enum wire_pkt_kind */
 	uint8_t label;        /* enum wire_label of its ENet header */
 	uint8_t *data;        /* inline_data, or a big buffer owned by the pool */
 	struct wire_pkt *next_free;
