@@ -574,6 +574,17 @@ void view_replay_panel(const struct view *v, uint32_t npeers, uint32_t k, struct
 	*out = (struct view_rect){ rc.x, rc.y, rc.w, rc.h };
 }
 
+void view_replay_field(const struct view *v, uint32_t npeers, uint32_t k, struct view_rect *out)
+{
+	struct rlayout R;
+	rlayout_of(v, v->main.w, v->main.h, npeers, &R);
+	*out = (struct view_rect){ 0, 0, 0, 0 };
+	if (k >= npeers || R.field <= 8)
+		return;
+	SDL_Rect rc = rpanel(v, &R, k);
+	*out = (struct view_rect){ rc.x + (rc.w - R.field) / 2, rc.y + R.header_h, R.field, R.field };
+}
+
 void view_replay_lane(const struct view *v, const struct view_replay_snapshot *s, uint32_t from, uint32_t to,
 		      struct view_rect *out)
 {

@@ -104,6 +104,8 @@ int view_replay_events(struct view *v, const struct view_replay_snapshot *s, uin
 void view_replay_scrubber_at(const struct view *v, const struct view_replay_snapshot *s, uint32_t f, int *x, int *y);
 /* The rect of peer k's panel in the replay layout. */
 void view_replay_panel(const struct view *v, uint32_t npeers, uint32_t k, struct view_rect *out);
+/* The rect of peer k's game field in the replay layout (all zero when the panel has no room for one). */
+void view_replay_field(const struct view *v, uint32_t npeers, uint32_t k, struct view_rect *out);
 /* The rect of the lane of link from->to, or all zero when it is not shown. */
 void view_replay_lane(const struct view *v, const struct view_replay_snapshot *s, uint32_t from, uint32_t to,
 		      struct view_rect *out);
