@@ -9,10 +9,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bench.h"
 #include "bench_wire.h"
+#include "game/game.h"
+#include "harness/bundle_story.h"
+#include "harness/replay_view.h"
 #include "view/view.h"
+#include "view/view_replay.h"
 #include "wire/link.h"
 #include "wire/relay.h"
 
@@ -38,11 +43,14 @@
 #define BV_WARMUP_NS (500 * (bench_ns)BENCH_NS_PER_MS)
 
 #define BV_TARGET_P50_MS 8.0
+/* The replay phase's bundle: 10 s of a 16-peer game, one peer diverging in its middle. */
+#define BR_FRAMES 600u
+#define BR_DIVERGENCE 300u
 #define BV_TARGET_RATIO 0.95
 
 static const char *const prog = "loopsim-bench view";
 
-enum { PH_RENDER = 1, PH_WIRE = 2, PH_ALL = 3 };
+enum { PH_RENDER = 1, PH_WIRE = 2, PH_REPLAY = 4, PH_ALL = 7 };
 
 static void usage(FILE *out)
 {
@@ -67,19 +75,25 @@ static void usage(FILE *out)
 		"          thread's own CPU per datagram in each mode, detail.view_cpu_ms_per_frame_* the view\n"
 		"          thread's CPU per frame (the synthetic snapshot's step included) and\n"
 		"          detail.view_core_share_paced the share of one core the live view takes\n"
+		"  replay  the replay window (loopsim replay --view) on a synthetic bundle of %u peers, %u frames\n"
+		"          and %u links' fates, peer 3 diverging at frame %u: replay_ms_p50/p99 over N frames\n"
+		"          visited out of order (each re-simulated from its checkpoint, compared field by field,\n"
+		"          drawn whole); replay_ratio_to_live = replay p50 / the live view's render p50, measured\n"
+		"          in the same process just before\n"
 		"\n"
 		"Options:\n"
 		"  --frames N          frames timed in the render phase (default %u)\n"
 		"  --seconds S         seconds measured in each of the wire phase's three modes (default 8)\n"
 		"  --fps F             the paced mode's frame rate (default 60)\n"
-		"  --phases LIST       render, wire or all (default all)\n"
+		"  --phases LIST       render, wire, replay or all (default all)\n"
 		"  --screenshot FILE   only write the render phase's snapshot as a PNG (with --peers N, --dots N)\n"
 		"  --help              this text\n"
 		"\n"
-		"Targets: render_ms_p50 < %.0f; wire_ratio_with_view >= %.2f. Progress on stderr; the last\n"
+		"Targets: render_ms_p50 < %.0f; wire_ratio_with_view >= %.2f; replay_ms_p50 < %.0f. Progress on stderr; the last\n"
 		"stdout line is one JSON object. Exit codes: 0 ran (targets met or not), 2 bad usage, 3 setup failure.\n",
 		BV_W, BV_H, BV_PEERS, BV_PEERS * (BV_PEERS - 1), BV_DOTS, BV_MARKS, BV_FRAMES, BV_WARMUP_FRAMES,
-		BV_PEERS, BV_WIRE_SIZE, BV_WIRE_FANOUT, BV_SLICE_S, BV_FRAMES, BV_TARGET_P50_MS, BV_TARGET_RATIO);
+		BV_PEERS, BV_WIRE_SIZE, BV_WIRE_FANOUT, BV_SLICE_S, BV_PEERS, BR_FRAMES, BV_PEERS * (BV_PEERS - 1),
+		BR_DIVERGENCE, BV_FRAMES, BV_TARGET_P50_MS, BV_TARGET_RATIO, BV_TARGET_P50_MS);
 }
 
 /* ---- Synthetic snapshots -------------------------------------------------------- */
@@ -320,6 +334,188 @@ out:
 	bench_samples_fini(&ss);
 	view_destroy(v);
 	synth_destroy(y);
+	return rc;
+}
+
+/* ---- Phase: the replay window on a synthetic bundle ------------------------------------- */
+
+/*
+ * Writes a bundle as loopsim run would leave it: every peer's inputs (bots)
+ * and checksums, each state after BR_DIVERGENCE with peer 3's ship 3.x off
+ * by one unit, diff.txt, and a fate per link per frame (20-30 ms, 2% lost).
+ */
+static int write_bundle(const char *dir)
+{
+	char path[512];
+	FILE *in[BV_PEERS], *sum[BV_PEERS];
+	int rc = 0;
+	for (uint32_t k = 0; k < BV_PEERS; k++) {
+		snprintf(path, sizeof path, "%s/inputs-%u.txt", dir, k);
+		in[k] = fopen(path, "w");
+		snprintf(path, sizeof path, "%s/checksums-%u.txt", dir, k);
+		sum[k] = fopen(path, "w");
+		if (!in[k] || !sum[k])
+			rc = -1;
+	}
+	snprintf(path, sizeof path, "%s/scenario.ini", dir);
+	FILE *scn = fopen(path, "w"), *fates = NULL;
+	snprintf(path, sizeof path, "%s/fates.tsv", dir);
+	fates = fopen(path, "w");
+	if (!scn || !fates)
+		rc = -1;
+	struct game_state g;
+	game_init(&g, BV_PEERS, 7);
+	uint64_t rng = 0x9e3779b97f4a7c15ull;
+	for (uint32_t f = 0; f < BR_FRAMES && rc == 0; f++) {
+		game_input gi[GAME_MAX_PLAYERS] = { 0 };
+		for (uint32_t k = 0; k < BV_PEERS; k++)
+			gi[k] = game_bot_input(&g, k, 7);
+		game_step(&g, gi);
+		uint64_t h = game_hash(&g);
+		for (uint32_t k = 0; k < BV_PEERS; k++) {
+			fprintf(in[k], "%u", f);
+			for (uint32_t j = 0; j < BV_PEERS; j++)
+				fprintf(in[k], " %u", gi[j]);
+			fputc('\n', in[k]);
+			fprintf(sum[k], "%u %016" PRIx64 "\n", f, k == 3 && f >= BR_DIVERGENCE ? h ^ 1 : h);
+		}
+		for (uint32_t i = 0; i < BV_PEERS; i++)
+			for (uint32_t j = 0; j < BV_PEERS; j++) {
+				if (i == j)
+					continue;
+				uint32_t r = xorshift(&rng);
+				uint64_t t = (uint64_t)f * 16667 + 200000 + (r & 4095);
+				if (r % 50 == 0)
+					fprintf(fates, "%" PRIu64 "\t%u\t%u\t%u\t64\tloss\t-\t-\t-\n", t, i, j, f);
+				else
+					fprintf(fates, "%" PRIu64 "\t%u\t%u\t%u\t64\tdeliver\t%u\t-\t-\n", t, i, j, f,
+						20000 + (r >> 12) % 10000);
+			}
+		if (f == BR_DIVERGENCE) {
+			uint8_t buf[GAME_SERIALIZED_MAX];
+			for (uint32_t k = 0; k < BV_PEERS; k++) {
+				struct game_state d = g;
+				if (k == 3)
+					d.ship[3].x += 1;
+				size_t n = game_serialize(&d, buf, sizeof buf);
+				snprintf(path, sizeof path, "%s/state-%u.bin", dir, k);
+				FILE *o = fopen(path, "wb");
+				if (!o || fwrite(buf, 1, n, o) != n)
+					rc = -1;
+				if (o)
+					fclose(o);
+			}
+			snprintf(path, sizeof path, "%s/diff.txt", dir);
+			FILE *o = fopen(path, "w");
+			if (!o)
+				rc = -1;
+			else {
+				fprintf(o, "desync at frame %u: the first state that differs is the one after this frame.\n"
+					   "minority: peer 3\ncompared with the reference re-simulation:\n"
+					   "  peer 3: ship 3.x: expected %d, peer has %d\n",
+					BR_DIVERGENCE, g.ship[3].x, g.ship[3].x + 1);
+				fclose(o);
+			}
+		}
+	}
+	if (scn)
+		fprintf(scn, "[session]\npeers = %u\nseed = 7\n", BV_PEERS);
+	for (uint32_t k = 0; k < BV_PEERS; k++) {
+		if (in[k] && fclose(in[k]) != 0)
+			rc = -1;
+		if (sum[k] && fclose(sum[k]) != 0)
+			rc = -1;
+	}
+	if ((scn && fclose(scn) != 0) || (fates && fclose(fates) != 0))
+		rc = -1;
+	return rc;
+}
+
+struct replay_bench {
+	double p50_ms, p99_ms, max_ms, open_ms, live_p50_ms;
+	uint32_t frames, nfates;
+};
+
+static void remove_bundle(const char *dir)
+{
+	static const char *const names[] = { "scenario.ini", "fates.tsv", "diff.txt" };
+	char path[512];
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+		unlink(path);
+	}
+	for (uint32_t k = 0; k < BV_PEERS; k++) {
+		snprintf(path, sizeof path, "%s/inputs-%u.txt", dir, k);
+		unlink(path);
+		snprintf(path, sizeof path, "%s/checksums-%u.txt", dir, k);
+		unlink(path);
+		snprintf(path, sizeof path, "%s/state-%u.bin", dir, k);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
+static int phase_replay(uint32_t frames, struct replay_bench *out)
+{
+	char dir[] = "/tmp/loopsim-bench-replay.XXXXXX", err[512];
+	struct render live = { 0 };
+	struct bundle_story *st = NULL;
+	struct view_replay_snapshot *snap = calloc(1, sizeof *snap);
+	struct view *v = NULL;
+	struct bench_samples ss = { 0 };
+	int rc = -1;
+	/* The baseline first, in this process: the live view's frame. */
+	if (!snap || phase_render(frames, &live) < 0)
+		goto out;
+	if (!mkdtemp(dir)) {
+		fprintf(stderr, "%s: mkdtemp: %s\n", prog, strerror(errno));
+		goto out;
+	}
+	if (write_bundle(dir) < 0) {
+		fprintf(stderr, "%s: cannot write the bundle in %s\n", prog, dir);
+		goto out_dir;
+	}
+	bench_ns a = bench_now_ns();
+	st = bundle_story_open(dir, err, sizeof err);
+	bench_ns b = bench_now_ns();
+	if (!st) {
+		fprintf(stderr, "%s: %s\n", prog, err);
+		goto out_dir;
+	}
+	if (!(v = make_view()) || bench_samples_init(&ss, frames) < 0)
+		goto out_dir;
+	for (uint32_t i = 0; i < BV_WARMUP_FRAMES; i++) {
+		replay_view_fill(st, BR_DIVERGENCE, snap);
+		view_replay_frame(v, snap);
+	}
+	/* Frames out of order, as a scrubber's jumps visit them: each one re-simulated from its checkpoint. */
+	for (uint32_t i = 0; i < frames; i++) {
+		uint32_t f = (i * 37u + BR_DIVERGENCE) % BR_FRAMES;
+		bench_ns t0 = bench_now_ns();
+		replay_view_fill(st, f, snap);
+		view_replay_frame(v, snap);
+		bench_ns t1 = bench_now_ns();
+		bench_samples_add(&ss, (int64_t)(t1 - t0));
+	}
+	out->frames = frames;
+	out->nfates = st->nfates;
+	out->open_ms = (double)(b - a) / 1e6;
+	out->live_p50_ms = live.p50_ms;
+	out->p50_ms = bench_samples_quantile_us(&ss, 0.50) / 1000;
+	out->p99_ms = bench_samples_quantile_us(&ss, 0.99) / 1000;
+	out->max_ms = bench_samples_quantile_us(&ss, 1.0) / 1000;
+	fprintf(stderr, "%s: replay %u frames (%u peers, %u fates, %dx%d, software): p50 %.2f ms, p99 %.2f ms, max %.2f ms; "
+		"live p50 %.2f ms; bundle opened in %.0f ms\n",
+		prog, frames, BV_PEERS, st->nfates, BV_W, BV_H, out->p50_ms, out->p99_ms, out->max_ms, live.p50_ms,
+		out->open_ms);
+	rc = 0;
+out_dir:
+	remove_bundle(dir);
+out:
+	bench_samples_fini(&ss);
+	view_destroy(v);
+	bundle_story_close(st);
+	free(snap);
 	return rc;
 }
 
@@ -667,14 +863,16 @@ int bench_view(int argc, char **argv)
 			i++;
 		} else if (strcmp(a, "--phases") == 0) {
 			if (!val) {
-				fprintf(stderr, "%s: --phases: expected render, wire or all\n", prog);
+				fprintf(stderr, "%s: --phases: expected render, wire, replay or all\n", prog);
 				return BENCH_EXIT_USAGE;
 			}
-			phases = strcmp(val, "render") == 0 ? PH_RENDER : strcmp(val, "wire") == 0 ? PH_WIRE
-									 : strcmp(val, "all") == 0  ? PH_ALL
-												    : 0;
+			phases = strcmp(val, "render") == 0   ? PH_RENDER
+				 : strcmp(val, "wire") == 0   ? PH_WIRE
+				 : strcmp(val, "replay") == 0 ? PH_REPLAY
+				 : strcmp(val, "all") == 0    ? PH_ALL
+							      : 0;
 			if (!phases) {
-				fprintf(stderr, "%s: --phases: unknown phase '%s' (render, wire, all)\n", prog, val);
+				fprintf(stderr, "%s: --phases: unknown phase '%s' (render, wire, replay, all)\n", prog, val);
 				return BENCH_EXIT_USAGE;
 			}
 			i++;
@@ -692,6 +890,10 @@ int bench_view(int argc, char **argv)
 		return BENCH_EXIT_SETUP;
 	if ((phases & PH_WIRE) && phase_wire(seconds, fps, &wr) < 0)
 		return BENCH_EXIT_SETUP;
+	struct replay_bench rb = { 0 };
+	if ((phases & PH_REPLAY) && phase_replay((uint32_t)frames, &rb) < 0)
+		return BENCH_EXIT_SETUP;
+	bool have_rp = phases & PH_REPLAY;
 
 	bool have_r = phases & PH_RENDER, have_w = (phases & PH_WIRE) && wr.pps[MODE_IDLE] > 0;
 	double ratio = have_w ? wr.ratio_paced : 0, ratio_flat = have_w ? wr.ratio_flat : 0;
@@ -703,14 +905,27 @@ int bench_view(int argc, char **argv)
 	cJSON_AddItemToObject(o, "render_ms_p50", have_r ? cJSON_CreateNumber(round_to(rd.p50_ms, 0.01)) : cJSON_CreateNull());
 	cJSON_AddItemToObject(o, "render_ms_p99", have_r ? cJSON_CreateNumber(round_to(rd.p99_ms, 0.01)) : cJSON_CreateNull());
 	cJSON_AddItemToObject(o, "wire_ratio_with_view", have_w ? cJSON_CreateNumber(round_to(ratio, 0.001)) : cJSON_CreateNull());
+	cJSON_AddItemToObject(o, "replay_ms_p50", have_rp ? cJSON_CreateNumber(round_to(rb.p50_ms, 0.01)) : cJSON_CreateNull());
+	cJSON_AddItemToObject(o, "replay_ms_p99", have_rp ? cJSON_CreateNumber(round_to(rb.p99_ms, 0.01)) : cJSON_CreateNull());
+	cJSON_AddItemToObject(o, "replay_ratio_to_live",
+			      have_rp && rb.live_p50_ms > 0 ? cJSON_CreateNumber(round_to(rb.p50_ms / rb.live_p50_ms, 0.01))
+							    : cJSON_CreateNull());
 	if (phases == PH_ALL && have_w)
-		cJSON_AddBoolToObject(o, "targets_met", rd.p50_ms < BV_TARGET_P50_MS && ratio >= BV_TARGET_RATIO);
+		cJSON_AddBoolToObject(o, "targets_met", rd.p50_ms < BV_TARGET_P50_MS && ratio >= BV_TARGET_RATIO &&
+								rb.p50_ms < BV_TARGET_P50_MS);
 	else
 		cJSON_AddNullToObject(o, "targets_met");
 	cJSON *d = cJSON_AddObjectToObject(o, "detail");
 	if (have_r) {
 		cJSON_AddNumberToObject(d, "frames", rd.frames);
 		cJSON_AddNumberToObject(d, "render_ms_max", round_to(rd.max_ms, 0.01));
+	}
+	if (have_rp) {
+		cJSON_AddNumberToObject(d, "replay_frames", rb.frames);
+		cJSON_AddNumberToObject(d, "replay_ms_max", round_to(rb.max_ms, 0.01));
+		cJSON_AddNumberToObject(d, "replay_live_render_ms_p50", round_to(rb.live_p50_ms, 0.01));
+		cJSON_AddNumberToObject(d, "replay_bundle_open_ms", round_to(rb.open_ms, 0.1));
+		cJSON_AddNumberToObject(d, "replay_fates", rb.nfates);
 	}
 	if (have_w) {
 		cJSON_AddNumberToObject(d, "wire_ratio_with_view_flat_out", round_to(ratio_flat, 0.001));
