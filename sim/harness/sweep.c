@@ -517,7 +517,8 @@ int sweep_execute(const struct sweep_cfg *cfg, char *err, size_t errlen)
 		goto oom;
 	code = sweep_summary_exit(summary);
 	if (stop) {
-		cJSON_AddStringToObject(summary, "interrupted", strsignal(stop));
+		cJSON_AddStringToObject(summary, "interrupted",
+					stop == SIGINT ? "SIGINT" : stop == SIGTERM ? "SIGTERM" : "SIGHUP");
 		code = 128 + stop;
 		cJSON_ReplaceItemInObject(summary, "exit_code", cJSON_CreateNumber(code));
 	}
