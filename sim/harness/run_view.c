@@ -12,6 +12,7 @@
 #include "harness/outfile.h"
 #include "harness/paths.h"
 #include "harness/run_internal.h"
+#include "wire/sched.h"
 
 /* Frames the viewer draws per second at most; the harness's own work runs between them. */
 #define VIEW_FRAME_MS 16
@@ -107,6 +108,11 @@ static void snapshot_links(struct session *s, struct view_snapshot *v)
 		}
 }
 
+/* A datagram's kind goes from the wire (enum wire_pkt_kind) to the view (enum view_dot_kind) as it is. */
+_Static_assert((int)WIRE_PKT_PLAIN == VIEW_DOT_NORMAL && (int)WIRE_PKT_DUP == VIEW_DOT_DUP &&
+		       (int)WIRE_PKT_CORRUPT == VIEW_DOT_CORRUPT && (int)WIRE_PKT_REORDER == VIEW_DOT_REORDER,
+	       "view_dot_kind follows wire_pkt_kind");
+
 static void snapshot_flights(struct session *s, struct view_snapshot *v, run_time_ms now_ms)
 {
 	uint64_t total;
@@ -162,9 +168,17 @@ void run__build_snapshot(struct session *s, run_time_ms now)
 	v->nevents = 0;
 	for (uint32_t i = first; i < s->res->nlog; i++) {
 		v->event[v->nevents].t_s = (float)s->res->log[i].t_s;
-		/* The strip has room for the start of each entry only. */
-		snprintf(v->event[v->nevents++].label, sizeof v->event[0].label, "%.*s",
-			 (int)sizeof v->event[0].label - 1, s->res->log[i].what);
+		/* The strip has room for the start of each entry only: whole words of it, never one cut in two. */
+		const char *what = s->res->log[i].what;
+		int n = (int)strnlen(what, sizeof v->event[0].label);
+		if (n == (int)sizeof v->event[0].label) {
+			n--;
+			while (n > 0 && what[n] != ' ')
+				n--;
+			while (n > 0 && (what[n - 1] == ',' || what[n - 1] == ' ' || what[n - 1] == ':'))
+				n--;
+		}
+		snprintf(v->event[v->nevents++].label, sizeof v->event[0].label, "%.*s", n, what);
 	}
 	const struct run_desync *d = &s->res->desync;
 	v->desync.found = d->found;

@@ -13,7 +13,8 @@ static void layout_compute(struct layout *L, int w, int h, float s, uint32_t npe
 	L->npeers = npeers > VIEW_MAX_PEERS ? VIEW_MAX_PEERS : npeers;
 	int top_h = (int)lroundf(44 * s);
 	int strip_h = (int)clampf(0.25f * (float)h, 150 * s, 240 * s);
-	int mesh_w = (int)(0.44f * (float)w);
+	/* Two or three peers need less of a circle and more of a game: their panels get a larger share. */
+	int mesh_w = (int)((npeers <= 3 ? 0.38f : 0.44f) * (float)w);
 	L->top = (SDL_Rect){ 0, 0, w, top_h };
 	L->strip = (SDL_Rect){ 0, h - strip_h, w, strip_h };
 	L->mesh = (SDL_Rect){ 0, top_h, mesh_w, h - top_h - strip_h };
@@ -67,8 +68,10 @@ void view__panel_rect(const struct layout *L, uint32_t k, SDL_Rect *out)
 {
 	int pad = (int)lroundf(4 * L->scale);
 	int c = (int)k % L->cols, r = (int)k / L->cols;
+	/* As tall as its header and field: a cell taller than that (few peers, wide panels) leaves no empty panel. */
+	int h = L->header_h + L->field + 2 * pad;
 	*out = (SDL_Rect){ L->panels.x + pad + c * L->cell_w, L->panels.y + pad + r * L->cell_h, L->cell_w - pad,
-			   L->cell_h - pad };
+			   h < L->cell_h - pad ? h : L->cell_h - pad };
 }
 
 /* The drawn line of link from->to: between the node rims, offset to the right of travel so both directions show. */

@@ -158,13 +158,13 @@ static void draw_panel(struct view *v, struct target *t, const struct view_repla
 	if (rp->minority)
 		x += view__text(v, t, FONT_SMALL, "MINORITY", x, y, c_red, &c_panel, AL_LEFT) + px(v, 6);
 	if (rp->from_dump)
-		view__text(v, t, FONT_SMALL, "from its dump", x, y, c_amber, &c_panel, AL_LEFT);
+		view__text(v, t, FONT_SMALL, "dump", x, y, c_amber, &c_panel, AL_LEFT);
 	if (s->bytes_view)
 		snprintf(line, sizeof line, "state-%u.bin, %u bytes%s", k, rp->nbytes, rp->bytes ? "" : ": none");
 	else if (rp->note[0])
 		snprintf(line, sizeof line, "f %u  %s", rp->p.game_frame, rp->note);
 	else
-		snprintf(line, sizeof line, "f %u  hash %016llx", rp->p.game_frame, (unsigned long long)rp->p.checksum);
+		snprintf(line, sizeof line, "f %u  %08llx", rp->p.game_frame, (unsigned long long)(rp->p.checksum >> 32));
 	view__text(v, t, FONT_SMALL, line, rc.x + pad, y + lh, rp->minority ? c_amber : c_text, &c_panel, AL_LEFT);
 	view__clip_set(t, NULL);
 

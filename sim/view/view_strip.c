@@ -100,6 +100,7 @@ void view__draw_info(struct view *v, struct target *t, const struct view_snapsho
 struct plot {
 	SDL_Rect area; /* the plot inside the graph's frame */
 	double t0, t1, ymax;
+	bool whole;    /* the session is shorter than VIEW_GRAPH_S: the axis is all of it, from 0 */
 };
 
 static float plot_x(const struct plot *pl, double t)
@@ -130,10 +131,11 @@ static void graph_frame(struct view *v, struct target *t, SDL_Rect g, const char
 	view__clip_set(t, &(SDL_Rect){ g.x, g.y, g.w - yw - 3 * pad, lh + pad });
 	view__text(v, t, FONT_SMALL, title, g.x + pad, g.y + pad / 2, c_text, &c_panel, AL_LEFT);
 	view__clip_set(t, NULL);
-	snprintf(line, sizeof line, "-%d s", VIEW_GRAPH_S);
+	snprintf(line, sizeof line, pl->whole ? "0 s" : "-%d s", VIEW_GRAPH_S);
 	view__text(v, t, FONT_SMALL, line, pl->area.x, pl->area.y + pl->area.h + 1, c_dim, &c_panel, AL_LEFT);
-	view__text(v, t, FONT_SMALL, "now", pl->area.x + pl->area.w, pl->area.y + pl->area.h + 1, c_dim, &c_panel,
-	     AL_RIGHT);
+	snprintf(line, sizeof line, "%g s", pl->t1);
+	view__text(v, t, FONT_SMALL, pl->whole ? line : "now", pl->area.x + pl->area.w, pl->area.y + pl->area.h + 1,
+		   c_dim, &c_panel, AL_RIGHT);
 	colour(r, c_frame, 255);
 	SDL_RenderDrawLine(r, pl->area.x, pl->area.y + pl->area.h, pl->area.x + pl->area.w, pl->area.y + pl->area.h);
 }
@@ -151,18 +153,45 @@ static void graph_events(struct view *v, struct target *t, const struct view_sna
 			SDL_RenderDrawLineF(r, x, (float)pl->area.y, x, (float)(pl->area.y + pl->area.h));
 		}
 	}
-	int last_end = -1000000;
+	/*
+	 * A label is drawn whole, right of its tick or else left of it, never
+	 * cut by the plot's edge: when it does not fit, its first word, then
+	 * that word's first three letters and a dot ("partition 0 1 | 2 3",
+	 * "partition", "par."); when none fits, the tick alone.
+	 */
+	int last_end = -1000000, x_end = pl->area.x + pl->area.w;
 	for (uint32_t i = 0; i < s->nevents; i++) {
 		const struct view_event *e = &s->event[i];
 		if (e->t_s < pl->t0 || e->t_s > pl->t1 || !e->label[0])
 			continue;
-		int x = (int)plot_x(pl, e->t_s), w = view__text_width(v, FONT_SMALL, e->label), lx = x + px(v, 2);
-		if (lx + w > pl->area.x + pl->area.w)
-			lx = x - px(v, 3) - w; /* no room on the right: the label goes left of its tick */
-		if (lx <= last_end || w == 0)
+		char cand[3][sizeof e->label];
+		snprintf(cand[0], sizeof cand[0], "%s", e->label);
+		snprintf(cand[1], sizeof cand[1], "%.*s", (int)strcspn(e->label, " "), e->label);
+		for (size_t n = strlen(cand[1]); n > 1 && strchr(":,;", cand[1][n - 1]); n--)
+			cand[1][n - 1] = 0; /* "start:" is "start" */
+		snprintf(cand[2], sizeof cand[2], "%.3s.", e->label);
+		/* Right of the tick, a label stops before the next event's tick. */
+		int next = x_end;
+		for (uint32_t j = i + 1; j < s->nevents; j++)
+			if (s->event[j].t_s > e->t_s && s->event[j].t_s <= pl->t1) {
+				next = (int)plot_x(pl, s->event[j].t_s) - px(v, 2);
+				break;
+			}
+		int x = (int)plot_x(pl, e->t_s), lx = 0, w = 0, c = 0;
+		for (; c < 3; c++) {
+			if (c == 2 && strlen(cand[1]) <= 4)
+				continue; /* a short word is its own abbreviation */
+			w = view__text_width(v, FONT_SMALL, cand[c]);
+			lx = x + px(v, 2);
+			if (lx + w + px(v, 2) > next)
+				lx = x - px(v, 3) - w; /* no room on the right: the label goes left of its tick */
+			if (lx > last_end && lx >= pl->area.x && lx + w + px(v, 2) <= x_end && w > 0)
+				break;
+		}
+		if (c == 3)
 			continue;
 		view__fill(t, lx, pl->area.y, w + px(v, 2), v->line_h[FONT_SMALL], c_panel);
-		view__text(v, t, FONT_SMALL, e->label, lx + px(v, 1), pl->area.y, c_event, &c_panel, AL_LEFT);
+		view__text(v, t, FONT_SMALL, cand[c], lx + px(v, 1), pl->area.y, c_event, &c_panel, AL_LEFT);
 		last_end = lx + w + px(v, 4);
 	}
 	view__clip_set(t, NULL);
@@ -195,9 +224,16 @@ void view__draw_graphs(struct view *v, struct target *t, const struct view_snaps
 	const struct layout *L = &v->L;
 	const struct hist *h = v->hist;
 	SDL_Renderer *r = t->r;
-	double now = h->len && h->t[h->head] <= s->t_s ? h->t[h->head] : s->t_s, t0 = now - VIEW_GRAPH_S;
+	double now = h->len && h->t[h->head] <= s->t_s ? h->t[h->head] : s->t_s, t0 = now - VIEW_GRAPH_S, t1 = now;
+	/* A session shorter than the strip's span fills it: the axis runs over the whole session, from 0. */
+	bool whole = s->duration_s > 0 && s->duration_s < VIEW_GRAPH_S;
+	if (whole) {
+		t0 = 0;
+		t1 = s->duration_s;
+	}
 	uint32_t npeers = h->npeers == s->npeers ? h->npeers : 0;
 	uint64_t key = key_bytes(key_u64(key_u64(KEY_SEED, h->gen), npeers), &now, sizeof now);
+	key = key_bytes(key, &t1, sizeof t1);
 	key = key_u64(key, v->sel == SEL_LINK ? (uint64_t)1 << 40 | (uint64_t)v->sel_from << 20 | v->sel_to : 0);
 	for (uint32_t i = 0; i < s->nevents; i++)
 		key = key_str(key_bytes(key, &s->event[i].t_s, sizeof s->event[i].t_s), s->event[i].label);
@@ -218,7 +254,7 @@ void view__draw_graphs(struct view *v, struct target *t, const struct view_snaps
 		tbuf[n] = h->t[view__hist_slot(h, first + n)];
 
 	/* RTT per peer. */
-	struct plot pl = { .t0 = t0, .t1 = now, .ymax = 10 };
+	struct plot pl = { .t0 = t0, .t1 = t1, .ymax = 10, .whole = whole };
 	for (uint32_t n = 0; n < count; n++)
 		for (uint32_t k = 0; k < npeers; k++)
 			if (h->rtt[view__hist_slot(h, first + n)][k] > pl.ymax)
