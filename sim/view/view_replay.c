@@ -69,9 +69,9 @@ static void rlayout_of(const struct view *v, int w, int h, uint32_t npeers, stru
 
 static SDL_Rect rpanel(const struct view *v, const struct rlayout *R, uint32_t k)
 {
-	int pad = px(v, 4), c = (int)k % R->cols, r = (int)k / R->cols;
+	int pad = px(v, 4), c = (int)k % R->cols, r = (int)k / R->cols, h = R->header_h + R->field + 2 * pad;
 	return (SDL_Rect){ R->panels.x + pad + c * R->cell_w, R->panels.y + pad + r * R->cell_h, R->cell_w - pad,
-			   R->cell_h - pad };
+			   h < R->cell_h - pad ? h : R->cell_h - pad };
 }
 
 /* The order lanes are listed in: links of a minority peer first, then the rest, each by (from, to). */

@@ -362,8 +362,9 @@ static const char *const help_lines[] = {
 	"Panels  each peer's own game: f frame, c confirmed frame, rb rollbacks/s, d depth of",
 	"        the last rollback, rtt ms, STALL; badge: checksum, green agrees, red differs.",
 	"        A thick red border: the peer is in the minority of a desync.",
-	"Graphs  the last 30 s: RTT and rollback depth per peer; delivered/s (green) and",
-	"        dropped/s (red) on the selected link, or all links; ticks: timeline events.",
+	"Graphs  the last 30 s (a shorter session: all of it): RTT and rollback depth per peer;",
+	"        delivered/s (green) and dropped/s (red) on the selected link, or all links;",
+	"        ticks: timeline events.",
 };
 
 void view__draw_help(struct view *v, struct target *t)
