@@ -270,7 +270,7 @@ static void read_events(struct bundle_story *s, const struct scenario *scn)
 			return;
 		switch (e->kind) {
 		case SCN_EV_PARTITION:
-			snprintf(se->label, sizeof se->label, "partition %s", e->groups);
+			snprintf(se->label, sizeof se->label, "partition %.21s", e->groups);
 			break;
 		case SCN_EV_HEAL:
 			snprintf(se->label, sizeof se->label, "heal");
@@ -285,7 +285,7 @@ static void read_events(struct bundle_story *s, const struct scenario *scn)
 			snprintf(se->label, sizeof se->label, "desync %u", e->peer);
 			break;
 		case SCN_EV_SET_LINK:
-			snprintf(se->label, sizeof se->label, "%s %s", e->set.key, e->set.value);
+			snprintf(se->label, sizeof se->label, "%.15s %.15s", e->set.key, e->set.value);
 			break;
 		}
 	}
