@@ -31,6 +31,7 @@ int bench_view(int argc, char **argv);
 int bench_soak(int argc, char **argv);
 int bench_scale(int argc, char **argv);
 int bench_jitter(int argc, char **argv);
+int bench_sweep(int argc, char **argv);
 
 /* CLOCK_MONOTONIC in nanoseconds. */
 typedef uint64_t bench_ns;

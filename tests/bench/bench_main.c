@@ -27,6 +27,7 @@ static const struct bench_cmd cmds[] = {
 	{ "jitter", bench_jitter,
 	  "`loopsim wire` from outside: delay, order and loss of steady traffic at the receiver\n"
 	  "                 (kernel stamps), beside the latency and jitter asked for" },
+	{ "sweep", bench_sweep, "loopsim sweep at J = 1..16: sessions/min, speed-up over J = 1, CPU, verdicts changed" },
 };
 
 #define NCMDS (sizeof cmds / sizeof cmds[0])
