@@ -192,7 +192,7 @@ int cmd_sweep(int argc, char **argv)
 	}
 	size_t nrun = 0;
 	static const char *const theirs[] = { "seed", "report", "junit", "bundle", "addr-base", "resolve-only",
-					      "screenshot", "pcap", "fates", "headless" };
+					      "screenshot", "pcap", "fates" };
 	for (; i < argc; i++) {
 		const char *a = argv[i], *v;
 		if (is_flag(a, "help")) {
