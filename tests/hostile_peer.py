@@ -20,6 +20,13 @@ MODE@PEER argument makes peer PEER misbehave; a peer named by none is honest.
   stall       from frame 20, repeats FRAME 20 for ever (a heartbeat without progress)
   detach      forks a grandchild that calls setsid and sleeps; writes its pid to $HOSTILE_PIDFILE
 
+Misfits, peers whose traffic does not fit the wire (they report frames as honest ones do):
+  loopback    binds 127.0.0.1 instead of LOOPSIM_ADDR, so its datagrams reach the wire from outside
+  twosockets  also sends from a second socket on LOOPSIM_ADDR, a port the wire does not know it by
+  listen      never speaks the control protocol and never sends a datagram: the wire cannot learn its port
+  late        never speaks the control protocol, and sends its first datagram after 1 s
+  self        also sends to its own public address
+
 The peer binds a UDP socket on LOOPSIM_ADDR and sends each other peer one
 datagram per frame, so that the wire sees traffic. It exits on QUIT.
 """
@@ -49,8 +56,15 @@ def main():
     addr = os.environ["LOOPSIM_ADDR"]
     peers = [p.rsplit(":", 1) for p in os.environ["LOOPSIM_PEERS"].split(",")]
     udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    udp.bind((addr, 0))
+    udp.bind(("127.0.0.1" if mode == "loopback" else addr, 0))
     udp.setblocking(False)
+    second = None
+    if mode == "twosockets":
+        second = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        second.bind((addr, 0))
+        second.setblocking(False)
+    if mode in ("listen", "late"):
+        ctl = None
 
     if mode == "detach":
         pid = os.fork()
@@ -67,7 +81,7 @@ def main():
         if ctl is not None:
             ctl.send(MAGIC + bytes([msg_type]) + body)
 
-    if mode != "mute":
+    if mode not in ("mute", "listen", "late"):
         ip = struct.unpack("!I", socket.inet_aton(addr))[0]
         send(HELLO, struct.pack("<HIHI", index, ip, udp.getsockname()[1], os.getpid()))
     if ctl is not None:
@@ -91,9 +105,15 @@ def main():
             if len(msg) >= 4 and msg[3] == QUIT:
                 send(BYE, b"\x01")
                 return 0
-        for ip, port in peers:
+        if ctl is None and mode in ("listen", "late") and time.monotonic() - start > 10:
+            return 0  # without a channel, nothing says QUIT: the harness ends it
+        for j, (ip, port) in enumerate(peers):
+            if (j == index and mode != "self") or mode == "listen" or (mode == "late" and frame < 60):
+                continue
             try:
                 udp.sendto(struct.pack("<BI", index, frame), (ip, int(port)))
+                if second is not None:
+                    second.sendto(struct.pack("<BI", index, frame), (ip, int(port)))
             except OSError:
                 pass
         try:

@@ -423,6 +423,23 @@ static cJSON *json_report(const struct run_result *r)
 		ok &= put(wire, "fell_behind", json_fell_behind(&b));
 	}
 	ok &= put(o, "wire", wire);
+	cJSON *misfits = cJSON_CreateArray();
+	for (uint32_t i = 0; misfits && i < r->nmisfits; i++) {
+		const struct misfit *m = &r->misfits[i];
+		cJSON *e = cJSON_CreateObject();
+		bool eok = e != NULL;
+		eok &= put(e, "peer", m->peer >= 0 ? cJSON_CreateNumber(m->peer) : cJSON_CreateNull());
+		eok &= put(e, "kind", cJSON_CreateString(m->kind));
+		eok &= put(e, "count", json_u64(m->count));
+		eok &= put(e, "fails", cJSON_CreateBool(m->fails));
+		eok &= put(e, "what", cJSON_CreateString(m->text));
+		if (!eok) {
+			cJSON_Delete(e);
+			e = NULL;
+		}
+		ok &= push(misfits, e);
+	}
+	ok &= put(o, "misfits", misfits);
 	ok &= put(o, "desync", json_desync(r));
 	ok &= put(o, "events", events);
 	if (r->log_dropped)
@@ -771,6 +788,8 @@ static void print_links(const struct run_result *r, FILE *out)
 			" refused by the full in-flight pool, %" PRIu64 " unroutable, %" PRIu64 " send errors, %" PRIu64
 			" dropped by the kernel\n",
 			w->strays, w->spoofed, w->pool_full, w->unroutable, w->send_errors, w->kernel_drops);
+	for (uint32_t i = 0; i < r->nmisfits; i++)
+		fprintf(out, "%s: %s\n", r->misfits[i].fails ? "MISFIT" : "note", r->misfits[i].text);
 	if (w->replayed || w->unreplayed)
 		fprintf(out, "replayed: %" PRIu64 " datagrams given their logged fate, %" PRIu64 " not in the log\n",
 			w->replayed, w->unreplayed);

@@ -8,11 +8,13 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "harness/misfit.h"
 #include "harness/verdict.h"
 #include "wire/link.h"
 
 #define RUN_MAX_PEERS 64
 #define RUN_MAX_LOG 512
+#define RUN_MAX_MISFITS 32
 
 struct run_peer {
 	uint32_t index;
@@ -78,6 +80,9 @@ struct run_result {
 		uint64_t replayed;        /* --replay-fates: datagrams given their logged fate */
 		uint64_t unreplayed;      /* --replay-fates: datagrams the log had no record of */
 	} wire;
+	/* Peers whose traffic did not fit the wire (misfit.h), failing ones first. */
+	struct misfit misfits[RUN_MAX_MISFITS];
+	uint32_t nmisfits;
 	struct verdict verdict;       /* decides exit_code and reason */
 	int exit_code;                /* verdict_exit_code(&verdict) */
 	char reason[VERDICT_REASON_MAX]; /* the verdict's reason, one line */

@@ -235,6 +235,7 @@ static void loop(struct session *s)
 		run__reap(s, false);
 		run__advance_rejoins(s, now);
 		run__supervise(s, now);
+		run__track_strays(s, now);
 		if (run__decided(s))
 			return;
 		while (next_event < cfg->scn.nevents && cfg->scn.events[next_event].at_s <= run__elapsed_s(s, now))
@@ -411,6 +412,8 @@ int run_session(const struct run_cfg *cfg_in, struct run_result *res)
 		fputc('\n', stderr);
 	if (s.verdict.kind == VERDICT_DESYNC)
 		on_desync(&s);
+	run__track_strays(&s, 0);
+	s.played_s = run__elapsed_s(&s, run__clock_ms());
 stop:
 	run__stop_peers(&s);
 out:
@@ -419,6 +422,7 @@ out:
 	if (s.wire) {
 		wire_stop(s.wire);
 		collect_links(&s);
+		run__misfits(&s);
 		check_outputs(&s);
 	}
 	if (s.oracle && oracle_flush(s.oracle) < 0 && !res->desync.found)

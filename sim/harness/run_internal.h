@@ -128,6 +128,10 @@ struct session {
 	uint64_t drop_cursor;
 	run_time_ms last_view_ms;
 	bool quit_requested;
+	/* Stray sources (wire_stray_sources), and the peer whose process owns each, plus one; 0 not found yet. */
+	int stray_owner[WIRE_STRAY_SOURCES];
+	run_time_ms strays_checked_ms;
+	double played_s;            /* from START to the end of the loop, before the peers are stopped */
 };
 
 /* run.c */
@@ -140,6 +144,12 @@ void run__note(struct session *s, enum verdict_kind kind, const char *fmt, ...) 
 void run__peer_failed(struct session *s, uint32_t k, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* The run should stop now: a desync or a failure decided it. */
 bool run__decided(const struct session *s);
+
+/* run_misfit.c */
+/* Finds which peer's process sent each new stray source, while the peers live. now = 0: check at once. */
+void run__track_strays(struct session *s, run_time_ms now);
+/* At the end, after wire_stop(): the misfit findings into the result, and the failing ones into the verdict. */
+void run__misfits(struct session *s);
 
 /* run_peers.c */
 int run__launch_slot(struct session *s, uint32_t k, run_time_ms now);

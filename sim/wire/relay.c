@@ -126,9 +126,10 @@ struct wire *wire_create(const struct wire_config *cfg, char *err, size_t errlen
 	/* Pages of links that never deliver are never touched: calloc's zero pages cost nothing. */
 	w->lateness = calloc((size_t)n * n, sizeof *w->lateness);
 	w->ovfl_seen = calloc(n, sizeof *w->ovfl_seen);
+	w->misfit = calloc(n, sizeof *w->misfit);
 	w->tx_count = calloc(n + 1, sizeof *w->tx_count);
 	w->rx_buf = malloc((size_t)WIRE_BATCH * WIRE_MAX_PAYLOAD);
-	if (!w->fd || !w->public_port || !w->private_port || !w->multi_socket || !w->lateness || !w->ovfl_seen ||
+	if (!w->fd || !w->public_port || !w->private_port || !w->multi_socket || !w->lateness || !w->ovfl_seen || !w->misfit ||
 	    !w->tx_count || !w->rx_buf ||
 	    wire_model_init(&w->model, n, cfg->seed, &cfg->link) < 0) {
 		snprintf(err, errlen, "out of memory for %u peers", n);
@@ -206,6 +207,7 @@ void wire_destroy(struct wire *w)
 	free(w->fd);
 	free(w->public_port);
 	free(w->private_port);
+	free(w->misfit);
 	free(w->multi_socket);
 	free(w->lateness);
 	free(w->ovfl_seen);
@@ -365,6 +367,21 @@ static void replay_fate(struct wire *w, struct wire_link *link, sim_time_us at, 
 	}
 }
 
+/* Keeps the first WIRE_STRAY_SOURCES sources outside every peer's IP, with their counts. Called with the lock held. */
+static void note_stray_source(struct wire *w, uint32_t ip, uint16_t port, uint32_t to)
+{
+	for (uint32_t i = 0; i < w->nstray_src; i++)
+		if (w->stray_src[i].ip == ip && w->stray_src[i].port == port) {
+			w->stray_src[i].count++;
+			return;
+		}
+	if (w->nstray_src == WIRE_STRAY_SOURCES) {
+		w->stray_unlisted++;
+		return;
+	}
+	w->stray_src[w->nstray_src++] = (struct wire_stray_source){ .ip = ip, .port = port, .to = to, .count = 1 };
+}
+
 /* Gives each datagram of a batch its fate and schedules its copies. Called with the lock held. */
 static void admit(struct wire *w, uint32_t to, int n, sim_time_us now, int64_t real_minus_mono_ns)
 {
@@ -375,20 +392,32 @@ static void admit(struct wire *w, uint32_t to, int n, sim_time_us now, int64_t r
 		w->totals.received++;
 		note_kernel_drops(w, to, mh);
 
-		int from = wire_ip_peer(ntohl(w->rx_addr[i].sin_addr.s_addr), w->npeers);
-		if (from < 0 || (uint32_t)from == to || mh->msg_namelen != sizeof(struct sockaddr_in)) {
+		uint32_t sip = ntohl(w->rx_addr[i].sin_addr.s_addr);
+		uint16_t sport = ntohs(w->rx_addr[i].sin_port);
+		int from = wire_ip_peer(sip, w->npeers);
+		if (from < 0 || mh->msg_namelen != sizeof(struct sockaddr_in)) {
 			w->totals.strays++;
+			note_stray_source(w, sip, sport, to);
 			continue;
 		}
-		uint16_t sport = ntohs(w->rx_addr[i].sin_port);
+		if ((uint32_t)from == to) {
+			w->totals.strays++;
+			w->misfit[from].to_self++;
+			continue;
+		}
 		if (w->private_port[from] == 0 && !w->registered_only)
 			w->private_port[from] = sport;
 		if (!w->multi_socket[from] && sport != w->private_port[from]) {
 			/* Known by another port: a forgery. Not yet known (its HELLO still to come): no peer's address. */
-			if (w->private_port[from])
+			if (w->private_port[from]) {
 				w->totals.spoofed++;
-			else
+				w->misfit[from].spoofed++;
+				w->misfit[from].spoofed_port = sport;
+			} else {
 				w->totals.strays++;
+				w->misfit[from].early++;
+				w->misfit[from].early_port = sport;
+			}
 			continue;
 		}
 
@@ -524,10 +553,12 @@ static void deliver_due(struct wire *w, sim_time_us now)
 							sent > p->sent_us ? sent - p->sent_us : 0);
 				wire_hist_record(&w->lateness[(size_t)p->from * w->npeers + p->to],
 						 sent > p->due_us ? sent - p->due_us : 0);
-			} else if (w->tx_sent[i] == 2)
+			} else if (w->tx_sent[i] == 2) {
 				w->totals.send_errors++;
-			else
+			} else {
 				w->totals.unroutable++;
+				w->misfit[p->to].unroutable++;
+			}
 			wire_sched_release(&w->sched, p);
 		}
 		pthread_mutex_unlock(&w->lock);

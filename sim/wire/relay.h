@@ -70,6 +70,30 @@ struct wire_totals {
 	uint64_t unreplayed;    /* with a replay log: datagrams it had no record of, given the model's fate */
 };
 
+/*
+ * Where a peer's traffic did not fit the wire, per peer: what a user needs to
+ * tell which of their programs is misconfigured and how. Each is also in the
+ * totals (strays, spoofed, unroutable).
+ */
+struct wire_peer_misfit {
+	uint64_t unroutable;      /* due to this peer while its port was unknown: dropped */
+	uint64_t spoofed;         /* from its IP on a port other than its known one: dropped */
+	uint16_t spoofed_port;    /* the last such port */
+	uint64_t early;           /* from its IP before its HELLO named a port (registered_ports_only): dropped */
+	uint16_t early_port;      /* the last such port */
+	uint64_t to_self;         /* sent to its own public address: dropped */
+};
+
+/* A source outside every peer's IP (127.0.0.1, a foreign address) that sent to the wire. */
+struct wire_stray_source {
+	uint32_t ip;              /* host order */
+	uint16_t port;
+	uint32_t to;              /* the peer whose public address it sent to first */
+	uint64_t count;
+};
+/* Distinct stray sources the wire keeps; those beyond are only counted. */
+#define WIRE_STRAY_SOURCES 16
+
 struct wire;
 
 /* Defaults: 1 peer, seed 1, perfect links, no capture. This function can't fail. */
@@ -136,6 +160,15 @@ int wire_get_link(struct wire *w, uint32_t from, uint32_t to, struct wire_link_c
 bool wire_link_partitioned(struct wire *w, uint32_t from, uint32_t to);
 /* Splits the peers into groups (group[k] for peer k) or, with group NULL, heals every partition. */
 void wire_partition(struct wire *w, const uint32_t *group);
+
+/* Copies peer k's misfit counters. Returns 0 or -EINVAL. */
+int wire_peer_misfit(struct wire *w, uint32_t k, struct wire_peer_misfit *out);
+/*
+ * Copies up to cap of the stray sources seen so far, the first seen first,
+ * and returns how many it copied; *unlisted (may be NULL) gets the strays
+ * from sources beyond WIRE_STRAY_SOURCES.
+ */
+size_t wire_stray_sources(struct wire *w, struct wire_stray_source *out, size_t cap, uint64_t *unlisted);
 
 /* Copies the stats of link from->to. Returns 0 or -EINVAL. */
 int wire_link_stats(struct wire *w, uint32_t from, uint32_t to, struct wire_link_stats *out);

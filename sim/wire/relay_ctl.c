@@ -181,6 +181,27 @@ void wire_get_totals(struct wire *w, struct wire_totals *out)
 	pthread_mutex_unlock(&w->lock);
 }
 
+int wire_peer_misfit(struct wire *w, uint32_t k, struct wire_peer_misfit *out)
+{
+	if (k >= w->npeers)
+		return -EINVAL;
+	pthread_mutex_lock(&w->lock);
+	*out = w->misfit[k];
+	pthread_mutex_unlock(&w->lock);
+	return 0;
+}
+
+size_t wire_stray_sources(struct wire *w, struct wire_stray_source *out, size_t cap, uint64_t *unlisted)
+{
+	pthread_mutex_lock(&w->lock);
+	size_t n = w->nstray_src < cap ? w->nstray_src : cap;
+	memcpy(out, w->stray_src, n * sizeof *out);
+	if (unlisted)
+		*unlisted = w->stray_unlisted;
+	pthread_mutex_unlock(&w->lock);
+	return n;
+}
+
 int wire_link_lateness(struct wire *w, uint32_t from, uint32_t to, struct wire_hist *out)
 {
 	if (from >= w->npeers || to >= w->npeers)

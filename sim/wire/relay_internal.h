@@ -48,6 +48,10 @@ struct wire {
 	char *pcap_path, *fates_path; /* for messages; owned */
 	int pcap_error, fates_error;  /* the first negative errno each met, 0 so far */
 	struct wire_totals totals;
+	struct wire_peer_misfit *misfit;      /* per peer */
+	struct wire_stray_source stray_src[WIRE_STRAY_SOURCES];
+	uint32_t nstray_src;
+	uint64_t stray_unlisted;
 	struct wire_drop drops[WIRE_DROP_RING];
 	uint64_t ndrops;         /* ever recorded; the ring holds the last WIRE_DROP_RING */
 
