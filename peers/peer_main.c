@@ -640,8 +640,13 @@ int main(int argc, char **argv)
 		uint8_t input = p.human ? p.human_keys : game_bot_input(&p.game, p.index, p.seed);
 			if (nc_session_tick(p.session, now_ms(), input) == NC_TICK_ADVANCED && p.game.frame % STATE_EVERY == 0)
 			send_state(&p);
-		send_frame(&p);
+		/*
+		 * Events first: a GONE must reach the harness before any FRAME
+		 * confirmed past its cut, or the oracle compares that frame across
+		 * the two sides of a split before it knows there are two.
+		 */
 		handle_events(&p);
+		send_frame(&p);
 		if (p.frames && nc_session_confirmed(p.session) >= (int64_t)p.frames - 1)
 			go = false;
 		if (!p.quiet && now_ms() - last_status >= 1000) {
