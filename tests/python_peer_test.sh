@@ -37,6 +37,10 @@ rc=$?
 	fail "desync: exit $rc, $(jq -c '{verdict, desync}' "$dir/desync.json" 2>/dev/null) $(tail -3 "$dir/desync.err")"; ok
 [ "$(stat -c %s "$dir/bundle/state-1.bin" 2>/dev/null)" = 8 ] && grep -q "peer 1: first differs at byte 0" "$dir/bundle/diff.txt" &&
 	grep -q "peer 0: identical" "$dir/bundle/diff.txt" || fail "bundle: $(cat "$dir/bundle/diff.txt" 2>/dev/null)"; ok
+# The bundle's README says what applies to a --peer-cmd run: the byte view, not a re-simulation it cannot do.
+grep -q -- "--view   each peer's dumped state as bytes" "$dir/bundle/README.txt" &&
+	grep -q "loopsim cannot re-simulate them" "$dir/bundle/README.txt" && ! grep -q "inputs-K.txt" "$dir/bundle/README.txt" ||
+	fail "bundle README of a --peer-cmd run: $(cat "$dir/bundle/README.txt")"; ok
 
 # Without a harness: behind `loopsim wire`, the client's reports are no-ops and the game stops after
 # EXAMPLE_FRAMES; every peer ends with the same state.

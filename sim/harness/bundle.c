@@ -286,20 +286,38 @@ struct readme {
 static const char *print_readme(FILE *f, const void *ctx)
 {
 	const struct readme *r = ctx;
+	fprintf(f, "A loopsim desync bundle: the session diverged at frame %u.\n\n", r->in->res->desync.frame);
+	if (r->in->scn->peer_cmd[0]) {
+		/* The peers are the user's own program: loopsim can show their bytes, not re-run their game. */
+		fprintf(f,
+			"  loopsim replay %s --view   each peer's dumped state as bytes, the differing ones marked,\n"
+			"                               beside what the network did around the divergent frame.\n"
+			"  Your peers are your own program: loopsim cannot re-simulate them. Run scenario.ini again\n"
+			"  (the seed is in it) to see whether the desync comes back.\n\n"
+			"scenario.ini        the scenario, every value resolved, the seed and peer-cmd included\n"
+			"checksums-K.txt     peer K's checksum of the state after each confirmed frame\n"
+			"state-K.bin         peer K's answer to DUMP: its state after the divergent frame, in its own\n"
+			"                    serialisation (absent if it did not answer)\n"
+			"diff.txt            the first byte where the minority's state differs from a majority peer's\n",
+			r->dir);
+	} else {
+		fprintf(f,
+			"  loopsim replay %s     re-simulates every peer's confirmed inputs and says where each leaves\n"
+			"                          the reference; it exits 1 when it reproduces the desync.\n"
+			"                          With --view, a window to step through it frame by frame.\n\n"
+			"scenario.ini        the scenario, every value resolved, the seed included: loopsim run it again\n"
+			"inputs-K.txt        peer K's confirmed inputs, one frame a line (none for frames it missed)\n"
+			"checksums-K.txt     peer K's checksum of the state after each confirmed frame\n"
+			"state-K.bin         peer K's state after the divergent frame (the game's serialisation)\n"
+			"reference-state.bin the harness's own re-simulation of that state\n"
+			"diff.txt            for each peer, the first entity and field that differ, with both values\n",
+			r->dir);
+	}
 	fprintf(f,
-		"A loopsim desync bundle: the session diverged at frame %u.\n\n"
-		"  loopsim replay %s     re-simulates every peer's confirmed inputs and says where each leaves\n"
-		"                          the reference; it exits 1 when it reproduces the desync.\n\n"
-		"scenario.ini        the scenario, every value resolved, the seed included: loopsim run it again\n"
-		"inputs-K.txt        peer K's confirmed inputs, one frame a line (none for frames it missed)\n"
-		"checksums-K.txt     peer K's checksum of the state after each confirmed frame\n"
-		"state-K.bin         peer K's state after the divergent frame (the game's serialisation)\n"
-		"reference-state.bin the harness's own re-simulation of that state\n"
-		"diff.txt            for each peer, the first entity and field that differ, with both values\n"
 		"fates.tsv           the fate of every datagram on the wire; capture.pcap what was delivered\n"
 		"peer-K.log          what each peer printed\n"
 		"%s%s",
-		r->in->res->desync.frame, r->dir, r->note[0] ? "\n" : "", r->note);
+		r->note[0] ? "\n" : "", r->note);
 	return NULL;
 }
 
