@@ -121,8 +121,8 @@ int launch_default_program(char *out, size_t cap);
 
 /*
  * The preload library of --localhost-ports: $LOOPSIM_PRELOAD if set, else
- * LAUNCH_PRELOAD_NAME beside this executable (a build tree) or in
- * ../lib/loopsim from it (an installed prefix), whichever exists. Returns 0
+ * LAUNCH_PRELOAD_NAME beside this executable (a build tree) or in the
+ * installed <libdir>/loopsim (paths_lib_file()), whichever exists. Returns 0
  * with its absolute path in out; or -1 with, in out, the path it expected
  * and, in err, why it cannot be used (missing, or a path LD_PRELOAD cannot
  * hold: relative, or with a space or a colon).
