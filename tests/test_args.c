@@ -459,6 +459,30 @@ static void test_args_error_is_truncated_safely_to_a_small_buffer(void **state)
 	assert_string_equal(small, "--loss:");
 }
 
+static void test_args_link_arg_splits_selector_and_settings(void **state)
+{
+	(void)state;
+	struct cli_link_arg l;
+	assert_int_equal(cli_parse_link_arg("1<->2:latency=150,loss=3", 4, &l, err, sizeof err), 0);
+	assert_string_equal(l.spec, "1<->2");
+	assert_int_equal(l.from, 1);
+	assert_int_equal(l.to, 2);
+	assert_true(l.both);
+	assert_string_equal(l.settings, "latency=150,loss=3");
+	assert_int_equal(cli_parse_link_arg("*:loss=1", 4, &l, err, sizeof err), 0);
+	assert_int_equal(l.from, -1);
+
+	assert_int_equal(cli_parse_link_arg("0->1", 4, &l, err, sizeof err), -1);
+	assert_non_null(strstr(err, "needs SPEC:KEY=VALUE"));
+	char longspec[100];
+	memset(longspec, '1', 80);
+	strcpy(longspec + 80, ":loss=1");
+	assert_int_equal(cli_parse_link_arg(longspec, 4, &l, err, sizeof err), -1);
+	assert_non_null(strstr(err, "too long for a link"));
+	assert_int_equal(cli_parse_link_arg("0->9:loss=1", 4, &l, err, sizeof err), -1);
+	assert_non_null(strstr(err, "--link"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -481,6 +505,7 @@ int main(void)
 		cmocka_unit_test(test_args_bool_refuses_anything_else),
 		cmocka_unit_test(test_args_link_spec_reads_every_link_one_way_and_both_ways),
 		cmocka_unit_test(test_args_link_spec_refuses_self_links_unknown_peers_and_junk),
+		cmocka_unit_test(test_args_link_arg_splits_selector_and_settings),
 		cmocka_unit_test(test_args_groups_numbers_each_peer_by_its_group),
 		cmocka_unit_test(test_args_groups_refuses_duplicates_missing_peers_and_empty_groups),
 		cmocka_unit_test(test_args_peer_at_reads_peer_and_frame),

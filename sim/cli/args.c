@@ -187,6 +187,22 @@ static const char *skip_space(const char *p)
 	return p;
 }
 
+int cli_parse_link_arg(const char *arg, uint32_t npeers, struct cli_link_arg *out, char *err, size_t errlen)
+{
+	const char *colon = strchr(arg, ':');
+	if (!colon) {
+		snprintf(err, errlen, "--link: '%s' needs SPEC:KEY=VALUE,... e.g. '0->1:loss=20'", arg);
+		return -1;
+	}
+	if ((size_t)(colon - arg) >= sizeof out->spec) {
+		snprintf(err, errlen, "--link: '%.*s' is too long for a link", (int)(colon - arg), arg);
+		return -1;
+	}
+	snprintf(out->spec, sizeof out->spec, "%.*s", (int)(colon - arg), arg);
+	out->settings = colon + 1;
+	return cli_parse_link_spec("--link", out->spec, npeers, &out->from, &out->to, &out->both, err, errlen);
+}
+
 int cli_parse_link_spec(const char *what, const char *s, uint32_t npeers, int *from, int *to, int *both, char *err,
 			size_t errlen)
 {

@@ -43,6 +43,19 @@ int cli_parse_bool(const char *what, const char *s, int *out, char *err, size_t 
 int cli_parse_link_spec(const char *what, const char *s, uint32_t npeers, int *from, int *to, int *both, char *err,
 			size_t errlen);
 
+/* A --link argument, "SPEC:KEY=VALUE,...", split: the selector parsed, the settings left to the caller. */
+struct cli_link_arg {
+	char spec[64];            /* the selector as written, for messages */
+	int from, to, both;       /* as cli_parse_link_spec() */
+	const char *settings;     /* into the argument: "KEY=VALUE,..." */
+};
+
+/*
+ * Splits and checks one --link argument (the one parser of every command's
+ * --link). Returns 0, or -1 with a message naming --link in err.
+ */
+int cli_parse_link_arg(const char *arg, uint32_t npeers, struct cli_link_arg *out, char *err, size_t errlen);
+
 /*
  * A group split such as "0 1 | 2 3": group[k] gets each peer's group
  * number. Every peer below npeers must appear exactly once.

@@ -340,19 +340,14 @@ int cmd_run(int argc, char **argv)
 			break;
 		}
 		case OPT_LINK: {
-			const char *colon = strchr(optarg, ':');
 			struct scn_setting *o;
-			char spec[64];
-			if (!colon || (size_t)(colon - optarg) >= sizeof spec) {
-				snprintf(err, sizeof err, "--link: '%s' needs SPEC:KEY=VALUE,... e.g. '0->1:loss=20'", optarg);
+			struct cli_link_arg l;
+			if (cli_parse_link_arg(optarg, 64, &l, err, sizeof err) < 0)
 				goto usage;
-			}
-			snprintf(spec, sizeof spec, "%.*s", (int)(colon - optarg), optarg);
-			int from, to, both;
-			if (cli_parse_link_spec("--link", spec, 64, &from, &to, &both, err, sizeof err) < 0)
-				goto usage;
+			const char *spec = l.spec;
+			int from = l.from, to = l.to, both = l.both;
 			/* Each key=value becomes an override, checked now so the message names the flag. */
-			char *list = strdup(colon + 1), *save = NULL;
+			char *list = strdup(l.settings), *save = NULL;
 			for (char *item = strtok_r(list, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
 				char *eq = strchr(item, '=');
 				struct wire_link_cfg scratch;

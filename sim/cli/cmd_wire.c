@@ -228,17 +228,12 @@ static void print_progress(struct wire *w, double elapsed_s)
 /* Applies one --link override: "SPEC:K=V,...". */
 static int apply_link_override(struct wire *w, const char *arg, char *err, size_t errlen)
 {
-	const char *colon = strchr(arg, ':');
-	if (!colon) {
-		snprintf(err, errlen, "--link: '%s' needs SPEC:KEY=VALUE,... e.g. '0->1:loss=20'", arg);
-		return -1;
-	}
-	char spec[64];
-	snprintf(spec, sizeof spec, "%.*s", (int)(colon - arg) < 63 ? (int)(colon - arg) : 63, arg);
-	int from, to, both;
 	uint32_t n = wire_npeers(w);
-	if (cli_parse_link_spec("--link", spec, n, &from, &to, &both, err, errlen) < 0)
+	struct cli_link_arg l;
+	if (cli_parse_link_arg(arg, n, &l, err, errlen) < 0)
 		return -1;
+	int from = l.from, to = l.to, both = l.both;
+	const char *spec = l.spec;
 	for (uint32_t i = 0; i < n; i++) {
 		for (uint32_t j = 0; j < n; j++) {
 			bool hit = (from < 0 && i != j) || ((int)i == from && (int)j == to) ||
@@ -250,7 +245,7 @@ static int apply_link_override(struct wire *w, const char *arg, char *err, size_
 			char label[80];
 			snprintf(label, sizeof label, "--link %s", spec);
 			wire_get_link(w, i, j, &c);
-			if (wire_opt_set_list(&c, colon + 1, label, err, errlen) < 0)
+			if (wire_opt_set_list(&c, l.settings, label, err, errlen) < 0)
 				return -1;
 			if (wire_link_cfg_validate(&c, &field, &why) < 0) {
 				snprintf(err, errlen, "--link %s: %s %s", spec, field, why);
@@ -272,28 +267,17 @@ static int apply_link_override(struct wire *w, const char *arg, char *err, size_
 static int check_link_override(uint32_t n, const struct wire_link_cfg *base, const char *arg, char *err,
 			       size_t errlen)
 {
-	const char *colon = strchr(arg, ':');
-	if (!colon) {
-		snprintf(err, errlen, "--link: '%s' needs SPEC:KEY=VALUE,... e.g. '0->1:loss=20'", arg);
-		return -1;
-	}
-	char spec[64];
-	if ((size_t)(colon - arg) >= sizeof spec) {
-		snprintf(err, errlen, "--link: '%.*s' is too long for a link", (int)(colon - arg), arg);
-		return -1;
-	}
-	snprintf(spec, sizeof spec, "%.*s", (int)(colon - arg), arg);
-	int from, to, both;
-	if (cli_parse_link_spec("--link", spec, n, &from, &to, &both, err, errlen) < 0)
+	struct cli_link_arg l;
+	if (cli_parse_link_arg(arg, n, &l, err, errlen) < 0)
 		return -1;
 	struct wire_link_cfg c = *base;
 	const char *field, *why;
 	char label[80];
-	snprintf(label, sizeof label, "--link %s", spec);
-	if (wire_opt_set_list(&c, colon + 1, label, err, errlen) < 0)
+	snprintf(label, sizeof label, "--link %s", l.spec);
+	if (wire_opt_set_list(&c, l.settings, label, err, errlen) < 0)
 		return -1;
 	if (wire_link_cfg_validate(&c, &field, &why) < 0) {
-		snprintf(err, errlen, "--link %s: %s %s", spec, field, why);
+		snprintf(err, errlen, "--link %s: %s %s", l.spec, field, why);
 		return -1;
 	}
 	return 0;
