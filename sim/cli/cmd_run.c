@@ -8,9 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli/args.h"
+#include "wire/parse.h"
 #include "cli/cli.h"
-#include "cli/wire_opts.h"
+#include "wire/link_opts.h"
 #include "harness/outfile.h"
 #include "harness/report.h"
 #include "harness/run.h"

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli/args.h"
+#include "wire/parse.h"
 #include "cli/cli.h"
 #include "harness/sweep.h"
 

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli/args.h"
+#include "wire/parse.h"
 #include "cli/cli.h"
 #include "game/synctest.h"
 

@@ -12,9 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli/args.h"
+#include "wire/parse.h"
 #include "cli/cli.h"
-#include "cli/wire_opts.h"
+#include "wire/link_opts.h"
 #include "wire/addr.h"
 #include "wire/capture.h"
 #include "wire/relay.h"

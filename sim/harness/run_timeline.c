@@ -3,7 +3,7 @@
 #include <signal.h>
 #include <stdio.h>
 
-#include "cli/args.h"
+#include "wire/parse.h"
 #include "harness/launch.h"
 #include "harness/run_internal.h"
 

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/args.h"
-#include "cli/wire_opts.h"
+#include "wire/parse.h"
+#include "wire/link_opts.h"
 #include "wire/preset.h"
 
 /* A scenario is a few dozen lines; anything this big is the wrong file. */

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "bench.h"
-#include "cli/wire_opts.h"
+#include "wire/link_opts.h"
 #include "harness/run.h"
 #include "harness/scenario.h"
 

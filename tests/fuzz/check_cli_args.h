@@ -7,7 +7,7 @@
 #include <inttypes.h>
 #include <math.h>
 
-#include "cli/args.h"
+#include "wire/parse.h"
 #include "fuzz.h"
 
 /*

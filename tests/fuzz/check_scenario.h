@@ -8,7 +8,7 @@
 
 #include "fuzz_link_cfg.h"
 #include "harness/scenario.h"
-#include "cli/wire_opts.h"
+#include "wire/link_opts.h"
 
 enum fz_scn_verdict {
 	FZ_SCN_REFUSED,   /* scn_load refused the file */

@@ -3,7 +3,7 @@
 #ifndef LOOPSIM_FUZZ_CHECK_WIRE_OPTS_H
 #define LOOPSIM_FUZZ_CHECK_WIRE_OPTS_H
 
-#include "cli/wire_opts.h"
+#include "wire/link_opts.h"
 #include "fuzz_link_cfg.h"
 
 /*

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Strict parsers for command-line and scenario values. Each names what it parses in its error.
-#ifndef LOOPSIM_CLI_ARGS_H
-#define LOOPSIM_CLI_ARGS_H
+#ifndef LOOPSIM_WIRE_PARSE_H
+#define LOOPSIM_WIRE_PARSE_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
 // The link settings by name.
-#include "cli/wire_opts.h"
+#include "wire/link_opts.h"
 
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/args.h"
+#include "wire/parse.h"
 #include "wire/preset.h"
 
 const struct wire_opt wire_opts[] = {

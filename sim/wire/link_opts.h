@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The link settings by name: one table for command-line flags, --link overrides and scenario keys.
-#ifndef LOOPSIM_CLI_WIRE_OPTS_H
-#define LOOPSIM_CLI_WIRE_OPTS_H
+#ifndef LOOPSIM_WIRE_LINK_OPTS_H
+#define LOOPSIM_WIRE_LINK_OPTS_H
 
 #include <stddef.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The link settings by name: each key sets its field, bad values change nothing, lists are all or nothing.
+// The link settings by name (wire/link_opts): every key, its values and its errors.
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/wire_opts.h"
+#include "wire/link_opts.h"
 #include "wire/link.h"
 #include "wire/preset.h"
 
@@ -138,7 +138,7 @@ static void poke(struct wire_link_cfg *c, const struct single *s)
 	}
 }
 
-static void test_wire_opts_every_key_sets_its_field_and_nothing_else(void **state)
+static void test_link_opts_every_key_sets_its_field_and_nothing_else(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < sizeof singles / sizeof singles[0]; i++) {
@@ -172,7 +172,7 @@ static void test_wire_opts_every_key_sets_its_field_and_nothing_else(void **stat
 	}
 }
 
-static void test_wire_opts_bool_keys_turn_on_with_true(void **state)
+static void test_link_opts_bool_keys_turn_on_with_true(void **state)
 {
 	(void)state;
 	struct wire_link_cfg c;
@@ -183,7 +183,7 @@ static void test_wire_opts_bool_keys_turn_on_with_true(void **state)
 	assert_true(c.blocked);
 }
 
-static void test_wire_opts_every_key_in_the_table_is_tested(void **state)
+static void test_link_opts_every_key_in_the_table_is_tested(void **state)
 {
 	(void)state;
 	size_t n = 0;
@@ -206,7 +206,7 @@ static void test_wire_opts_every_key_in_the_table_is_tested(void **state)
 }
 
 /* A bad value for each key: refused, cfg untouched, and the message starts with the source. */
-static void test_wire_opts_bad_value_leaves_cfg_unchanged_and_names_the_source(void **state)
+static void test_link_opts_bad_value_leaves_cfg_unchanged_and_names_the_source(void **state)
 {
 	(void)state;
 	static const struct {
@@ -241,7 +241,7 @@ static void test_wire_opts_bad_value_leaves_cfg_unchanged_and_names_the_source(v
 	}
 }
 
-static void test_wire_opts_unknown_key_is_refused_by_name(void **state)
+static void test_link_opts_unknown_key_is_refused_by_name(void **state)
 {
 	(void)state;
 	struct wire_link_cfg c, before;
@@ -255,7 +255,7 @@ static void test_wire_opts_unknown_key_is_refused_by_name(void **state)
 	assert_cfg_equal(&c, &before, "empty key");
 }
 
-static void test_wire_opts_ge_sets_the_four_netem_parameters(void **state)
+static void test_link_opts_ge_sets_the_four_netem_parameters(void **state)
 {
 	(void)state;
 	static const char *const forms[] = { "1,20,100,0", "1/20/100/0", "1%,20%,100%,0%" };
@@ -275,7 +275,7 @@ static void test_wire_opts_ge_sets_the_four_netem_parameters(void **state)
 	assert_true(c.ge_p_pct == 2 && c.ge_r_pct == 30 && c.ge_bad_loss_pct == 80 && c.ge_good_loss_pct == 0.5);
 }
 
-static void test_wire_opts_ge_fills_omitted_parameters_with_netem_defaults(void **state)
+static void test_link_opts_ge_fills_omitted_parameters_with_netem_defaults(void **state)
 {
 	(void)state;
 	struct wire_link_cfg c;
@@ -290,7 +290,7 @@ static void test_wire_opts_ge_fills_omitted_parameters_with_netem_defaults(void 
 	assert_int_equal(wire_link_cfg_validate(&c, &field, &why), 0);
 }
 
-static void test_wire_opts_preset_broadband_gives_32ms_12ms_and_2pct(void **state)
+static void test_link_opts_preset_broadband_gives_32ms_12ms_and_2pct(void **state)
 {
 	(void)state;
 	struct wire_link_cfg c, want;
@@ -307,7 +307,7 @@ static void test_wire_opts_preset_broadband_gives_32ms_12ms_and_2pct(void **stat
 }
 
 /* The presets that DESIGN.md promises, by name. */
-static void test_wire_opts_every_preset_has_the_documented_figures(void **state)
+static void test_link_opts_every_preset_has_the_documented_figures(void **state)
 {
 	(void)state;
 	static const struct {
@@ -341,7 +341,7 @@ static void test_wire_opts_every_preset_has_the_documented_figures(void **state)
 	}
 }
 
-static void test_wire_opts_unknown_preset_lists_the_known_ones(void **state)
+static void test_link_opts_unknown_preset_lists_the_known_ones(void **state)
 {
 	(void)state;
 	struct wire_link_cfg c;
@@ -352,7 +352,7 @@ static void test_wire_opts_unknown_preset_lists_the_known_ones(void **state)
 	assert_non_null(strstr(err, "wifi"));
 }
 
-static void test_wire_opts_list_sets_every_item(void **state)
+static void test_link_opts_list_sets_every_item(void **state)
 {
 	(void)state;
 	struct wire_link_cfg c, want;
@@ -364,7 +364,7 @@ static void test_wire_opts_list_sets_every_item(void **state)
 	assert_cfg_equal(&c, &want, "loss=20,latency=100");
 }
 
-static void test_wire_opts_list_applies_in_order_so_the_last_value_wins(void **state)
+static void test_link_opts_list_applies_in_order_so_the_last_value_wins(void **state)
 {
 	(void)state;
 	struct wire_link_cfg c;
@@ -373,7 +373,7 @@ static void test_wire_opts_list_applies_in_order_so_the_last_value_wins(void **s
 	assert_true(c.loss_pct == 3);
 }
 
-static void test_wire_opts_list_is_all_or_nothing(void **state)
+static void test_link_opts_list_is_all_or_nothing(void **state)
 {
 	(void)state;
 	static const char *const bad[] = {
@@ -394,7 +394,7 @@ static void test_wire_opts_list_is_all_or_nothing(void **state)
 	}
 }
 
-static void test_wire_opts_list_error_names_the_source_and_the_key(void **state)
+static void test_link_opts_list_error_names_the_source_and_the_key(void **state)
 {
 	(void)state;
 	struct wire_link_cfg c;
@@ -405,7 +405,7 @@ static void test_wire_opts_list_error_names_the_source_and_the_key(void **state)
 	assert_non_null(strstr(err, "70000"));
 }
 
-static void test_wire_opts_list_ge_takes_slashes(void **state)
+static void test_link_opts_list_ge_takes_slashes(void **state)
 {
 	(void)state;
 	struct wire_link_cfg c;
@@ -415,7 +415,7 @@ static void test_wire_opts_list_ge_takes_slashes(void **state)
 	assert_true(c.ge_p_pct == 1 && c.ge_r_pct == 20 && c.ge_bad_loss_pct == 100 && c.ge_good_loss_pct == 0);
 }
 
-static void test_wire_opts_list_preset_is_the_base_wherever_it_appears(void **state)
+static void test_link_opts_list_preset_is_the_base_wherever_it_appears(void **state)
 {
 	(void)state;
 	struct wire_link_cfg c;
@@ -430,7 +430,7 @@ static void test_wire_opts_list_preset_is_the_base_wherever_it_appears(void **st
 	assert_true(c.latency_ms == 360);
 }
 
-static void test_wire_opts_preset_replaces_an_explicit_ge_model(void **state)
+static void test_link_opts_preset_replaces_an_explicit_ge_model(void **state)
 {
 	(void)state;
 	struct wire_link_cfg c;
@@ -441,7 +441,7 @@ static void test_wire_opts_preset_replaces_an_explicit_ge_model(void **state)
 	assert_true(c.loss_pct == 7);
 }
 
-static void test_wire_opts_help_lists_every_key_and_every_preset(void **state)
+static void test_link_opts_help_lists_every_key_and_every_preset(void **state)
 {
 	(void)state;
 	char *text = NULL;
@@ -468,24 +468,24 @@ static void test_wire_opts_help_lists_every_key_and_every_preset(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_wire_opts_every_key_sets_its_field_and_nothing_else),
-		cmocka_unit_test(test_wire_opts_bool_keys_turn_on_with_true),
-		cmocka_unit_test(test_wire_opts_every_key_in_the_table_is_tested),
-		cmocka_unit_test(test_wire_opts_bad_value_leaves_cfg_unchanged_and_names_the_source),
-		cmocka_unit_test(test_wire_opts_unknown_key_is_refused_by_name),
-		cmocka_unit_test(test_wire_opts_ge_sets_the_four_netem_parameters),
-		cmocka_unit_test(test_wire_opts_ge_fills_omitted_parameters_with_netem_defaults),
-		cmocka_unit_test(test_wire_opts_preset_broadband_gives_32ms_12ms_and_2pct),
-		cmocka_unit_test(test_wire_opts_every_preset_has_the_documented_figures),
-		cmocka_unit_test(test_wire_opts_unknown_preset_lists_the_known_ones),
-		cmocka_unit_test(test_wire_opts_list_sets_every_item),
-		cmocka_unit_test(test_wire_opts_list_applies_in_order_so_the_last_value_wins),
-		cmocka_unit_test(test_wire_opts_list_is_all_or_nothing),
-		cmocka_unit_test(test_wire_opts_list_error_names_the_source_and_the_key),
-		cmocka_unit_test(test_wire_opts_list_ge_takes_slashes),
-		cmocka_unit_test(test_wire_opts_list_preset_is_the_base_wherever_it_appears),
-		cmocka_unit_test(test_wire_opts_preset_replaces_an_explicit_ge_model),
-		cmocka_unit_test(test_wire_opts_help_lists_every_key_and_every_preset),
+		cmocka_unit_test(test_link_opts_every_key_sets_its_field_and_nothing_else),
+		cmocka_unit_test(test_link_opts_bool_keys_turn_on_with_true),
+		cmocka_unit_test(test_link_opts_every_key_in_the_table_is_tested),
+		cmocka_unit_test(test_link_opts_bad_value_leaves_cfg_unchanged_and_names_the_source),
+		cmocka_unit_test(test_link_opts_unknown_key_is_refused_by_name),
+		cmocka_unit_test(test_link_opts_ge_sets_the_four_netem_parameters),
+		cmocka_unit_test(test_link_opts_ge_fills_omitted_parameters_with_netem_defaults),
+		cmocka_unit_test(test_link_opts_preset_broadband_gives_32ms_12ms_and_2pct),
+		cmocka_unit_test(test_link_opts_every_preset_has_the_documented_figures),
+		cmocka_unit_test(test_link_opts_unknown_preset_lists_the_known_ones),
+		cmocka_unit_test(test_link_opts_list_sets_every_item),
+		cmocka_unit_test(test_link_opts_list_applies_in_order_so_the_last_value_wins),
+		cmocka_unit_test(test_link_opts_list_is_all_or_nothing),
+		cmocka_unit_test(test_link_opts_list_error_names_the_source_and_the_key),
+		cmocka_unit_test(test_link_opts_list_ge_takes_slashes),
+		cmocka_unit_test(test_link_opts_list_preset_is_the_base_wherever_it_appears),
+		cmocka_unit_test(test_link_opts_preset_replaces_an_explicit_ge_model),
+		cmocka_unit_test(test_link_opts_help_lists_every_key_and_every_preset),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

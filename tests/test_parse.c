@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "cli/args.h"
+#include "wire/parse.h"
 
 /* A value no parser would produce, to show that a failed parse left *out alone. */
 #define UNTOUCHED_D (-12345.0)
@@ -91,7 +91,7 @@ static void expect_junk_refused(double_parser parse, const char *what)
 	expect_refused(parse, what, NULL);
 }
 
-static void test_args_double_accepts_plain_decimals_in_range(void **state)
+static void test_parse_double_accepts_plain_decimals_in_range(void **state)
 {
 	(void)state;
 	expect_double(dbl, "0", 0);
@@ -102,7 +102,7 @@ static void test_args_double_accepts_plain_decimals_in_range(void **state)
 	expect_double(dbl, "+3", 3);
 }
 
-static void test_args_double_refuses_junk_units_and_out_of_range(void **state)
+static void test_parse_double_refuses_junk_units_and_out_of_range(void **state)
 {
 	(void)state;
 	expect_junk_refused(dbl, "--traffic");
@@ -112,7 +112,7 @@ static void test_args_double_refuses_junk_units_and_out_of_range(void **state)
 	assert_non_null(strstr(err, "out of range"));
 }
 
-static void test_args_pct_accepts_plain_and_percent_sign(void **state)
+static void test_parse_pct_accepts_plain_and_percent_sign(void **state)
 {
 	(void)state;
 	expect_double(pct, "5", 5);
@@ -122,7 +122,7 @@ static void test_args_pct_accepts_plain_and_percent_sign(void **state)
 	expect_double(pct, "0", 0);
 }
 
-static void test_args_pct_refuses_junk_negative_and_above_100(void **state)
+static void test_parse_pct_refuses_junk_negative_and_above_100(void **state)
 {
 	(void)state;
 	expect_junk_refused(pct, "--loss");
@@ -135,7 +135,7 @@ static void test_args_pct_refuses_junk_negative_and_above_100(void **state)
 	expect_refused(pct, "--loss", "5pct");
 }
 
-static void test_args_pct_reads_minus_zero_as_zero(void **state)
+static void test_parse_pct_reads_minus_zero_as_zero(void **state)
 {
 	(void)state;
 	double v = UNTOUCHED_D;
@@ -143,7 +143,7 @@ static void test_args_pct_reads_minus_zero_as_zero(void **state)
 	assert_true(v == 0 && !signbit(v));
 }
 
-static void test_args_ms_accepts_ms_seconds_and_us(void **state)
+static void test_parse_ms_accepts_ms_seconds_and_us(void **state)
 {
 	(void)state;
 	expect_double(ms, "30", 30);
@@ -155,7 +155,7 @@ static void test_args_ms_accepts_ms_seconds_and_us(void **state)
 	expect_double(ms, "60s", 60000);
 }
 
-static void test_args_ms_refuses_junk_unknown_units_and_out_of_range(void **state)
+static void test_parse_ms_refuses_junk_unknown_units_and_out_of_range(void **state)
 {
 	(void)state;
 	expect_junk_refused(ms, "--latency");
@@ -168,7 +168,7 @@ static void test_args_ms_refuses_junk_unknown_units_and_out_of_range(void **stat
 	assert_non_null(strstr(err, "60000"));
 }
 
-static void test_args_ms_honours_a_nonzero_minimum(void **state)
+static void test_parse_ms_honours_a_nonzero_minimum(void **state)
 {
 	(void)state;
 	double v = UNTOUCHED_D;
@@ -179,7 +179,7 @@ static void test_args_ms_honours_a_nonzero_minimum(void **state)
 	assert_near(v, 1, 0);
 }
 
-static void test_args_seconds_accepts_s_ms_m_and_h(void **state)
+static void test_parse_seconds_accepts_s_ms_m_and_h(void **state)
 {
 	(void)state;
 	expect_double(seconds, "30", 30);
@@ -192,7 +192,7 @@ static void test_args_seconds_accepts_s_ms_m_and_h(void **state)
 	expect_double(seconds, "0", 0);
 }
 
-static void test_args_seconds_refuses_junk_negative_and_above_max(void **state)
+static void test_parse_seconds_refuses_junk_negative_and_above_max(void **state)
 {
 	(void)state;
 	expect_junk_refused(seconds, "--duration");
@@ -204,7 +204,7 @@ static void test_args_seconds_refuses_junk_negative_and_above_max(void **state)
 	expect_refused(seconds, "--duration", "1e300h");
 }
 
-static void test_args_kbit_accepts_kbit_mbit_and_gbit(void **state)
+static void test_parse_kbit_accepts_kbit_mbit_and_gbit(void **state)
 {
 	(void)state;
 	expect_double(kbit, "512", 512);
@@ -216,7 +216,7 @@ static void test_args_kbit_accepts_kbit_mbit_and_gbit(void **state)
 	expect_double(kbit, "100gbit", 100e6);
 }
 
-static void test_args_kbit_refuses_junk_and_rates_below_1_or_above_100gbit(void **state)
+static void test_parse_kbit_refuses_junk_and_rates_below_1_or_above_100gbit(void **state)
 {
 	(void)state;
 	expect_junk_refused(kbit, "--rate");
@@ -227,7 +227,7 @@ static void test_args_kbit_refuses_junk_and_rates_below_1_or_above_100gbit(void 
 	expect_refused(kbit, "--rate", "5mb");
 }
 
-static void test_args_u64_accepts_whole_numbers_to_the_top_of_the_range(void **state)
+static void test_parse_u64_accepts_whole_numbers_to_the_top_of_the_range(void **state)
 {
 	(void)state;
 	uint64_t v = 0;
@@ -239,7 +239,7 @@ static void test_args_u64_accepts_whole_numbers_to_the_top_of_the_range(void **s
 	assert_true(v == 7);
 }
 
-static void test_args_u64_refuses_signs_fractions_junk_overflow_and_out_of_range(void **state)
+static void test_parse_u64_refuses_signs_fractions_junk_overflow_and_out_of_range(void **state)
 {
 	(void)state;
 	static const char *const bad[] = {
@@ -262,7 +262,7 @@ static void test_args_u64_refuses_signs_fractions_junk_overflow_and_out_of_range
 	assert_true(v == UNTOUCHED_U);
 }
 
-static void test_args_u32_checks_its_range(void **state)
+static void test_parse_u32_checks_its_range(void **state)
 {
 	(void)state;
 	uint32_t v = UNTOUCHED_U;
@@ -279,7 +279,7 @@ static void test_args_u32_checks_its_range(void **state)
 	assert_int_equal(v, UNTOUCHED_U);
 }
 
-static void test_args_bool_accepts_the_usual_words_in_any_case(void **state)
+static void test_parse_bool_accepts_the_usual_words_in_any_case(void **state)
 {
 	(void)state;
 	static const char *const yes[] = { "1", "true", "yes", "on", "TRUE", "Yes" };
@@ -297,7 +297,7 @@ static void test_args_bool_accepts_the_usual_words_in_any_case(void **state)
 	}
 }
 
-static void test_args_bool_refuses_anything_else(void **state)
+static void test_parse_bool_refuses_anything_else(void **state)
 {
 	(void)state;
 	static const char *const bad[] = { "", "2", "y", "n", "truee", " true", "true ", "enabled" };
@@ -313,7 +313,7 @@ static void test_args_bool_refuses_anything_else(void **state)
 	expect_error_names("--blocked");
 }
 
-static void test_args_link_spec_reads_every_link_one_way_and_both_ways(void **state)
+static void test_parse_link_spec_reads_every_link_one_way_and_both_ways(void **state)
 {
 	(void)state;
 	int from = 7, to = 7, both = 7;
@@ -339,7 +339,7 @@ static void test_args_link_spec_reads_every_link_one_way_and_both_ways(void **st
 	assert_int_equal(both, 0);
 }
 
-static void test_args_link_spec_refuses_self_links_unknown_peers_and_junk(void **state)
+static void test_parse_link_spec_refuses_self_links_unknown_peers_and_junk(void **state)
 {
 	(void)state;
 	static const char *const bad[] = {
@@ -363,7 +363,7 @@ static void test_args_link_spec_refuses_self_links_unknown_peers_and_junk(void *
 	assert_non_null(strstr(err, "0 to 3"));
 }
 
-static void test_args_groups_numbers_each_peer_by_its_group(void **state)
+static void test_parse_groups_numbers_each_peer_by_its_group(void **state)
 {
 	(void)state;
 	uint32_t g[4] = { 9, 9, 9, 9 };
@@ -397,7 +397,7 @@ static void expect_groups_refused(const char *s, const char *reason)
 		fail_msg("'%s': expected \"%s\" in \"%s\"", s ? s : "(null)", reason, err);
 }
 
-static void test_args_groups_refuses_duplicates_missing_peers_and_empty_groups(void **state)
+static void test_parse_groups_refuses_duplicates_missing_peers_and_empty_groups(void **state)
 {
 	(void)state;
 	expect_groups_refused("0 1 | 1 2 3", "peer 1 appears twice");
@@ -414,7 +414,7 @@ static void test_args_groups_refuses_duplicates_missing_peers_and_empty_groups(v
 	expect_groups_refused("0 1 | 2 -3", "0 to 3");
 }
 
-static void test_args_peer_at_reads_peer_and_frame(void **state)
+static void test_parse_peer_at_reads_peer_and_frame(void **state)
 {
 	(void)state;
 	uint32_t peer = UNTOUCHED_U;
@@ -430,7 +430,7 @@ static void test_args_peer_at_reads_peer_and_frame(void **state)
 	assert_true(frame == UINT64_MAX);
 }
 
-static void test_args_peer_at_refuses_unknown_peers_and_bad_frames(void **state)
+static void test_parse_peer_at_refuses_unknown_peers_and_bad_frames(void **state)
 {
 	(void)state;
 	static const char *const bad[] = {
@@ -448,7 +448,7 @@ static void test_args_peer_at_refuses_unknown_peers_and_bad_frames(void **state)
 	}
 }
 
-static void test_args_error_is_truncated_safely_to_a_small_buffer(void **state)
+static void test_parse_error_is_truncated_safely_to_a_small_buffer(void **state)
 {
 	(void)state;
 	char small[8];
@@ -459,7 +459,7 @@ static void test_args_error_is_truncated_safely_to_a_small_buffer(void **state)
 	assert_string_equal(small, "--loss:");
 }
 
-static void test_args_link_arg_splits_selector_and_settings(void **state)
+static void test_parse_link_arg_splits_selector_and_settings(void **state)
 {
 	(void)state;
 	struct cli_link_arg l;
@@ -486,31 +486,31 @@ static void test_args_link_arg_splits_selector_and_settings(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_args_double_accepts_plain_decimals_in_range),
-		cmocka_unit_test(test_args_double_refuses_junk_units_and_out_of_range),
-		cmocka_unit_test(test_args_pct_accepts_plain_and_percent_sign),
-		cmocka_unit_test(test_args_pct_refuses_junk_negative_and_above_100),
-		cmocka_unit_test(test_args_pct_reads_minus_zero_as_zero),
-		cmocka_unit_test(test_args_ms_accepts_ms_seconds_and_us),
-		cmocka_unit_test(test_args_ms_refuses_junk_unknown_units_and_out_of_range),
-		cmocka_unit_test(test_args_ms_honours_a_nonzero_minimum),
-		cmocka_unit_test(test_args_seconds_accepts_s_ms_m_and_h),
-		cmocka_unit_test(test_args_seconds_refuses_junk_negative_and_above_max),
-		cmocka_unit_test(test_args_kbit_accepts_kbit_mbit_and_gbit),
-		cmocka_unit_test(test_args_kbit_refuses_junk_and_rates_below_1_or_above_100gbit),
-		cmocka_unit_test(test_args_u64_accepts_whole_numbers_to_the_top_of_the_range),
-		cmocka_unit_test(test_args_u64_refuses_signs_fractions_junk_overflow_and_out_of_range),
-		cmocka_unit_test(test_args_u32_checks_its_range),
-		cmocka_unit_test(test_args_bool_accepts_the_usual_words_in_any_case),
-		cmocka_unit_test(test_args_bool_refuses_anything_else),
-		cmocka_unit_test(test_args_link_spec_reads_every_link_one_way_and_both_ways),
-		cmocka_unit_test(test_args_link_spec_refuses_self_links_unknown_peers_and_junk),
-		cmocka_unit_test(test_args_link_arg_splits_selector_and_settings),
-		cmocka_unit_test(test_args_groups_numbers_each_peer_by_its_group),
-		cmocka_unit_test(test_args_groups_refuses_duplicates_missing_peers_and_empty_groups),
-		cmocka_unit_test(test_args_peer_at_reads_peer_and_frame),
-		cmocka_unit_test(test_args_peer_at_refuses_unknown_peers_and_bad_frames),
-		cmocka_unit_test(test_args_error_is_truncated_safely_to_a_small_buffer),
+		cmocka_unit_test(test_parse_double_accepts_plain_decimals_in_range),
+		cmocka_unit_test(test_parse_double_refuses_junk_units_and_out_of_range),
+		cmocka_unit_test(test_parse_pct_accepts_plain_and_percent_sign),
+		cmocka_unit_test(test_parse_pct_refuses_junk_negative_and_above_100),
+		cmocka_unit_test(test_parse_pct_reads_minus_zero_as_zero),
+		cmocka_unit_test(test_parse_ms_accepts_ms_seconds_and_us),
+		cmocka_unit_test(test_parse_ms_refuses_junk_unknown_units_and_out_of_range),
+		cmocka_unit_test(test_parse_ms_honours_a_nonzero_minimum),
+		cmocka_unit_test(test_parse_seconds_accepts_s_ms_m_and_h),
+		cmocka_unit_test(test_parse_seconds_refuses_junk_negative_and_above_max),
+		cmocka_unit_test(test_parse_kbit_accepts_kbit_mbit_and_gbit),
+		cmocka_unit_test(test_parse_kbit_refuses_junk_and_rates_below_1_or_above_100gbit),
+		cmocka_unit_test(test_parse_u64_accepts_whole_numbers_to_the_top_of_the_range),
+		cmocka_unit_test(test_parse_u64_refuses_signs_fractions_junk_overflow_and_out_of_range),
+		cmocka_unit_test(test_parse_u32_checks_its_range),
+		cmocka_unit_test(test_parse_bool_accepts_the_usual_words_in_any_case),
+		cmocka_unit_test(test_parse_bool_refuses_anything_else),
+		cmocka_unit_test(test_parse_link_spec_reads_every_link_one_way_and_both_ways),
+		cmocka_unit_test(test_parse_link_spec_refuses_self_links_unknown_peers_and_junk),
+		cmocka_unit_test(test_parse_link_arg_splits_selector_and_settings),
+		cmocka_unit_test(test_parse_groups_numbers_each_peer_by_its_group),
+		cmocka_unit_test(test_parse_groups_refuses_duplicates_missing_peers_and_empty_groups),
+		cmocka_unit_test(test_parse_peer_at_reads_peer_and_frame),
+		cmocka_unit_test(test_parse_peer_at_refuses_unknown_peers_and_bad_frames),
+		cmocka_unit_test(test_parse_error_is_truncated_safely_to_a_small_buffer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

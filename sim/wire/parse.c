@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Strict parsers for command-line and scenario values.
-#include "cli/args.h"
+#include "wire/parse.h"
 
 #include <ctype.h>
 #include <errno.h>
