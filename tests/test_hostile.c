@@ -82,13 +82,12 @@ static struct fixture *start(const struct wire_link_cfg *link)
 	assert_non_null(f);
 	struct wire_config cfg;
 	char err[256];
-	int hint;
 	wire_config_default(&cfg);
 	cfg.npeers = NPEERS;
 	cfg.seed = 13;
 	if (link)
 		cfg.link = *link;
-	f->wire = wire_create(&cfg, err, sizeof err, &hint);
+	wire_create(&cfg, &f->wire, err, sizeof err);
 	if (!f->wire)
 		fail_msg("wire_create: %s", err);
 	int one = 1;

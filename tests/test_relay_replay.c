@@ -67,7 +67,6 @@ static struct wire_totals run(const char *fates, const struct wire_fate_table *r
 {
 	struct wire_config cfg;
 	char err[256];
-	int hint;
 	wire_config_default(&cfg);
 	cfg.npeers = NPEERS;
 	cfg.seed = 42;
@@ -81,7 +80,8 @@ static struct wire_totals run(const char *fates, const struct wire_fate_table *r
 	cfg.link.reorder_pct = 2;
 	cfg.fates_path = fates;
 	cfg.replay = replay;
-	struct wire *w = wire_create(&cfg, err, sizeof err, &hint);
+	struct wire *w;
+	wire_create(&cfg, &w, err, sizeof err);
 	if (!w)
 		fail_msg("wire_create: %s", err);
 	int sock[NPEERS];

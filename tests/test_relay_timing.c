@@ -159,12 +159,12 @@ static void measure(double latency_ms, uint32_t rate, uint32_t duration_ms, stru
 {
 	struct wire_config cfg;
 	char err[256];
-	int hint;
 	wire_config_default(&cfg);
 	cfg.npeers = 2;
 	cfg.seed = 11;
 	cfg.link.latency_ms = latency_ms;
-	struct wire *w = wire_create(&cfg, err, sizeof err, &hint);
+	struct wire *w;
+	wire_create(&cfg, &w, err, sizeof err);
 	if (!w)
 		fail_msg("wire_create: %s", err);
 	uint16_t sport, rport;

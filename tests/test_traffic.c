@@ -21,12 +21,11 @@ static struct session start(const struct wire_link_cfg *link, double hz)
 	struct session s;
 	struct wire_config cfg;
 	char err[256];
-	int hint;
 	wire_config_default(&cfg);
 	cfg.npeers = 3;
 	cfg.seed = 11;
 	cfg.link = *link;
-	s.wire = wire_create(&cfg, err, sizeof err, &hint);
+	wire_create(&cfg, &s.wire, err, sizeof err);
 	if (!s.wire)
 		fail_msg("wire_create: %s", err);
 	uint16_t pub[3];

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // `loopsim wire`: the wire alone, around the user's own UDP programs.
 #include <cJSON.h>
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -508,14 +509,14 @@ int cmd_wire(int argc, char **argv)
 	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
-	int hint;
-	struct wire *w = wire_create(&cfg, err, sizeof err, &hint);
+	struct wire *w;
+	int created = wire_create(&cfg, &w, err, sizeof err);
 	free(multi_peers); /* read by wire_create() only */
-	if (!w) {
+	if (created < 0) {
 		free(groups);
 		wire_fate_table_free(replay);
 		fprintf(stderr, "loopsim wire: %s\n", err);
-		return hint == 2 ? EXIT_USAGE : EXIT_RUNTIME;
+		return created == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
 	}
 	int rc = EXIT_CLEAN;
 	struct wire_traffic *tr = NULL;

@@ -176,9 +176,7 @@ static int setup(struct session *s)
 	wc.multi_socket = cfg->multi_socket;
 	wc.replay = cfg->replay_fates;
 	char err[512];
-	int hint;
-	s->wire = wire_create(&wc, err, sizeof err, &hint);
-	if (!s->wire) {
+	if (wire_create(&wc, &s->wire, err, sizeof err) < 0) {
 		run__note(s, VERDICT_FAILED, "%s", err);
 		return -1;
 	}

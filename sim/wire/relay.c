@@ -91,25 +91,25 @@ static int bind_public(struct wire *w, uint32_t k, char *err, size_t errlen)
 	return 0;
 }
 
-struct wire *wire_create(const struct wire_config *cfg, char *err, size_t errlen, int *exit_hint)
+int wire_create(const struct wire_config *cfg, struct wire **out, char *err, size_t errlen)
 {
 	const char *field, *why;
-	*exit_hint = 2;
+	*out = NULL;
 	if (cfg->npeers < 1 || cfg->npeers > WIRE_MAX_PEERS) {
 		snprintf(err, errlen, "peers: must be between 1 and %u (the address plan runs 127.0.0.2 to 127.0.1.255)",
 			 WIRE_MAX_PEERS);
-		return NULL;
+		return -EINVAL;
 	}
 	if (wire_link_cfg_validate(&cfg->link, &field, &why) < 0) {
 		snprintf(err, errlen, "%s: %s", field, why);
-		return NULL;
+		return -EINVAL;
 	}
-	*exit_hint = 3;
 	struct wire *w = calloc(1, sizeof *w);
 	if (!w) {
 		snprintf(err, errlen, "out of memory");
-		return NULL;
+		return -ENOMEM;
 	}
+	errno = 0; /* a step below that fails leaves its errno, which the caller gets */
 	w->npeers = cfg->npeers;
 	w->seed = cfg->seed;
 	w->registered_only = cfg->registered_ports_only;
@@ -133,6 +133,7 @@ struct wire *wire_create(const struct wire_config *cfg, char *err, size_t errlen
 	    !w->tx_count || !w->rx_buf ||
 	    wire_model_init(&w->model, n, cfg->seed, &cfg->link) < 0) {
 		snprintf(err, errlen, "out of memory for %u peers", n);
+		errno = ENOMEM;
 		goto err;
 	}
 	for (uint32_t k = 0; k < n; k++) {
@@ -159,6 +160,7 @@ struct wire *wire_create(const struct wire_config *cfg, char *err, size_t errlen
 	if ((cfg->pcap_path && !(w->pcap_path = strdup(cfg->pcap_path))) ||
 	    (cfg->fates_path && !(w->fates_path = strdup(cfg->fates_path)))) {
 		snprintf(err, errlen, "out of memory");
+		errno = ENOMEM;
 		goto err;
 	}
 	if (cfg->pcap_path && !(w->pcap = wire_pcap_open(cfg->pcap_path, err, errlen)))
@@ -177,10 +179,12 @@ struct wire *wire_create(const struct wire_config *cfg, char *err, size_t errlen
 	}
 	w->t0_us = w->last_flush_us = wire_clock_us();
 	w->realtime0_us = realtime_us();
-	return w;
-err:
+	*out = w;
+	return 0;
+err:;
+	int e = errno ? errno : EIO;
 	wire_destroy(w);
-	return NULL;
+	return -e;
 }
 
 void wire_destroy(struct wire *w)

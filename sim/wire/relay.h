@@ -100,11 +100,13 @@ struct wire;
 void wire_config_default(struct wire_config *cfg);
 
 /*
- * Binds the public sockets and opens the captures. Returns NULL with a
- * reason in err on failure, having undone every step; *exit_hint is set to 2
- * for a bad configuration and 3 for a refusal by the system (bind, files).
+ * Binds the public sockets and opens the captures. Returns 0 with the wire
+ * in *out; or a negative errno with *out NULL and a reason in err, having
+ * undone every step: -EINVAL for a configuration that cannot work (peers,
+ * link settings), else what the system refused (-EADDRINUSE, -ENOMEM, a
+ * capture's -EACCES ...).
  */
-struct wire *wire_create(const struct wire_config *cfg, char *err, size_t errlen, int *exit_hint);
+int wire_create(const struct wire_config *cfg, struct wire **out, char *err, size_t errlen);
 /* Stops the thread if it runs, closes the captures (as wire_stop()), frees everything. NULL does nothing. */
 void wire_destroy(struct wire *w);
 

@@ -469,7 +469,7 @@ static int rig_create(struct rig *r, uint32_t n, double hz, uint32_t fanout, boo
 {
 	memset(r, 0, sizeof *r);
 	char err[256];
-	int hint, e;
+	int e;
 	struct wire_config wc;
 	wire_config_default(&wc);
 	wc.npeers = n;
@@ -490,7 +490,7 @@ static int rig_create(struct rig *r, uint32_t n, double hz, uint32_t fanout, boo
 		wc.pcap_path = r->pcap;
 		wc.fates_path = r->fates;
 	}
-	if (!(r->w = wire_create(&wc, err, sizeof err, &hint))) {
+	if (wire_create(&wc, &r->w, err, sizeof err) < 0) {
 		fprintf(stderr, "%s: wire_create (%u peers): %s\n", prog, n, err);
 		goto fail;
 	}

@@ -634,8 +634,7 @@ static int phase_wire(double seconds, double fps, struct wire_result *out)
 	wc.link.latency_ms = 20;
 	wc.link.jitter_ms = 5;
 	wc.link.loss_pct = 1;
-	int hint;
-	if (!(w = wire_create(&wc, err, sizeof err, &hint))) {
+	if (wire_create(&wc, &w, err, sizeof err) < 0) {
 		fprintf(stderr, "%s: wire_create: %s\n", prog, err);
 		return -1;
 	}

@@ -355,8 +355,8 @@ static struct wire *make_wire(double latency_ms, double jitter_ms, double loss_p
 	cfg.link.jitter_ms = jitter_ms;
 	cfg.link.loss_pct = loss_pct;
 	char err[256];
-	int hint;
-	struct wire *w = wire_create(&cfg, err, sizeof err, &hint);
+	struct wire *w;
+	wire_create(&cfg, &w, err, sizeof err);
 	if (!w)
 		fprintf(stderr, "%s: wire_create: %s\n", prog, err);
 	return w;
