@@ -711,7 +711,13 @@ static void test_hostile_peer_that_stops_reading_blocks_nothing_and_its_datagram
 	assert_int_equal(f->bad, 0);
 	/* Perfect links deliver at once: only a batch or two can be in flight at any moment. */
 	assert_true(max_inflight <= 256);
-	assert_true(max_call_us < 50000);
+	/*
+	 * The relay never blocks on the stuck reader: a blocked send would hold the
+	 * lock for good. The bound is for a relay that blocks, not a speed check: a
+	 * loaded 2-core machine under ASan has descheduled the relay with the lock held
+	 * for over 200 ms.
+	 */
+	assert_true(max_call_us < 1000000);
 
 	for (uint32_t i = 0; i < NPEERS; i++)
 		for (uint32_t j = 0; j < NPEERS; j++) {
