@@ -482,6 +482,22 @@ bool bundle__seek(const uint32_t *frames, uint32_t n, uint32_t *at, uint32_t f)
 	return *at < n && frames[*at] == f;
 }
 
+const uint8_t *bundle__input_row(const struct replay_log *logs, uint32_t n, uint32_t k, uint32_t f, uint32_t *at,
+				 bool *had)
+{
+	const struct replay_log *l = &logs[k];
+	bool own = bundle__seek(l->in_frame, l->nin, &at[k], f);
+	const uint8_t *mine = own ? l->inputs + (size_t)at[k] * n : NULL;
+	const uint8_t *in = f == 0 || *had ? mine : NULL;
+	for (uint32_t i = 1; i < n && !in; i++) {
+		uint32_t j = (k + i) % n;
+		if (bundle__seek(logs[j].in_frame, logs[j].nin, &at[j], f))
+			in = logs[j].inputs + (size_t)at[j] * n;
+	}
+	*had = own;
+	return in ? in : mine;
+}
+
 /*
  * Peer k's re-simulation, from frame 0 to the last frame of its inputs. A
  * frame it never logged (it was gone) is stepped with another peer's
@@ -501,16 +517,7 @@ static void replay_peer(const struct replay_log *logs, uint32_t n, uint32_t k, u
 	rp->frames = 0;
 	bool had = false; /* its own log had the frame before */
 	for (uint32_t f = 0; f < end; f++) {
-		bool own = bundle__seek(l->in_frame, l->nin, &at[k], f);
-		const uint8_t *mine = own ? l->inputs + (size_t)at[k] * n : NULL;
-		const uint8_t *in = f == 0 || had ? mine : NULL;
-		for (uint32_t i = 1; i < n && !in; i++) {
-			uint32_t j = (k + i) % n;
-			if (bundle__seek(logs[j].in_frame, logs[j].nin, &at[j], f))
-				in = logs[j].inputs + (size_t)at[j] * n;
-		}
-		in = in ? in : mine;
-		had = own;
+		const uint8_t *in = bundle__input_row(logs, n, k, f, at, &had);
 		if (!in)
 			return;
 		game_input gi[GAME_MAX_PLAYERS] = { 0 };

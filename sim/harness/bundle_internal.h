@@ -27,5 +27,16 @@ int bundle__read_log(const char *dir, uint32_t k, uint32_t nplayers, struct repl
 void bundle__free_logs(struct replay_log *l, uint32_t n);
 /* Moves *at forward through frames[0..n) to the line of frame f. Returns true if there is one. */
 bool bundle__seek(const uint32_t *frames, uint32_t n, uint32_t *at, uint32_t f);
+/*
+ * The inputs peer k stepped frame f with, frames visited in order from 0:
+ * its own logged row; for a frame it never logged, another peer's (every
+ * peer confirms the same inputs); and for the first frame after such a gap
+ * its own row only, since a restarted peer was handed the state after it.
+ * at[] (n cursors, zero at frame 0) and *had (false at frame 0) carry the
+ * walk between calls. Returns the row of n inputs, or NULL where no log
+ * has the frame.
+ */
+const uint8_t *bundle__input_row(const struct replay_log *logs, uint32_t n, uint32_t k, uint32_t f, uint32_t *at,
+				 bool *had);
 
 #endif

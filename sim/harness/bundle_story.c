@@ -91,16 +91,7 @@ static uint8_t *rows_of(const struct replay_log *logs, uint32_t n, uint32_t k, u
 	bool had = false;
 	uint32_t f = 0;
 	for (; f < last; f++) {
-		bool own = bundle__seek(l->in_frame, l->nin, &at[k], f);
-		const uint8_t *mine = own ? l->inputs + (size_t)at[k] * n : NULL;
-		const uint8_t *in = f == 0 || had ? mine : NULL;
-		for (uint32_t i = 1; i < n && !in; i++) {
-			uint32_t j = (k + i) % n;
-			if (bundle__seek(logs[j].in_frame, logs[j].nin, &at[j], f))
-				in = logs[j].inputs + (size_t)at[j] * n;
-		}
-		in = in ? in : mine;
-		had = own;
+		const uint8_t *in = bundle__input_row(logs, n, k, f, at, &had);
 		if (!in)
 			break;
 		memcpy(rows + (size_t)f * n, in, n);

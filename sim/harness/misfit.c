@@ -48,11 +48,9 @@ static size_t findings(const struct misfit_input *in, struct misfit *out, size_t
 {
 	size_t n = 0;
 	char a[16], me[16];
-	for (size_t i = 0; i < in->nsrc; i++) {
+	for (size_t i = 0; failing && i < in->nsrc; i++) {
 		const struct wire_stray_source *s = &in->src[i];
 		int k = in->owner ? in->owner[i] : -1;
-		if (!failing)
-			continue;
 		struct misfit *m = add(out, cap, &n, k, "stray", s->count, true);
 		if (!m)
 			break;
