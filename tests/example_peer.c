@@ -35,6 +35,8 @@
 #define LINGER_TICKS HZ     /* after the last frame, resend for a second: a peer may still wait for our input */
 #define HEARTBEAT_NS 500000000LL            /* while stalled, repeat the last FRAME: waiting, not hung */
 #define STALL_LIMIT_NS (30 * 1000000000LL) /* no progress for this long: a peer is gone, give up */
+#define PICTURE_EVERY 3     /* frames between two STATE pictures for the viewer: 10 a second */
+#define FIELD (1000 << 16)  /* the viewer's field, in 16.16 fixed point */
 
 /* Every peer's inputs that have arrived: slot f % RING holds frame f's input when tag == f + 1. */
 struct inputs {
@@ -49,6 +51,40 @@ static uint8_t input_of(uint64_t seed, unsigned index, uint32_t frame)
 	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
 	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
 	return (uint8_t)((x ^ (x >> 31)) & 15);
+}
+
+/*
+ * What the viewer shows of this game (STATE, optional): one ship per player, steered by its inputs. Bits 0-1
+ * turn it (0 left, 3 right, else straight) among 8 headings, it moves 6 units a frame, and bit 3 scores a
+ * point. The picture plays no part in the checksum; it only gives the window something to draw.
+ */
+struct picture {
+	struct loopsim_peer_ship ship[LOOPSIM_PEER_STATE_SHIPS];
+	uint8_t heading[LOOPSIM_PEER_STATE_SHIPS];
+};
+
+static void picture_init(struct picture *pic, unsigned npeers)
+{
+	for (unsigned k = 0; k < npeers && k < LOOPSIM_PEER_STATE_SHIPS; k++) {
+		pic->ship[k] = (struct loopsim_peer_ship){ .x = (int32_t)(100 + k * 293 % 800) << 16,
+							   .y = (int32_t)(100 + k * 557 % 800) << 16,
+							   .alive = 1 };
+		pic->heading[k] = (uint8_t)(k & 7);
+		pic->ship[k].angle = (uint16_t)(pic->heading[k] * 128);
+	}
+}
+
+static void picture_step(struct picture *pic, unsigned k, uint8_t input)
+{
+	static const int8_t dx[8] = { 6, 4, 0, -4, -6, -4, 0, 4 }, dy[8] = { 0, 4, 6, 4, 0, -4, -6, -4 };
+	if (k >= LOOPSIM_PEER_STATE_SHIPS)
+		return;
+	struct loopsim_peer_ship *sh = &pic->ship[k];
+	pic->heading[k] = (uint8_t)((pic->heading[k] + ((input & 3) == 0 ? 7 : (input & 3) == 3 ? 1 : 0)) & 7);
+	sh->angle = (uint16_t)(pic->heading[k] * 128);
+	sh->x = (int32_t)(((int64_t)sh->x + dx[pic->heading[k]] * 65536 + FIELD) % FIELD);
+	sh->y = (int32_t)(((int64_t)sh->y + dy[pic->heading[k]] * 65536 + FIELD) % FIELD);
+	sh->score = (int16_t)(sh->score + (input >> 3));
 }
 
 static int64_t now_ns(void)
@@ -155,6 +191,8 @@ int main(int argc, char **argv)
 	uint32_t frame = 0;                       /* the next frame to play */
 	uint64_t state = 0xcbf29ce484222325ull;   /* FNV-1a's offset basis */
 	uint64_t past[RING];                      /* the state after frame f, in slot f % RING: what DUMP asks for */
+	struct picture pic;
+	picture_init(&pic, lp.npeers);
 	enum loopsim_peer_bye_reason why = LOOPSIM_PEER_BYE_DONE;
 	int64_t next_tick = now_ns(), last_progress = next_tick, last_report = next_tick;
 	for (;;) {
@@ -168,11 +206,16 @@ int main(int argc, char **argv)
 			for (unsigned k = 0; k < lp.npeers; k++) {
 				uint8_t input = k == lp.index ? input_of(lp.seed, k, frame) : in.input[k][frame % RING];
 				state = (state ^ input) * 0x100000001b3ull; /* FNV-1a, one byte per player */
+				picture_step(&pic, k, input);
 			}
 			if (lp.perturb_frame == (int64_t)frame)
 				state ^= 1; /* --inject-desync: a deliberate desync, this peer only */
 			past[frame % RING] = state;
 			loopsim_peer_frame(&lp, frame, frame, state); /* every input is final: confirmed == frame */
+			if (frame % PICTURE_EVERY == 0)
+				loopsim_peer_state(&lp, frame, pic.ship,
+						   lp.npeers < LOOPSIM_PEER_STATE_SHIPS ? lp.npeers : LOOPSIM_PEER_STATE_SHIPS,
+						   NULL, 0);
 			last_progress = last_report = now;
 			if (++frame == frames)
 				break;

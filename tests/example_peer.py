@@ -33,6 +33,8 @@ RING = 64           # frames of remote inputs kept
 LINGER_TICKS = HZ   # after the last frame, resend for a second: a peer may still wait for our input
 HEARTBEAT_S = 0.5   # while stalled, repeat the last FRAME: waiting, not hung
 STALL_LIMIT_S = 30  # no progress for this long: a peer is gone, give up
+PICTURE_EVERY = 3   # frames between two STATE pictures for the viewer: 10 a second
+FIELD = 1000 << 16  # the viewer's field, in 16.16 fixed point
 MASK64 = 0xFFFFFFFFFFFFFFFF
 
 
@@ -42,6 +44,33 @@ def input_of(seed, index, frame):
     x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
     x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & MASK64
     return (x ^ (x >> 31)) & 15
+
+
+class Picture:
+    """What the viewer shows of this game (STATE, optional): one ship per player, steered by its inputs, as in
+    example_peer.c. Bits 0-1 turn it (0 left, 3 right, else straight) among 8 headings, it moves 6 units a
+    frame, and bit 3 scores a point. The picture plays no part in the checksum."""
+    DX = (6, 4, 0, -4, -6, -4, 0, 4)
+    DY = (0, 4, 6, 4, 0, -4, -6, -4)
+
+    def __init__(self, npeers):
+        n = min(npeers, loopsim_peer.STATE_MAX_SHIPS)
+        self.x = [(100 + k * 293 % 800) << 16 for k in range(n)]
+        self.y = [(100 + k * 557 % 800) << 16 for k in range(n)]
+        self.heading = [k & 7 for k in range(n)]
+        self.score = [0] * n
+
+    def step(self, k, value):
+        if k >= len(self.x):
+            return
+        turn = value & 3
+        self.heading[k] = (self.heading[k] + (7 if turn == 0 else 1 if turn == 3 else 0)) & 7
+        self.x[k] = (self.x[k] + self.DX[self.heading[k]] * 65536) % FIELD
+        self.y[k] = (self.y[k] + self.DY[self.heading[k]] * 65536) % FIELD
+        self.score[k] += value >> 3
+
+    def ships(self):
+        return [(self.x[k], self.y[k], self.heading[k] * 128, 1, self.score[k]) for k in range(len(self.x))]
 
 
 def send_inputs(sock, lp, newest):
@@ -103,6 +132,7 @@ def main():
     state = 0xCBF29CE484222325    # FNV-1a's offset basis
     past = {}                     # the state after frame f: what DUMP asks for
     inputs = {}                   # (player, frame) -> input
+    picture = Picture(lp.npeers)
     why = loopsim_peer.BYE_DONE
     next_tick = last_progress = last_report = time.monotonic()
     while True:
@@ -115,11 +145,14 @@ def main():
             for k in range(lp.npeers):
                 value = input_of(lp.seed, k, frame) if k == lp.index else inputs.pop((k, frame))
                 state = ((state ^ value) * 0x100000001B3) & MASK64  # FNV-1a, one byte per player
+                picture.step(k, value)
             if lp.perturb_frame == frame:
                 state ^= 1  # --inject-desync: a deliberate desync, this peer only
             past[frame] = state
             past.pop(frame - RING, None)
             lp.frame(frame, frame, state)  # every input is final: confirmed == frame
+            if frame % PICTURE_EVERY == 0:
+                lp.state(frame, picture.ships())
             last_progress = last_report = now
             frame += 1
             if frame == frames:

@@ -15,10 +15,15 @@ ok() { checks=$((checks + 1)); }
 
 # A clean run: every peer's frames compared, exit 0.
 timeout 60 "$loopsim" run --headless --quiet --peers 3 --duration 3 --seed 8 --latency 20 --loss 3 \
-	--peer-cmd "$py {index} {addr} {peers} {seed}" --report "$dir/clean.json" 2>"$dir/clean.err"
+	--peer-cmd "$py {index} {addr} {peers} {seed}" --report "$dir/clean.json" --screenshot "$dir/clean.png" 2>"$dir/clean.err"
 rc=$?
-[ $rc = 0 ] && jq -e '.verdict == "clean" and ([.peers[] | select(.frames > 30 and .compared > 30)] | length == 3)' \
+[ $rc = 0 ] && jq -e '.verdict == "clean" and .netcode == "peer-cmd" and
+	([.peers[] | select(.frames > 30 and .compared > 30)] | length == 3)' \
 	"$dir/clean.json" >/dev/null || fail "clean: exit $rc, $(jq -c '{verdict, reason}' "$dir/clean.json" 2>/dev/null) $(cat "$dir/clean.err")"; ok
+# The peers' STATE pictures reach the window: their ships are the only colour in the panels' fields (the
+# header lines end above y = 90; without STATE the count is 0, with it about 800 for three panels of 3 ships).
+colour=$(python3 "$here/png_colour.py" "$dir/clean.png" 480 90 1280 540)
+[ "${colour:-0}" -gt 150 ] || fail "the panels show no ships from the Python peers' STATE: $colour coloured pixels"; ok
 
 # The same game in C and in Python, side by side in one session: the same datagrams, the same states.
 timeout 60 "$loopsim" run --headless --quiet --peers 3 --duration 3 --seed 8 --latency 20 \

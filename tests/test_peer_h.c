@@ -22,8 +22,11 @@
 _Static_assert(LOOPSIM_PEER_MAX_PEERS == CTL_MAX_PEERS, "peer count limit");
 _Static_assert(LOOPSIM_PEER__VERSION == CTL_VERSION, "protocol version");
 _Static_assert(LOOPSIM_PEER__HELLO == CTL_HELLO && LOOPSIM_PEER__FRAME == CTL_FRAME &&
-		       LOOPSIM_PEER__DESYNC == CTL_DESYNC && LOOPSIM_PEER__BYE == CTL_BYE && LOOPSIM_PEER__QUIT == CTL_QUIT,
+		       LOOPSIM_PEER__DESYNC == CTL_DESYNC && LOOPSIM_PEER__BYE == CTL_BYE && LOOPSIM_PEER__QUIT == CTL_QUIT &&
+		       LOOPSIM_PEER__STATE == CTL_STATE,
 	       "message types");
+_Static_assert(LOOPSIM_PEER_STATE_SHIPS == CTL_STATE_MAX_SHIPS && LOOPSIM_PEER_STATE_BULLETS == CTL_STATE_MAX_BULLETS,
+	       "STATE limits");
 _Static_assert((int)LOOPSIM_PEER_BYE_DONE == (int)CTL_BYE_DONE && (int)LOOPSIM_PEER_BYE_QUIT == (int)CTL_BYE_QUIT &&
 		       (int)LOOPSIM_PEER_BYE_ERROR == (int)CTL_BYE_ERROR,
 	       "BYE reasons");
@@ -235,6 +238,70 @@ static void test_peer_h_desync_refuses_a_mask_beyond_the_peers(void **state)
 	assert_true(m.u.desync.checksum[2] == 3);
 }
 
+/* The fullest STATE, with negative and high-bit values in every field, decodes field for field. */
+static void test_peer_h_state_decodes_to_the_same_values(void **state)
+{
+	struct pair *p = *state;
+	struct loopsim_peer_ship ships[LOOPSIM_PEER_STATE_SHIPS];
+	struct loopsim_peer_bullet bullets[LOOPSIM_PEER_STATE_BULLETS];
+	for (unsigned k = 0; k < LOOPSIM_PEER_STATE_SHIPS; k++)
+		ships[k] = (struct loopsim_peer_ship){ .x = (int32_t)(k * 0x01000001u) - 5, .y = -(int32_t)k * 65536,
+						       .angle = (uint16_t)(1023 - k), .alive = (uint8_t)(k & 1),
+						       .score = (int16_t)(k * 1000 - 9000) };
+	for (unsigned k = 0; k < LOOPSIM_PEER_STATE_BULLETS; k++)
+		bullets[k] = (struct loopsim_peer_bullet){ .x = (int32_t)k * -7, .y = INT32_MAX - (int32_t)k,
+							   .owner = (uint8_t)(k % LOOPSIM_PEER_STATE_SHIPS) };
+	assert_int_equal(loopsim_peer_state(&p->lp, 0xfedcba98u, ships, LOOPSIM_PEER_STATE_SHIPS, bullets,
+					    LOOPSIM_PEER_STATE_BULLETS),
+			 0);
+	struct ctl_msg *m = calloc(1, sizeof *m);
+	assert_non_null(m);
+	recv_and_decode(p->fd[0], m);
+	assert_int_equal(m->type, CTL_STATE);
+	assert_int_equal(m->u.state.frame, 0xfedcba98u);
+	assert_int_equal(m->u.state.nships, LOOPSIM_PEER_STATE_SHIPS);
+	assert_int_equal(m->u.state.nbullets, LOOPSIM_PEER_STATE_BULLETS);
+	for (unsigned k = 0; k < LOOPSIM_PEER_STATE_SHIPS; k++) {
+		const struct ctl_ship *sh = &m->u.state.ship[k];
+		assert_int_equal(sh->x, ships[k].x);
+		assert_int_equal(sh->y, ships[k].y);
+		assert_int_equal(sh->angle, ships[k].angle);
+		assert_int_equal(sh->alive, ships[k].alive);
+		assert_int_equal(sh->score, ships[k].score);
+	}
+	for (unsigned k = 0; k < LOOPSIM_PEER_STATE_BULLETS; k++) {
+		assert_int_equal(m->u.state.bullet[k].x, bullets[k].x);
+		assert_int_equal(m->u.state.bullet[k].y, bullets[k].y);
+		assert_int_equal(m->u.state.bullet[k].owner, bullets[k].owner);
+	}
+	free(m);
+}
+
+/* What the harness would refuse as a protocol error is refused here, and nothing is sent. */
+static void test_peer_h_state_refuses_what_the_harness_would(void **state)
+{
+	struct pair *p = *state;
+	struct loopsim_peer_ship ships[LOOPSIM_PEER_STATE_SHIPS + 1] = { { .alive = 1 } };
+	struct loopsim_peer_bullet bullet = { .owner = 1 };
+	assert_int_equal(loopsim_peer_state(&p->lp, 1, ships, LOOPSIM_PEER_STATE_SHIPS + 1, NULL, 0), -EINVAL);
+	assert_int_equal(loopsim_peer_state(&p->lp, 1, ships, 1, &bullet, 1), -EINVAL); /* owner 1 of 1 ship */
+	ships[0].alive = 2;
+	assert_int_equal(loopsim_peer_state(&p->lp, 1, ships, 1, NULL, 0), -EINVAL);
+	assert_int_equal(loopsim_peer_state(&p->lp, 1, NULL, 1, NULL, 0), -EINVAL);
+	assert_nothing_waits(p->fd[0]);
+	ships[0].alive = 0;
+	bullet.owner = 0;
+	assert_int_equal(loopsim_peer_state(&p->lp, 1, ships, 1, &bullet, 1), 0);
+	struct ctl_msg m;
+	recv_and_decode(p->fd[0], &m);
+	assert_int_equal(m.u.state.nships, 1);
+	assert_int_equal(m.u.state.nbullets, 1);
+	assert_int_equal(loopsim_peer_state(&p->lp, 2, NULL, 0, NULL, 0), 0); /* an empty picture is a picture */
+	recv_and_decode(p->fd[0], &m);
+	assert_int_equal(m.u.state.frame, 2);
+	assert_int_equal(m.u.state.nships, 0);
+}
+
 static void test_peer_h_reports_to_a_closed_harness_are_epipe_without_sigpipe(void **state)
 {
 	struct pair *p = *state;
@@ -378,6 +445,7 @@ static void test_peer_h_reports_are_no_ops_without_a_control_fd(void **state)
 	assert_int_equal(loopsim_peer_frame(&lp, 1, 1, 99), 0);
 	assert_int_equal(loopsim_peer_desync(&lp, 1, 3, sums), 0);
 	assert_int_equal(loopsim_peer_desync(&lp, 1, ~0ull, NULL), 0); /* not even checked: nothing is sent */
+	assert_int_equal(loopsim_peer_state(&lp, 1, NULL, 99, NULL, 0), 0);
 	assert_int_equal(loopsim_peer_bye(&lp, LOOPSIM_PEER_BYE_DONE), 0);
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(loopsim_peer_poll_quit(&lp), 0);
@@ -527,6 +595,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_peer_h_desync_decodes_to_the_same_values, pair_setup_full,
 						pair_teardown),
 		cmocka_unit_test_setup_teardown(test_peer_h_desync_refuses_a_mask_beyond_the_peers, pair_setup,
+						pair_teardown),
+		cmocka_unit_test_setup_teardown(test_peer_h_state_decodes_to_the_same_values, pair_setup, pair_teardown),
+		cmocka_unit_test_setup_teardown(test_peer_h_state_refuses_what_the_harness_would, pair_setup,
 						pair_teardown),
 		cmocka_unit_test_setup_teardown(test_peer_h_reports_to_a_closed_harness_are_epipe_without_sigpipe,
 						pair_setup, pair_teardown),

@@ -180,7 +180,7 @@ class Peer:
             raise ValueError("at most %d ships and %d bullets" % (STATE_MAX_SHIPS, STATE_MAX_BULLETS))
         body = struct.pack("<IBB", frame & 0xFFFFFFFF, len(ships), len(bullets))
         for x, y, angle, alive, score in ships:
-            body += struct.pack("<iiHBh", x, y, angle, 1 if alive else 0, score)
+            body += struct.pack("<iiHBh", x, y, angle & 0xFFFF, 1 if alive else 0, max(-32768, min(score, 32767)))
         for x, y, owner in bullets:
             if not 0 <= owner < len(ships):
                 raise ValueError("a bullet's owner must be one of the ships sent")

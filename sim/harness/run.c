@@ -370,7 +370,8 @@ int run_session(const struct run_cfg *cfg_in, struct run_result *res)
 	memset(res, 0, sizeof *res);
 	res->version = LOOPSIM_VERSION;
 	res->seed = cfg.scn.seed;
-	res->netcode = scn_netcode_name(cfg.scn.netcode);
+	/* The built-in peers' netcode; a --peer-cmd program brings its own, which loopsim does not know. */
+	res->netcode = cfg.scn.peer_cmd[0] ? "peer-cmd" : scn_netcode_name(cfg.scn.netcode);
 	res->npeers = s.n;
 	s.builtin = cfg.scn.peer_cmd[0] == '\0';
 	s.session_id = cfg.scn.seed * 0x9e3779b97f4a7c15ull + 1;

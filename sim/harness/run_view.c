@@ -67,6 +67,7 @@ static void snapshot_peers(struct session *s, struct view_snapshot *v, run_time_
 		vp->rtt_ms = (float)rp->rtt_ms;
 		vp->stalled = sl->framed && now - sl->advanced_ms > STALL_MS;
 		vp->alive = sl->alive;
+		vp->ended = !sl->alive && sl->expected_exit;
 		vp->human = sl->human;
 		badge(s, k, vp);
 		if (sl->has_state) {

@@ -50,11 +50,12 @@ struct view_peer {
 	float rtt_ms;
 	bool stalled;                  /* it has not advanced for a while */
 	bool alive;                    /* its process runs */
+	bool ended;                    /* ... or it exited as expected: a BYE, a timeline kill, the end of the run */
 	bool minority;                 /* named by the oracle in a desync */
 	bool human;                    /* the user flies its ship */
 	uint64_t checksum;             /* of its latest confirmed frame */
 	bool checksum_ok;              /* agrees with the others as far as compared */
-	bool has_game;                 /* the fields below are filled (built-in peers only) */
+	bool has_game;                 /* the fields below are filled: the peer sent STATE */
 	uint32_t game_frame;
 	uint8_t nships, nbullets;
 	struct view_ship ship[VIEW_MAX_SHIPS];

@@ -104,7 +104,8 @@ static void draw_node_label(struct view *v, struct target *t, const struct view_
 	int align = ux > 0.35f ? AL_LEFT : ux < -0.35f ? AL_RIGHT : AL_CENTER;
 	int y = uy > 0.35f ? ay : uy < -0.35f ? ay - h : ay - h / 2;
 	char idx[32];
-	snprintf(idx, sizeof idx, "%u%s", s->peer[k].index, s->peer[k].alive ? "" : " exited");
+	const char *gone = s->peer[k].alive ? "" : s->peer[k].ended ? " ended" : " exited";
+	snprintf(idx, sizeof idx, "%u%s", s->peer[k].index, gone);
 	view__text(v, t, FONT_NORMAL, idx, ax, y, rgb_of(view_peer_rgb(k)), &c_bg, align);
 	view__text(v, t, FONT_SMALL, s->peer[k].addr[0] ? s->peer[k].addr : "?", ax, y + v->line_h[FONT_NORMAL], c_dim,
 	     &c_bg, align);

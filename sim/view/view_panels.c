@@ -96,7 +96,8 @@ struct header {
 static void header_of(struct view *v, const struct view_peer *p, int room, struct header *hd)
 {
 	snprintf(hd->title, sizeof hd->title, "peer %u", p->index);
-	hd->flag = !p->alive ? "EXITED" : p->stalled ? "STALL" : "";
+	/* An exit the run expected is no alarm; one it did not expect is. */
+	hd->flag = p->ended ? "ENDED" : !p->alive ? "EXITED" : p->stalled ? "STALL" : "";
 	hd->you = p->human;
 	hd->ok = p->checksum_ok;
 	snprintf(hd->badge, sizeof hd->badge, "%04x", (unsigned)(p->checksum >> 48));
@@ -125,7 +126,7 @@ static void draw_header_line(struct view *v, struct target *t, uint32_t k, const
 	if (line == 0) {
 		x += view__text(v, t, FONT_SMALL, hd->title, x, y, rgb_of(view_peer_rgb(k)), &c_panel, AL_LEFT) + px(v, 6);
 		if (hd->flag[0])
-			x += view__text(v, t, FONT_SMALL, hd->flag, x, y, hd->flag[0] == 'E' ? c_bad : c_amber, &c_panel,
+			x += view__text(v, t, FONT_SMALL, hd->flag, x, y, hd->flag[1] == 'X' ? c_bad : hd->flag[1] == 'N' ? c_dim : c_amber, &c_panel,
 				  AL_LEFT) +
 			     px(v, 6);
 		if (hd->you)

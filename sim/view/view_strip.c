@@ -60,7 +60,7 @@ static void info_of(struct view *v, const struct view_snapshot *s, struct info *
 		snprintf(line, sizeof line, "checksum %016llx %s", (unsigned long long)p->checksum,
 			 p->checksum_ok ? "ok" : "DIFFERS");
 		info_line(in, p->checksum_ok ? c_text : c_bad, line);
-		snprintf(line, sizeof line, "%s%s%s", !p->alive ? "process exited  " : p->stalled ? "stalled  " : "",
+		snprintf(line, sizeof line, "%s%s%s", p->ended ? "process ended  " : !p->alive ? "process exited  " : p->stalled ? "stalled  " : "",
 			 p->minority ? "desync minority  " : "", p->human ? "flown by you" : "");
 		info_line(in, c_amber, line);
 	} else {

@@ -9,7 +9,7 @@
  * report, frame by frame (the desync oracle). This header is all your program
  * needs for that: C99 and POSIX, no library to link. It reads the harness's
  * environment, gives you every peer's address ready for sendto(), and sends
- * HELLO, FRAME, DESYNC and BYE on the control channel. Started by hand, with no
+ * HELLO, FRAME, DESYNC, BYE and, for the viewer, STATE on the control channel. Started by hand, with no
  * LOOPSIM_CONTROL_FD, every report is a no-op returning 0, so the same program
  * also runs standalone (for example behind `loopsim wire`).
  *
@@ -55,8 +55,7 @@
  *                     diff.txt names the first byte where the minority's differs). -1 when none. Unanswered,
  *                     the harness waits 3 s for it.
  *
- * What this client does not do: it sends no STATE (the viewer shows no ships) and no INPUTS (the harness
- * cannot re-simulate a game it does not know); every other message the harness sends (PEERS, START, INPUT,
+ * What this client does not do: it sends no INPUTS (the harness cannot re-simulate a game it does not know); every other message the harness sends (PEERS, START, INPUT,
  * REJOIN, READMIT) is read and dropped by loopsim_peer_poll_quit(). Not thread-safe: call it from one thread.
  */
 
@@ -104,6 +103,7 @@ struct loopsim_peer {
 #define LOOPSIM_PEER__VERSION 1
 #define LOOPSIM_PEER__HELLO 1
 #define LOOPSIM_PEER__FRAME 2
+#define LOOPSIM_PEER__STATE 3
 #define LOOPSIM_PEER__DESYNC 4
 #define LOOPSIM_PEER__BYE 5
 #define LOOPSIM_PEER__DUMPED 6
@@ -111,10 +111,13 @@ struct loopsim_peer {
 #define LOOPSIM_PEER__QUIT 11
 #define LOOPSIM_PEER__PERTURB 13
 #define LOOPSIM_PEER_DUMP_MAX 12288 /* CTL_DUMP_MAX: the most state loopsim_peer_dumped() carries */
+#define LOOPSIM_PEER_STATE_SHIPS 16    /* CTL_STATE_MAX_SHIPS: the most ships one STATE carries */
+#define LOOPSIM_PEER_STATE_BULLETS 128 /* CTL_STATE_MAX_BULLETS */
 #define LOOPSIM_PEER__HELLO_SIZE 16
 #define LOOPSIM_PEER__FRAME_SIZE 44
 #define LOOPSIM_PEER__BYE_SIZE 5
 #define LOOPSIM_PEER__DESYNC_SIZE(n) (17 + 8 * (n))
+#define LOOPSIM_PEER__STATE_SIZE(ns, nb) (10 + 13 * (ns) + 9 * (nb))
 
 /* Without MSG_NOSIGNAL (macOS), init sets SO_NOSIGPIPE on the control fd: the harness going away must show as
  * -EPIPE, never as a SIGPIPE that kills the user's program. */
@@ -439,6 +442,62 @@ static inline int loopsim_peer_desync(const struct loopsim_peer *p, uint32_t fra
 	b = loopsim_peer__put(b, known_mask, 8);
 	for (unsigned k = 0; k < p->npeers; k++)
 		b = loopsim_peer__put(b, checksum[k], 8);
+	return loopsim_peer__send(p, buf, (size_t)(b - buf));
+}
+
+/*
+ * STATE (optional): a picture of your game for the viewer's panel of this peer, instead of an empty box. The
+ * field is 1000 x 1000 units in 16.16 fixed point (x and y in 0 .. 1000 << 16; the viewer wraps the rest), as
+ * the built-in game draws it, y pointing down. Ships are drawn in their player's colour, pointing at `angle` (1024
+ * to a turn, 0 pointing right, 256 down), bullets in their owner's. Send it a few times a second at most; the viewer shows the latest.
+ */
+struct loopsim_peer_ship {
+	int32_t x, y;   /* 16.16 fixed point */
+	uint16_t angle; /* 0 .. 1023 */
+	uint8_t alive;  /* 0 or 1: a dead ship is drawn grey */
+	int16_t score;
+};
+
+struct loopsim_peer_bullet {
+	int32_t x, y;
+	uint8_t owner; /* an index into ships[]: the bullet takes that ship's colour */
+};
+
+/* -EINVAL for more than LOOPSIM_PEER_STATE_SHIPS ships or LOOPSIM_PEER_STATE_BULLETS bullets, `alive` other than 0
+ * or 1, or a bullet whose owner is not one of the ships: the harness would refuse that as a protocol error. */
+static inline int loopsim_peer_state(const struct loopsim_peer *p, uint32_t frame,
+				     const struct loopsim_peer_ship *ships, unsigned nships,
+				     const struct loopsim_peer_bullet *bullets, unsigned nbullets)
+{
+	uint8_t buf[LOOPSIM_PEER__STATE_SIZE(LOOPSIM_PEER_STATE_SHIPS, LOOPSIM_PEER_STATE_BULLETS)]; /* 1370 bytes */
+	uint8_t *b = buf;
+	if (p->control_fd < 0)
+		return 0;
+	if (nships > LOOPSIM_PEER_STATE_SHIPS || nbullets > LOOPSIM_PEER_STATE_BULLETS || (nships && !ships) ||
+	    (nbullets && !bullets))
+		return -EINVAL;
+	for (unsigned k = 0; k < nships; k++)
+		if (ships[k].alive > 1)
+			return -EINVAL;
+	for (unsigned k = 0; k < nbullets; k++)
+		if (bullets[k].owner >= nships)
+			return -EINVAL;
+	b = loopsim_peer__header(b, LOOPSIM_PEER__STATE);
+	b = loopsim_peer__put(b, frame, 4);
+	b = loopsim_peer__put(b, nships, 1);
+	b = loopsim_peer__put(b, nbullets, 1);
+	for (unsigned k = 0; k < nships; k++) {
+		b = loopsim_peer__put(b, (uint32_t)ships[k].x, 4);
+		b = loopsim_peer__put(b, (uint32_t)ships[k].y, 4);
+		b = loopsim_peer__put(b, ships[k].angle, 2);
+		b = loopsim_peer__put(b, ships[k].alive, 1);
+		b = loopsim_peer__put(b, (uint16_t)ships[k].score, 2);
+	}
+	for (unsigned k = 0; k < nbullets; k++) {
+		b = loopsim_peer__put(b, (uint32_t)bullets[k].x, 4);
+		b = loopsim_peer__put(b, (uint32_t)bullets[k].y, 4);
+		b = loopsim_peer__put(b, bullets[k].owner, 1);
+	}
 	return loopsim_peer__send(p, buf, (size_t)(b - buf));
 }
 
