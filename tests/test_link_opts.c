@@ -162,7 +162,7 @@ static void test_link_opts_every_key_sets_its_field_and_nothing_else(void **stat
 			poke(&want, s);
 			if (s->clears_ge)
 				want.ge = false;
-			if (wire_opt_set(&got, s->key, s->value, "--x", err, sizeof err) != 0)
+			if (link_opt_set(&got, s->key, s->value, "--x", err, sizeof err) != 0)
 				fail_msg("%s was refused: %s", ctx, err);
 			assert_cfg_equal(&got, &want, ctx);
 		}
@@ -177,9 +177,9 @@ static void test_link_opts_bool_keys_turn_on_with_true(void **state)
 	(void)state;
 	struct wire_link_cfg c;
 	wire_link_cfg_default(&c);
-	assert_int_equal(wire_opt_set(&c, "jitter-reorders", "true", "--jitter-reorders", err, sizeof err), 0);
+	assert_int_equal(link_opt_set(&c, "jitter-reorders", "true", "--jitter-reorders", err, sizeof err), 0);
 	assert_true(c.jitter_reorders);
-	assert_int_equal(wire_opt_set(&c, "blocked", "on", "--blocked", err, sizeof err), 0);
+	assert_int_equal(link_opt_set(&c, "blocked", "on", "--blocked", err, sizeof err), 0);
 	assert_true(c.blocked);
 }
 
@@ -187,22 +187,22 @@ static void test_link_opts_every_key_in_the_table_is_tested(void **state)
 {
 	(void)state;
 	size_t n = 0;
-	for (const struct wire_opt *o = wire_opts; o->key; o++, n++) {
+	for (const struct link_opt *o = link_opts; o->key; o++, n++) {
 		bool found = false;
 		for (size_t i = 0; i < sizeof singles / sizeof singles[0] && !found; i++)
 			found = strcmp(singles[i].key, o->key) == 0;
 		for (size_t i = 0; i < sizeof multi_keys / sizeof multi_keys[0] && !found; i++)
 			found = strcmp(multi_keys[i], o->key) == 0;
 		if (!found)
-			fail_msg("wire_opts[] has '%s', which no test sets", o->key);
+			fail_msg("link_opts[] has '%s', which no test sets", o->key);
 		assert_non_null(o->arg);
 		assert_non_null(o->help);
-		assert_ptr_equal(wire_opt_find(o->key), o);
+		assert_ptr_equal(link_opt_find(o->key), o);
 	}
 	assert_true(n >= 18);
-	assert_null(wire_opt_find("nosuch"));
-	assert_null(wire_opt_find(""));
-	assert_null(wire_opt_find("Latency"));
+	assert_null(link_opt_find("nosuch"));
+	assert_null(link_opt_find(""));
+	assert_null(link_opt_find("Latency"));
 }
 
 /* A bad value for each key: refused, cfg untouched, and the message starts with the source. */
@@ -233,7 +233,7 @@ static void test_link_opts_bad_value_leaves_cfg_unchanged_and_names_the_source(v
 		char ctx[96];
 		snprintf(ctx, sizeof ctx, "%s=%s", bad[i].key, bad[i].value);
 		err[0] = '\0';
-		if (wire_opt_set(&c, bad[i].key, bad[i].value, what, err, sizeof err) != -1)
+		if (link_opt_set(&c, bad[i].key, bad[i].value, what, err, sizeof err) != -1)
 			fail_msg("%s was accepted", ctx);
 		assert_cfg_equal(&c, &before, ctx);
 		if (strncmp(err, what, strlen(what)) != 0)
@@ -247,11 +247,11 @@ static void test_link_opts_unknown_key_is_refused_by_name(void **state)
 	struct wire_link_cfg c, before;
 	busy_cfg(&c);
 	before = c;
-	assert_int_equal(wire_opt_set(&c, "latancy", "5", "--link 0->1", err, sizeof err), -1);
+	assert_int_equal(link_opt_set(&c, "latancy", "5", "--link 0->1", err, sizeof err), -1);
 	assert_cfg_equal(&c, &before, "latancy");
 	assert_non_null(strstr(err, "--link 0->1"));
 	assert_non_null(strstr(err, "latancy"));
-	assert_int_equal(wire_opt_set(&c, "", "5", "--link 0->1", err, sizeof err), -1);
+	assert_int_equal(link_opt_set(&c, "", "5", "--link 0->1", err, sizeof err), -1);
 	assert_cfg_equal(&c, &before, "empty key");
 }
 
@@ -262,7 +262,7 @@ static void test_link_opts_ge_sets_the_four_netem_parameters(void **state)
 	for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
 		struct wire_link_cfg c;
 		wire_link_cfg_default(&c);
-		assert_int_equal(wire_opt_set(&c, "ge", forms[i], "--ge", err, sizeof err), 0);
+		assert_int_equal(link_opt_set(&c, "ge", forms[i], "--ge", err, sizeof err), 0);
 		assert_true(c.ge);
 		assert_true(c.ge_p_pct == 1);
 		assert_true(c.ge_r_pct == 20);
@@ -271,7 +271,7 @@ static void test_link_opts_ge_sets_the_four_netem_parameters(void **state)
 	}
 	struct wire_link_cfg c;
 	wire_link_cfg_default(&c);
-	assert_int_equal(wire_opt_set(&c, "ge", "2,30,80,0.5", "--ge", err, sizeof err), 0);
+	assert_int_equal(link_opt_set(&c, "ge", "2,30,80,0.5", "--ge", err, sizeof err), 0);
 	assert_true(c.ge_p_pct == 2 && c.ge_r_pct == 30 && c.ge_bad_loss_pct == 80 && c.ge_good_loss_pct == 0.5);
 }
 
@@ -281,10 +281,10 @@ static void test_link_opts_ge_fills_omitted_parameters_with_netem_defaults(void 
 	struct wire_link_cfg c;
 	wire_link_cfg_default(&c);
 	/* netem: r = 1 - p, 1-h = 100%, 1-k = 0%. */
-	assert_int_equal(wire_opt_set(&c, "ge", "5", "--ge", err, sizeof err), 0);
+	assert_int_equal(link_opt_set(&c, "ge", "5", "--ge", err, sizeof err), 0);
 	assert_true(c.ge);
 	assert_true(c.ge_p_pct == 5 && c.ge_r_pct == 95 && c.ge_bad_loss_pct == 100 && c.ge_good_loss_pct == 0);
-	assert_int_equal(wire_opt_set(&c, "ge", "5,10", "--ge", err, sizeof err), 0);
+	assert_int_equal(link_opt_set(&c, "ge", "5,10", "--ge", err, sizeof err), 0);
 	assert_true(c.ge_p_pct == 5 && c.ge_r_pct == 10 && c.ge_bad_loss_pct == 100 && c.ge_good_loss_pct == 0);
 	const char *field, *why;
 	assert_int_equal(wire_link_cfg_validate(&c, &field, &why), 0);
@@ -302,7 +302,7 @@ static void test_link_opts_preset_broadband_gives_32ms_12ms_and_2pct(void **stat
 	want.loss_pct = 2;
 	want.rate_kbit = 0;
 	want.ge = false;
-	assert_int_equal(wire_opt_set(&c, "preset", "broadband", "--preset", err, sizeof err), 0);
+	assert_int_equal(link_opt_set(&c, "preset", "broadband", "--preset", err, sizeof err), 0);
 	assert_cfg_equal(&c, &want, "preset=broadband");
 }
 
@@ -322,7 +322,7 @@ static void test_link_opts_every_preset_has_the_documented_figures(void **state)
 	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
 		struct wire_link_cfg c;
 		wire_link_cfg_default(&c);
-		if (wire_opt_set(&c, "preset", want[i].name, "--preset", err, sizeof err) != 0)
+		if (link_opt_set(&c, "preset", want[i].name, "--preset", err, sizeof err) != 0)
 			fail_msg("preset %s: %s", want[i].name, err);
 		if (c.latency_ms != want[i].latency_ms || c.jitter_ms != want[i].jitter_ms ||
 		    c.loss_pct != want[i].loss_pct || c.rate_kbit != want[i].rate_kbit)
@@ -336,7 +336,7 @@ static void test_link_opts_every_preset_has_the_documented_figures(void **state)
 		struct wire_link_cfg c;
 		const char *field, *why;
 		wire_link_cfg_default(&c);
-		assert_int_equal(wire_opt_set(&c, "preset", p->name, "--preset", err, sizeof err), 0);
+		assert_int_equal(link_opt_set(&c, "preset", p->name, "--preset", err, sizeof err), 0);
 		assert_int_equal(wire_link_cfg_validate(&c, &field, &why), 0);
 	}
 }
@@ -346,7 +346,7 @@ static void test_link_opts_unknown_preset_lists_the_known_ones(void **state)
 	(void)state;
 	struct wire_link_cfg c;
 	wire_link_cfg_default(&c);
-	assert_int_equal(wire_opt_set(&c, "preset", "nosuch", "--preset", err, sizeof err), -1);
+	assert_int_equal(link_opt_set(&c, "preset", "nosuch", "--preset", err, sizeof err), -1);
 	assert_non_null(strstr(err, "nosuch"));
 	assert_non_null(strstr(err, "broadband"));
 	assert_non_null(strstr(err, "wifi"));
@@ -360,7 +360,7 @@ static void test_link_opts_list_sets_every_item(void **state)
 	want = c;
 	want.loss_pct = 20;
 	want.latency_ms = 100;
-	assert_int_equal(wire_opt_set_list(&c, "loss=20,latency=100", "--link 0->1", err, sizeof err), 0);
+	assert_int_equal(link_opt_set_list(&c, "loss=20,latency=100", "--link 0->1", err, sizeof err), 0);
 	assert_cfg_equal(&c, &want, "loss=20,latency=100");
 }
 
@@ -369,7 +369,7 @@ static void test_link_opts_list_applies_in_order_so_the_last_value_wins(void **s
 	(void)state;
 	struct wire_link_cfg c;
 	wire_link_cfg_default(&c);
-	assert_int_equal(wire_opt_set_list(&c, "loss=20,loss=3", "--link *", err, sizeof err), 0);
+	assert_int_equal(link_opt_set_list(&c, "loss=20,loss=3", "--link *", err, sizeof err), 0);
 	assert_true(c.loss_pct == 3);
 }
 
@@ -386,7 +386,7 @@ static void test_link_opts_list_is_all_or_nothing(void **state)
 		busy_cfg(&c);
 		before = c;
 		err[0] = '\0';
-		if (wire_opt_set_list(&c, bad[i], "--link 0->1", err, sizeof err) != -1)
+		if (link_opt_set_list(&c, bad[i], "--link 0->1", err, sizeof err) != -1)
 			fail_msg("'%s' was accepted", bad[i]);
 		assert_cfg_equal(&c, &before, bad[i]);
 		if (strncmp(err, "--link 0->1", 11) != 0)
@@ -399,7 +399,7 @@ static void test_link_opts_list_error_names_the_source_and_the_key(void **state)
 	(void)state;
 	struct wire_link_cfg c;
 	wire_link_cfg_default(&c);
-	assert_int_equal(wire_opt_set_list(&c, "loss=20,latency=70000", "--link 0->1", err, sizeof err), -1);
+	assert_int_equal(link_opt_set_list(&c, "loss=20,latency=70000", "--link 0->1", err, sizeof err), -1);
 	assert_non_null(strstr(err, "--link 0->1"));
 	assert_non_null(strstr(err, "latency"));
 	assert_non_null(strstr(err, "70000"));
@@ -410,7 +410,7 @@ static void test_link_opts_list_ge_takes_slashes(void **state)
 	(void)state;
 	struct wire_link_cfg c;
 	wire_link_cfg_default(&c);
-	assert_int_equal(wire_opt_set_list(&c, "ge=1/20/100/0", "--link 0->1", err, sizeof err), 0);
+	assert_int_equal(link_opt_set_list(&c, "ge=1/20/100/0", "--link 0->1", err, sizeof err), 0);
 	assert_true(c.ge);
 	assert_true(c.ge_p_pct == 1 && c.ge_r_pct == 20 && c.ge_bad_loss_pct == 100 && c.ge_good_loss_pct == 0);
 }
@@ -420,12 +420,12 @@ static void test_link_opts_list_preset_is_the_base_wherever_it_appears(void **st
 	(void)state;
 	struct wire_link_cfg c;
 	wire_link_cfg_default(&c);
-	assert_int_equal(wire_opt_set_list(&c, "loss=20,preset=broadband", "--link 0->1", err, sizeof err), 0);
+	assert_int_equal(link_opt_set_list(&c, "loss=20,preset=broadband", "--link 0->1", err, sizeof err), 0);
 	assert_true(c.loss_pct == 20);
 	assert_true(c.latency_ms == 32 && c.jitter_ms == 12);
 
 	wire_link_cfg_default(&c);
-	assert_int_equal(wire_opt_set_list(&c, "ge=1/20/100/0,preset=3g", "--link 0->1", err, sizeof err), 0);
+	assert_int_equal(link_opt_set_list(&c, "ge=1/20/100/0,preset=3g", "--link 0->1", err, sizeof err), 0);
 	assert_true(c.ge);
 	assert_true(c.latency_ms == 360);
 }
@@ -435,8 +435,8 @@ static void test_link_opts_preset_replaces_an_explicit_ge_model(void **state)
 	(void)state;
 	struct wire_link_cfg c;
 	wire_link_cfg_default(&c);
-	assert_int_equal(wire_opt_set(&c, "ge", "1,20,100,0", "--ge", err, sizeof err), 0);
-	assert_int_equal(wire_opt_set(&c, "preset", "3g", "--link 0->1: preset", err, sizeof err), 0);
+	assert_int_equal(link_opt_set(&c, "ge", "1,20,100,0", "--ge", err, sizeof err), 0);
+	assert_int_equal(link_opt_set(&c, "preset", "3g", "--link 0->1: preset", err, sizeof err), 0);
 	assert_false(c.ge);
 	assert_true(c.loss_pct == 7);
 }
@@ -448,9 +448,9 @@ static void test_link_opts_help_lists_every_key_and_every_preset(void **state)
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
 	assert_non_null(f);
-	wire_opts_print_help(f);
+	link_opts_print_help(f);
 	assert_int_equal(fclose(f), 0);
-	for (const struct wire_opt *o = wire_opts; o->key; o++) {
+	for (const struct link_opt *o = link_opts; o->key; o++) {
 		char flag[64];
 		snprintf(flag, sizeof flag, "--%s %s", o->key, o->arg);
 		if (!strstr(text, flag))

@@ -35,27 +35,27 @@ typedef int (*double_parser)(const char *what, const char *s, double *out, char 
 
 static int pct(const char *what, const char *s, double *out, char *e, size_t elen)
 {
-	return cli_parse_pct(what, s, out, e, elen);
+	return parse_pct(what, s, out, e, elen);
 }
 
 static int ms(const char *what, const char *s, double *out, char *e, size_t elen)
 {
-	return cli_parse_ms(what, s, 0, 60000, out, e, elen);
+	return parse_ms(what, s, 0, 60000, out, e, elen);
 }
 
 static int seconds(const char *what, const char *s, double *out, char *e, size_t elen)
 {
-	return cli_parse_seconds(what, s, 3600, out, e, elen);
+	return parse_seconds(what, s, 3600, out, e, elen);
 }
 
 static int kbit(const char *what, const char *s, double *out, char *e, size_t elen)
 {
-	return cli_parse_kbit(what, s, out, e, elen);
+	return parse_kbit(what, s, out, e, elen);
 }
 
 static int dbl(const char *what, const char *s, double *out, char *e, size_t elen)
 {
-	return cli_parse_double(what, s, 0, 100, out, e, elen);
+	return parse_double(what, s, 0, 100, out, e, elen);
 }
 
 static void expect_double(double_parser parse, const char *s, double want)
@@ -139,7 +139,7 @@ static void test_parse_pct_reads_minus_zero_as_zero(void **state)
 {
 	(void)state;
 	double v = UNTOUCHED_D;
-	assert_int_equal(cli_parse_pct("--loss", "-0", &v, err, sizeof err), 0);
+	assert_int_equal(parse_pct("--loss", "-0", &v, err, sizeof err), 0);
 	assert_true(v == 0 && !signbit(v));
 }
 
@@ -172,10 +172,10 @@ static void test_parse_ms_honours_a_nonzero_minimum(void **state)
 {
 	(void)state;
 	double v = UNTOUCHED_D;
-	assert_int_equal(cli_parse_ms("--tick", "0.5", 1, 10, &v, err, sizeof err), -1);
+	assert_int_equal(parse_ms("--tick", "0.5", 1, 10, &v, err, sizeof err), -1);
 	assert_true(v == UNTOUCHED_D);
 	expect_error_names("--tick");
-	assert_int_equal(cli_parse_ms("--tick", "1", 1, 10, &v, err, sizeof err), 0);
+	assert_int_equal(parse_ms("--tick", "1", 1, 10, &v, err, sizeof err), 0);
 	assert_near(v, 1, 0);
 }
 
@@ -231,11 +231,11 @@ static void test_parse_u64_accepts_whole_numbers_to_the_top_of_the_range(void **
 {
 	(void)state;
 	uint64_t v = 0;
-	assert_int_equal(cli_parse_u64("--seed", "0", 0, UINT64_MAX, &v, err, sizeof err), 0);
+	assert_int_equal(parse_u64("--seed", "0", 0, UINT64_MAX, &v, err, sizeof err), 0);
 	assert_true(v == 0);
-	assert_int_equal(cli_parse_u64("--seed", "18446744073709551615", 0, UINT64_MAX, &v, err, sizeof err), 0);
+	assert_int_equal(parse_u64("--seed", "18446744073709551615", 0, UINT64_MAX, &v, err, sizeof err), 0);
 	assert_true(v == UINT64_MAX);
-	assert_int_equal(cli_parse_u64("--seed", "007", 0, UINT64_MAX, &v, err, sizeof err), 0);
+	assert_int_equal(parse_u64("--seed", "007", 0, UINT64_MAX, &v, err, sizeof err), 0);
 	assert_true(v == 7);
 }
 
@@ -248,17 +248,17 @@ static void test_parse_u64_refuses_signs_fractions_junk_overflow_and_out_of_rang
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		uint64_t v = UNTOUCHED_U;
-		if (cli_parse_u64("--seed", bad[i], 0, UINT64_MAX, &v, err, sizeof err) != -1)
+		if (parse_u64("--seed", bad[i], 0, UINT64_MAX, &v, err, sizeof err) != -1)
 			fail_msg("'%s' was accepted", bad[i]);
 		assert_true(v == UNTOUCHED_U);
 		expect_error_names("--seed");
 	}
 	uint64_t v = UNTOUCHED_U;
-	assert_int_equal(cli_parse_u64("--frames", NULL, 0, 10, &v, err, sizeof err), -1);
+	assert_int_equal(parse_u64("--frames", NULL, 0, 10, &v, err, sizeof err), -1);
 	expect_error_names("--frames");
-	assert_int_equal(cli_parse_u64("--frames", "11", 0, 10, &v, err, sizeof err), -1);
+	assert_int_equal(parse_u64("--frames", "11", 0, 10, &v, err, sizeof err), -1);
 	expect_error_names("--frames");
-	assert_int_equal(cli_parse_u64("--frames", "4", 5, 10, &v, err, sizeof err), -1);
+	assert_int_equal(parse_u64("--frames", "4", 5, 10, &v, err, sizeof err), -1);
 	assert_true(v == UNTOUCHED_U);
 }
 
@@ -266,15 +266,15 @@ static void test_parse_u32_checks_its_range(void **state)
 {
 	(void)state;
 	uint32_t v = UNTOUCHED_U;
-	assert_int_equal(cli_parse_u32("--peers", "510", 1, 510, &v, err, sizeof err), 0);
+	assert_int_equal(parse_u32("--peers", "510", 1, 510, &v, err, sizeof err), 0);
 	assert_int_equal(v, 510);
 	v = UNTOUCHED_U;
-	assert_int_equal(cli_parse_u32("--peers", "0", 1, 510, &v, err, sizeof err), -1);
+	assert_int_equal(parse_u32("--peers", "0", 1, 510, &v, err, sizeof err), -1);
 	expect_error_names("--peers");
-	assert_int_equal(cli_parse_u32("--peers", "100000", 1, 510, &v, err, sizeof err), -1);
+	assert_int_equal(parse_u32("--peers", "100000", 1, 510, &v, err, sizeof err), -1);
 	expect_error_names("--peers");
-	assert_int_equal(cli_parse_u32("--peers", "4294967296", 0, UINT32_MAX, &v, err, sizeof err), -1);
-	assert_int_equal(cli_parse_u32("--peers", "two", 1, 510, &v, err, sizeof err), -1);
+	assert_int_equal(parse_u32("--peers", "4294967296", 0, UINT32_MAX, &v, err, sizeof err), -1);
+	assert_int_equal(parse_u32("--peers", "two", 1, 510, &v, err, sizeof err), -1);
 	expect_error_names("--peers");
 	assert_int_equal(v, UNTOUCHED_U);
 }
@@ -287,12 +287,12 @@ static void test_parse_bool_accepts_the_usual_words_in_any_case(void **state)
 	int v;
 	for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
 		v = -1;
-		assert_int_equal(cli_parse_bool("blocked", yes[i], &v, err, sizeof err), 0);
+		assert_int_equal(parse_bool("blocked", yes[i], &v, err, sizeof err), 0);
 		assert_int_equal(v, 1);
 	}
 	for (size_t i = 0; i < sizeof no / sizeof no[0]; i++) {
 		v = -1;
-		assert_int_equal(cli_parse_bool("blocked", no[i], &v, err, sizeof err), 0);
+		assert_int_equal(parse_bool("blocked", no[i], &v, err, sizeof err), 0);
 		assert_int_equal(v, 0);
 	}
 }
@@ -303,13 +303,13 @@ static void test_parse_bool_refuses_anything_else(void **state)
 	static const char *const bad[] = { "", "2", "y", "n", "truee", " true", "true ", "enabled" };
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		int v = -1;
-		if (cli_parse_bool("--blocked", bad[i], &v, err, sizeof err) != -1)
+		if (parse_bool("--blocked", bad[i], &v, err, sizeof err) != -1)
 			fail_msg("'%s' was accepted", bad[i]);
 		assert_int_equal(v, -1);
 		expect_error_names("--blocked");
 	}
 	int v = -1;
-	assert_int_equal(cli_parse_bool("--blocked", NULL, &v, err, sizeof err), -1);
+	assert_int_equal(parse_bool("--blocked", NULL, &v, err, sizeof err), -1);
 	expect_error_names("--blocked");
 }
 
@@ -317,23 +317,23 @@ static void test_parse_link_spec_reads_every_link_one_way_and_both_ways(void **s
 {
 	(void)state;
 	int from = 7, to = 7, both = 7;
-	assert_int_equal(cli_parse_link_spec("--link", "*", 4, &from, &to, &both, err, sizeof err), 0);
+	assert_int_equal(parse_link_spec("--link", "*", 4, &from, &to, &both, err, sizeof err), 0);
 	assert_int_equal(from, -1);
 	assert_int_equal(to, -1);
 	assert_int_equal(both, 1);
 
-	assert_int_equal(cli_parse_link_spec("--link", "0->1", 4, &from, &to, &both, err, sizeof err), 0);
+	assert_int_equal(parse_link_spec("--link", "0->1", 4, &from, &to, &both, err, sizeof err), 0);
 	assert_int_equal(from, 0);
 	assert_int_equal(to, 1);
 	assert_int_equal(both, 0);
 
-	assert_int_equal(cli_parse_link_spec("--link", "1<->3", 4, &from, &to, &both, err, sizeof err), 0);
+	assert_int_equal(parse_link_spec("--link", "1<->3", 4, &from, &to, &both, err, sizeof err), 0);
 	assert_int_equal(from, 1);
 	assert_int_equal(to, 3);
 	assert_int_equal(both, 1);
 
 	/* Scenario section names may space the arrow out. */
-	assert_int_equal(cli_parse_link_spec("[link]", " 3 -> 2 ", 4, &from, &to, &both, err, sizeof err), 0);
+	assert_int_equal(parse_link_spec("[link]", " 3 -> 2 ", 4, &from, &to, &both, err, sizeof err), 0);
 	assert_int_equal(from, 3);
 	assert_int_equal(to, 2);
 	assert_int_equal(both, 0);
@@ -348,7 +348,7 @@ static void test_parse_link_spec_refuses_self_links_unknown_peers_and_junk(void 
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		int from = 7, to = 7, both = 7;
-		if (cli_parse_link_spec("--link", bad[i], 4, &from, &to, &both, err, sizeof err) != -1)
+		if (parse_link_spec("--link", bad[i], 4, &from, &to, &both, err, sizeof err) != -1)
 			fail_msg("'%s' was accepted as %d->%d", bad[i], from, to);
 		assert_int_equal(from, 7);
 		assert_int_equal(to, 7);
@@ -356,30 +356,58 @@ static void test_parse_link_spec_refuses_self_links_unknown_peers_and_junk(void 
 		expect_error_names("--link");
 	}
 	int from = 7, to = 7, both = 7;
-	assert_int_equal(cli_parse_link_spec("--link", NULL, 4, &from, &to, &both, err, sizeof err), -1);
+	assert_int_equal(parse_link_spec("--link", NULL, 4, &from, &to, &both, err, sizeof err), -1);
 	expect_error_names("--link");
 	/* The message gives the range of peers. */
-	assert_int_equal(cli_parse_link_spec("--link", "5->1", 4, &from, &to, &both, err, sizeof err), -1);
+	assert_int_equal(parse_link_spec("--link", "5->1", 4, &from, &to, &both, err, sizeof err), -1);
 	assert_non_null(strstr(err, "0 to 3"));
+}
+
+static void test_parse_peer_set_flags_the_peers_named_or_all_for_no_value(void **state)
+{
+	(void)state;
+	uint8_t f[4] = { 0, 0, 0, 0 };
+	assert_int_equal(parse_peer_set("--multi-socket", "0, 2", 4, f, err, sizeof err), 0);
+	assert_memory_equal(f, ((uint8_t[]){ 1, 0, 1, 0 }), 4);
+	assert_int_equal(parse_peer_set("--multi-socket", "3,3", 4, f, err, sizeof err), 0);
+	assert_memory_equal(f, ((uint8_t[]){ 1, 0, 1, 1 }), 4);
+	uint8_t all[4] = { 0 };
+	assert_int_equal(parse_peer_set("--multi-socket", NULL, 4, all, err, sizeof err), 0);
+	assert_memory_equal(all, ((uint8_t[]){ 1, 1, 1, 1 }), 4);
+}
+
+static void test_parse_peer_set_refuses_unknown_peers_and_junk_touching_nothing(void **state)
+{
+	(void)state;
+	const char *bad[] = { "", "4", "0,", ",1", "0;1", "x", "1 2", "-1", "99999999999" };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		uint8_t f[4] = { 0, 0, 0, 0 };
+		err[0] = '\0';
+		if (parse_peer_set("--multi-socket", bad[i], 4, f, err, sizeof err) != -1)
+			fail_msg("'%s' was taken", bad[i]);
+		assert_memory_equal(f, ((uint8_t[]){ 0, 0, 0, 0 }), 4);
+		if (strncmp(err, "--multi-socket: '", 17) != 0)
+			fail_msg("'%s': the message does not lead with the flag: %s", bad[i], err);
+	}
 }
 
 static void test_parse_groups_numbers_each_peer_by_its_group(void **state)
 {
 	(void)state;
 	uint32_t g[4] = { 9, 9, 9, 9 };
-	assert_int_equal(cli_parse_groups("partition", "0 1 | 2 3", 4, g, err, sizeof err), 0);
+	assert_int_equal(parse_groups("partition", "0 1 | 2 3", 4, g, err, sizeof err), 0);
 	assert_int_equal(g[0], 0);
 	assert_int_equal(g[1], 0);
 	assert_int_equal(g[2], 1);
 	assert_int_equal(g[3], 1);
 
-	assert_int_equal(cli_parse_groups("partition", "3|0 2|1", 4, g, err, sizeof err), 0);
+	assert_int_equal(parse_groups("partition", "3|0 2|1", 4, g, err, sizeof err), 0);
 	assert_int_equal(g[3], 0);
 	assert_int_equal(g[0], 1);
 	assert_int_equal(g[2], 1);
 	assert_int_equal(g[1], 2);
 
-	assert_int_equal(cli_parse_groups("partition", "  2 0 3 1  ", 4, g, err, sizeof err), 0);
+	assert_int_equal(parse_groups("partition", "  2 0 3 1  ", 4, g, err, sizeof err), 0);
 	for (int k = 0; k < 4; k++)
 		assert_int_equal(g[k], 0);
 }
@@ -388,7 +416,7 @@ static void expect_groups_refused(const char *s, const char *reason)
 {
 	uint32_t g[4] = { 9, 9, 9, 9 };
 	err[0] = '\0';
-	if (cli_parse_groups("--partition", s, 4, g, err, sizeof err) != -1)
+	if (parse_groups("--partition", s, 4, g, err, sizeof err) != -1)
 		fail_msg("'%s' was accepted", s ? s : "(null)");
 	for (int k = 0; k < 4; k++)
 		assert_int_equal(g[k], 9);
@@ -419,14 +447,14 @@ static void test_parse_peer_at_reads_peer_and_frame(void **state)
 	(void)state;
 	uint32_t peer = UNTOUCHED_U;
 	uint64_t frame = UNTOUCHED_U;
-	assert_int_equal(cli_parse_peer_at("--inject-desync", "2@300", 4, &peer, &frame, err, sizeof err), 0);
+	assert_int_equal(parse_peer_at("--inject-desync", "2@300", 4, &peer, &frame, err, sizeof err), 0);
 	assert_int_equal(peer, 2);
 	assert_true(frame == 300);
-	assert_int_equal(cli_parse_peer_at("--inject-desync", "0@0", 4, &peer, &frame, err, sizeof err), 0);
+	assert_int_equal(parse_peer_at("--inject-desync", "0@0", 4, &peer, &frame, err, sizeof err), 0);
 	assert_int_equal(peer, 0);
 	assert_true(frame == 0);
 	assert_int_equal(
-		cli_parse_peer_at("--inject-desync", "3@18446744073709551615", 4, &peer, &frame, err, sizeof err), 0);
+		parse_peer_at("--inject-desync", "3@18446744073709551615", 4, &peer, &frame, err, sizeof err), 0);
 	assert_true(frame == UINT64_MAX);
 }
 
@@ -440,7 +468,7 @@ static void test_parse_peer_at_refuses_unknown_peers_and_bad_frames(void **state
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		uint32_t peer = UNTOUCHED_U;
 		uint64_t frame = UNTOUCHED_U;
-		if (cli_parse_peer_at("--inject-desync", bad[i], 4, &peer, &frame, err, sizeof err) != -1)
+		if (parse_peer_at("--inject-desync", bad[i], 4, &peer, &frame, err, sizeof err) != -1)
 			fail_msg("'%s' was accepted", bad[i]);
 		assert_int_equal(peer, UNTOUCHED_U);
 		assert_true(frame == UNTOUCHED_U);
@@ -454,7 +482,7 @@ static void test_parse_error_is_truncated_safely_to_a_small_buffer(void **state)
 	char small[8];
 	memset(small, 'x', sizeof small);
 	double v;
-	assert_int_equal(cli_parse_pct("--loss", "a-very-long-bad-value", &v, small, sizeof small), -1);
+	assert_int_equal(parse_pct("--loss", "a-very-long-bad-value", &v, small, sizeof small), -1);
 	assert_int_equal(small[sizeof small - 1], '\0');
 	assert_string_equal(small, "--loss:");
 }
@@ -462,24 +490,24 @@ static void test_parse_error_is_truncated_safely_to_a_small_buffer(void **state)
 static void test_parse_link_arg_splits_selector_and_settings(void **state)
 {
 	(void)state;
-	struct cli_link_arg l;
-	assert_int_equal(cli_parse_link_arg("1<->2:latency=150,loss=3", 4, &l, err, sizeof err), 0);
+	struct parse_link_arg l;
+	assert_int_equal(parse_link_arg("1<->2:latency=150,loss=3", 4, &l, err, sizeof err), 0);
 	assert_string_equal(l.spec, "1<->2");
 	assert_int_equal(l.from, 1);
 	assert_int_equal(l.to, 2);
 	assert_true(l.both);
 	assert_string_equal(l.settings, "latency=150,loss=3");
-	assert_int_equal(cli_parse_link_arg("*:loss=1", 4, &l, err, sizeof err), 0);
+	assert_int_equal(parse_link_arg("*:loss=1", 4, &l, err, sizeof err), 0);
 	assert_int_equal(l.from, -1);
 
-	assert_int_equal(cli_parse_link_arg("0->1", 4, &l, err, sizeof err), -1);
+	assert_int_equal(parse_link_arg("0->1", 4, &l, err, sizeof err), -1);
 	assert_non_null(strstr(err, "needs SPEC:KEY=VALUE"));
 	char longspec[100];
 	memset(longspec, '1', 80);
 	strcpy(longspec + 80, ":loss=1");
-	assert_int_equal(cli_parse_link_arg(longspec, 4, &l, err, sizeof err), -1);
+	assert_int_equal(parse_link_arg(longspec, 4, &l, err, sizeof err), -1);
 	assert_non_null(strstr(err, "too long for a link"));
-	assert_int_equal(cli_parse_link_arg("0->9:loss=1", 4, &l, err, sizeof err), -1);
+	assert_int_equal(parse_link_arg("0->9:loss=1", 4, &l, err, sizeof err), -1);
 	assert_non_null(strstr(err, "--link"));
 }
 
@@ -506,6 +534,8 @@ int main(void)
 		cmocka_unit_test(test_parse_link_spec_reads_every_link_one_way_and_both_ways),
 		cmocka_unit_test(test_parse_link_spec_refuses_self_links_unknown_peers_and_junk),
 		cmocka_unit_test(test_parse_link_arg_splits_selector_and_settings),
+		cmocka_unit_test(test_parse_peer_set_flags_the_peers_named_or_all_for_no_value),
+		cmocka_unit_test(test_parse_peer_set_refuses_unknown_peers_and_junk_touching_nothing),
 		cmocka_unit_test(test_parse_groups_numbers_each_peer_by_its_group),
 		cmocka_unit_test(test_parse_groups_refuses_duplicates_missing_peers_and_empty_groups),
 		cmocka_unit_test(test_parse_peer_at_reads_peer_and_frame),

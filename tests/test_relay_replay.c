@@ -182,9 +182,8 @@ static void test_relay_replay_gives_the_same_fate_table_at_another_pace(void **s
 
 	/* Recorded: bursts of 10 a link every 5 ms, about 4.5 Mbit/s into a 4 Mbit/s link with a queue of 8. */
 	run(a, NULL, PER_LINK, 10, 5, got_a);
-	int hint;
-	struct wire_fate_table *t = wire_fate_table_load(a, NPEERS, err, sizeof err, &hint);
-	if (!t)
+	struct wire_fate_table *t;
+	if (wire_fate_table_load(a, NPEERS, &t, err, sizeof err) < 0)
 		fail_msg("%s", err);
 	assert_int_equal(wire_fate_table_count(t), NLINKS * PER_LINK);
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // `loopsim run`: a scenario and N real peers to a verdict, a report and, on a desync, a bundle.
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -97,7 +98,7 @@ static void run_help(FILE *out)
 		"  --quiet                    no progress line and no summary\n"
 		"\n"
 		"Links (every link; the scenario's [link] sections and --link override them):\n");
-	wire_opts_print_help(out);
+	link_opts_print_help(out);
 	fprintf(out,
 		"  --link 'SPEC:K=V,...'      e.g. --link '0->1:loss=20' or --link '1<->2:latency=150'\n"
 		"\n"
@@ -108,28 +109,6 @@ static void run_help(FILE *out)
 		"  4  unchecked: some live peer had no frame compared\n"
 		"  5  split: the session split into sides that dropped each other (each compared within itself)\n"
 		"  130, 143, 129  interrupted by SIGINT, SIGTERM, SIGHUP (every output is still written)\n");
-}
-
-/* --multi-socket's value: NULL for every peer, else a comma list of peers. */
-static int parse_multi_socket(const char *arg, uint32_t npeers, uint8_t *flags, char *err, size_t errlen)
-{
-	if (!arg) {
-		memset(flags, 1, npeers);
-		return 0;
-	}
-	char buf[512];
-	if (strlen(arg) >= sizeof buf || !*arg) {
-		snprintf(err, errlen, "--multi-socket: want a list of peers, e.g. --multi-socket=0,2");
-		return -1;
-	}
-	strcpy(buf, arg);
-	for (char *save = NULL, *item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
-		uint32_t k;
-		if (cli_parse_u32("--multi-socket", item, 0, npeers - 1, &k, err, errlen) < 0)
-			return -1;
-		flags[k] = 1;
-	}
-	return 0;
 }
 
 /*
@@ -176,8 +155,24 @@ static int resolve_only(const struct scenario *scn, const char *path)
 	return EXIT_CLEAN;
 }
 
-/* `loopsim` alone, and `loopsim run`, share this. */
-int cmd_run(int argc, char **argv)
+/* What the command line asks for, parsed and checked before anything starts. */
+struct run_args {
+	struct run_cfg cfg;
+	const char *report, *junit;         /* written after the run */
+	const char *resolve_to;             /* --resolve-only: write the scenario here instead of running */
+	bool quiet;
+	uint8_t multi_peers[RUN_MAX_PEERS]; /* cfg.multi_socket points here */
+	struct wire_fate_table *replay;     /* --replay-fates, or NULL; cfg.replay_fates points here */
+};
+
+/*
+ * Parses and checks argv (the scenario file first, then the flags over it)
+ * into *a, and refuses now an output that cannot be written. Returns 0 to
+ * run, 1 when --help was printed, -EINVAL for bad usage and another negative
+ * errno for what the system refused, with the reason in err. *a is to be
+ * freed with run_args_free() in every case.
+ */
+static int run_args_parse(int argc, char **argv, struct run_args *a, char *err, size_t errlen)
 {
 	static struct option longopts[64];
 	static const struct option fixed[] = {
@@ -210,13 +205,12 @@ int cmd_run(int argc, char **argv)
 	size_t nopt = 0;
 	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
 		longopts[nopt++] = fixed[i];
-	nopt = wire_opts_longopts(longopts, nopt, sizeof longopts / sizeof longopts[0], OPT_SETTING);
+	nopt = link_opts_longopts(longopts, nopt, sizeof longopts / sizeof longopts[0], OPT_SETTING);
 
 	/* The scenario comes first, wherever it stands on the line: flags override it. */
-	static struct run_cfg cfg;
-	memset(&cfg, 0, sizeof cfg);
-	char err[512];
-	scn_default(&cfg.scn);
+	memset(a, 0, sizeof *a);
+	struct run_cfg *cfg = &a->cfg;
+	scn_default(&cfg->scn);
 	const char *scenario = NULL;
 	for (int i = 1; i < argc; i++) {
 		if (argv[i][0] != '-') {
@@ -229,21 +223,19 @@ int cmd_run(int argc, char **argv)
 						is_value = longopts[k].has_arg == required_argument;
 			if (!is_value) {
 				if (scenario) {
-					snprintf(err, sizeof err, "one scenario at a time: '%s' and '%s'", scenario, argv[i]);
-					goto usage;
+					snprintf(err, errlen, "one scenario at a time: '%s' and '%s'", scenario, argv[i]);
+					return -EINVAL;
 				}
 				scenario = argv[i];
 			}
 		}
 	}
-	if (scenario && scn_load(&cfg.scn, scenario, err, sizeof err) < 0) {
-		fprintf(stderr, "loopsim run: %s\n", err);
-		return EXIT_USAGE;
-	}
+	if (scenario && scn_load(&cfg->scn, scenario, err, errlen) < 0)
+		return -EINVAL;
 
-	const char *report = NULL, *junit = NULL, *replay_path = NULL, *multi_arg = NULL, *resolve_to = NULL;
-	bool quiet = false, headless = false, multi = false;
-	struct wire_opt_item settings[MAX_ITEMS];
+	const char *replay_path = NULL, *multi_arg = NULL;
+	bool headless = false, multi = false;
+	struct link_opt_item settings[MAX_ITEMS];
 	size_t nsettings = 0;
 	opterr = 0;
 	optind = 1;
@@ -254,96 +246,96 @@ int cmd_run(int argc, char **argv)
 		switch (c) {
 		case OPT_HELP:
 			run_help(stdout);
-			return EXIT_CLEAN;
+			return 1;
 		case OPT_PEERS:
-			if (cli_parse_u32("--peers", optarg, 2, 64, &cfg.scn.peers, err, sizeof err) < 0)
-				goto usage;
+			if (parse_u32("--peers", optarg, 2, 64, &cfg->scn.peers, err, errlen) < 0)
+				return -EINVAL;
 			break;
 		case OPT_NETCODE:
 			if (strcmp(optarg, "rollback") == 0)
-				cfg.scn.netcode = SCN_ROLLBACK;
+				cfg->scn.netcode = SCN_ROLLBACK;
 			else if (strcmp(optarg, "lockstep") == 0)
-				cfg.scn.netcode = SCN_LOCKSTEP;
+				cfg->scn.netcode = SCN_LOCKSTEP;
 			else {
-				snprintf(err, sizeof err, "--netcode: '%s' is not rollback or lockstep", optarg);
-				goto usage;
+				snprintf(err, errlen, "--netcode: '%s' is not rollback or lockstep", optarg);
+				return -EINVAL;
 			}
 			break;
 		case OPT_SEED:
-			if (cli_parse_u64("--seed", optarg, 0, UINT64_MAX, &cfg.scn.seed, err, sizeof err) < 0)
-				goto usage;
-			cfg.scn.have_seed = true;
+			if (parse_u64("--seed", optarg, 0, UINT64_MAX, &cfg->scn.seed, err, errlen) < 0)
+				return -EINVAL;
+			cfg->scn.have_seed = true;
 			break;
 		case OPT_DURATION:
-			if (cli_parse_seconds("--duration", optarg, 86400, &cfg.scn.duration_s, err, sizeof err) < 0)
-				goto usage;
-			if (cfg.scn.duration_s <= 0) {
-				snprintf(err, sizeof err, "--duration: must be above 0");
-				goto usage;
+			if (parse_seconds("--duration", optarg, 86400, &cfg->scn.duration_s, err, errlen) < 0)
+				return -EINVAL;
+			if (cfg->scn.duration_s <= 0) {
+				snprintf(err, errlen, "--duration: must be above 0");
+				return -EINVAL;
 			}
 			break;
 		case OPT_INPUT_DELAY:
-			if (cli_parse_u32("--input-delay", optarg, 0, 30, &u, err, sizeof err) < 0)
-				goto usage;
-			cfg.scn.input_delay = u;
+			if (parse_u32("--input-delay", optarg, 0, 30, &u, err, errlen) < 0)
+				return -EINVAL;
+			cfg->scn.input_delay = u;
 			break;
 		case OPT_DISCONNECT: {
 			double d;
-			if (cli_parse_seconds("--disconnect-timeout", optarg, SCN_MAX_DISCONNECT_S, &d, err, sizeof err) < 0)
-				goto usage;
+			if (parse_seconds("--disconnect-timeout", optarg, SCN_MAX_DISCONNECT_S, &d, err, errlen) < 0)
+				return -EINVAL;
 			if (d < 1) {
-				snprintf(err, sizeof err, "--disconnect-timeout: must be at least 1 second");
-				goto usage;
+				snprintf(err, errlen, "--disconnect-timeout: must be at least 1 second");
+				return -EINVAL;
 			}
-			cfg.scn.disconnect_s = d;
+			cfg->scn.disconnect_s = d;
 			break;
 		}
 		case OPT_HEADLESS:
 			headless = true;
 			break;
 		case OPT_SCREENSHOT:
-			cfg.screenshot = optarg;
+			cfg->screenshot = optarg;
 			break;
 		case OPT_REPORT:
-			report = optarg;
+			a->report = optarg;
 			break;
 		case OPT_JUNIT:
-			junit = optarg;
+			a->junit = optarg;
 			break;
 		case OPT_PCAP:
-			cfg.pcap_path = optarg;
+			cfg->pcap_path = optarg;
 			break;
 		case OPT_FATES:
-			cfg.fates_path = optarg;
+			cfg->fates_path = optarg;
 			break;
 		case OPT_BUNDLE:
-			cfg.bundle_dir = optarg;
+			cfg->bundle_dir = optarg;
 			break;
 		case OPT_PEER_CMD:
-			if (strlen(optarg) >= sizeof cfg.scn.peer_cmd || !*optarg) {
-				snprintf(err, sizeof err, "--peer-cmd: must be 1 to %zu characters",
-					 sizeof cfg.scn.peer_cmd - 1);
-				goto usage;
+			if (strlen(optarg) >= sizeof cfg->scn.peer_cmd || !*optarg) {
+				snprintf(err, errlen, "--peer-cmd: must be 1 to %zu characters",
+					 sizeof cfg->scn.peer_cmd - 1);
+				return -EINVAL;
 			}
-			strcpy(cfg.scn.peer_cmd, optarg);
+			strcpy(cfg->scn.peer_cmd, optarg);
 			break;
 		case OPT_INJECT: {
 			uint64_t frame;
-			if (cli_parse_peer_at("--inject-desync", optarg, 64, &cfg.inject_peer, &frame, err, sizeof err) < 0)
-				goto usage;
+			if (parse_peer_at("--inject-desync", optarg, 64, &cfg->inject_peer, &frame, err, errlen) < 0)
+				return -EINVAL;
 			if (frame > UINT32_MAX - 1) {
-				snprintf(err, sizeof err, "--inject-desync: frame %" PRIu64 " is too large", frame);
-				goto usage;
+				snprintf(err, errlen, "--inject-desync: frame %" PRIu64 " is too large", frame);
+				return -EINVAL;
 			}
-			cfg.inject = true;
-			cfg.inject_frame = (uint32_t)frame;
+			cfg->inject = true;
+			cfg->inject_frame = (uint32_t)frame;
 			break;
 		}
 		case OPT_LINK: {
 			struct scn_setting *o;
-			struct cli_link_arg l;
-			if (cli_parse_link_arg(optarg, 64, &l, err, sizeof err) < 0)
-				goto usage;
+			struct parse_link_arg l;
+			if (parse_link_arg(optarg, 64, &l, err, errlen) < 0)
+				return -EINVAL;
 			const char *spec = l.spec;
 			int from = l.from, to = l.to, both = l.both;
 			/* Each key=value becomes an override, checked now so the message names the flag. */
@@ -352,27 +344,27 @@ int cmd_run(int argc, char **argv)
 				char *eq = strchr(item, '=');
 				struct wire_link_cfg scratch;
 				wire_link_cfg_default(&scratch);
-				if (!eq || cfg.scn.noverrides >= SCN_MAX_OVERRIDES) {
-					snprintf(err, sizeof err, "--link %s: '%s' is not key=value (or too many)", spec, item);
+				if (!eq || cfg->scn.noverrides >= SCN_MAX_OVERRIDES) {
+					snprintf(err, errlen, "--link %s: '%s' is not key=value (or too many)", spec, item);
 					free(list);
-					goto usage;
+					return -EINVAL;
 				}
 				*eq = '\0';
 				char what[96];
 				snprintf(what, sizeof what, "--link %s: %s", spec, item);
-				if (wire_opt_set(&scratch, item, eq + 1, what, err, sizeof err) < 0) {
+				if (link_opt_set(&scratch, item, eq + 1, what, err, errlen) < 0) {
 					free(list);
-					goto usage;
+					return -EINVAL;
 				}
 				if (from < 0) {
 					/* '*' is every link: the scenario's [link *], not an override. */
-					if (wire_opt_set(&cfg.scn.link, item, eq + 1, what, err, sizeof err) < 0) {
+					if (link_opt_set(&cfg->scn.link, item, eq + 1, what, err, errlen) < 0) {
 						free(list);
-						goto usage;
+						return -EINVAL;
 					}
 					continue;
 				}
-				o = &cfg.scn.overrides[cfg.scn.noverrides++];
+				o = &cfg->scn.overrides[cfg->scn.noverrides++];
 				*o = (struct scn_setting){ .from = from, .to = to, .both = both, .line = 0 };
 				snprintf(o->key, sizeof o->key, "%s", item);
 				snprintf(o->value, sizeof o->value, "%s", eq + 1);
@@ -381,13 +373,13 @@ int cmd_run(int argc, char **argv)
 			break;
 		}
 		case OPT_QUIET:
-			quiet = true;
+			a->quiet = true;
 			break;
 		case OPT_NETWORK_ONLY:
-			cfg.network_only = true;
+			cfg->network_only = true;
 			break;
 		case OPT_KEEP_LOGS:
-			cfg.keep_logs = true;
+			cfg->keep_logs = true;
 			break;
 		case OPT_REPLAY_FATES:
 			replay_path = optarg;
@@ -398,140 +390,167 @@ int cmd_run(int argc, char **argv)
 			break;
 		case OPT_ADDR_BASE: {
 			uint32_t base;
-			if (wire_addr_parse_base("--addr-base", optarg, &base, err, sizeof err) < 0)
-				goto usage;
+			if (wire_addr_parse_base("--addr-base", optarg, &base, err, errlen) < 0)
+				return -EINVAL;
 			wire_addr_set_base(base); /* before any wire or peer starts: the process's plan (addr.h) */
 			break;
 		}
 		case OPT_RESOLVE_ONLY:
-			resolve_to = optarg;
+			a->resolve_to = optarg;
 			break;
 		case OPT_LOCALHOST_PORTS:
-			if (cli_parse_u32("--localhost-ports", optarg, 1, 65535, &u, err, sizeof err) < 0)
-				goto usage;
-			cfg.localhost_base = (uint16_t)u;
+			if (parse_u32("--localhost-ports", optarg, 1, 65535, &u, err, errlen) < 0)
+				return -EINVAL;
+			cfg->localhost_base = (uint16_t)u;
 			break;
 		case ':':
-			snprintf(err, sizeof err, "%s: needs a value", flag);
-			goto usage;
+			snprintf(err, errlen, "%s: needs a value", flag);
+			return -EINVAL;
 		case '?':
-			snprintf(err, sizeof err, "unknown option '%s'", flag);
-			goto usage;
+			snprintf(err, errlen, "unknown option '%s'", flag);
+			return -EINVAL;
 		default:
 			if (c >= OPT_SETTING && nsettings < MAX_ITEMS) {
 				settings[nsettings++] =
-					(struct wire_opt_item){ c - OPT_SETTING, wire_opts_value(optarg, argc, argv, &optind) };
+					(struct link_opt_item){ c - OPT_SETTING, link_opts_value(optarg, argc, argv, &optind) };
 				break;
 			}
-			snprintf(err, sizeof err, "%s: too many settings", flag);
-			goto usage;
+			snprintf(err, errlen, "%s: too many settings", flag);
+			return -EINVAL;
 		}
 	}
-	if (wire_opts_apply(&cfg.scn.link, settings, nsettings, err, sizeof err) < 0)
-		goto usage;
-	if (!cfg.scn.peer_cmd[0] && cfg.scn.peers > 16) {
-		snprintf(err, sizeof err, "--peers: the built-in game takes 2 to 16 players (%u asked)", cfg.scn.peers);
-		goto usage;
+	if (link_opts_apply(&cfg->scn.link, settings, nsettings, err, errlen) < 0)
+		return -EINVAL;
+	if (!cfg->scn.peer_cmd[0] && cfg->scn.peers > 16) {
+		snprintf(err, errlen, "--peers: the built-in game takes 2 to 16 players (%u asked)", cfg->scn.peers);
+		return -EINVAL;
 	}
-	if (cfg.localhost_base && !cfg.scn.peer_cmd[0]) {
-		snprintf(err, sizeof err, "--localhost-ports: needs --peer-cmd (the built-in peers bind their own address)");
-		goto usage;
+	if (cfg->localhost_base && !cfg->scn.peer_cmd[0]) {
+		snprintf(err, errlen, "--localhost-ports: needs --peer-cmd (the built-in peers bind their own address)");
+		return -EINVAL;
 	}
-	if (cfg.localhost_base && cfg.localhost_base + cfg.scn.peers - 1 > 65535) {
-		snprintf(err, sizeof err, "--localhost-ports: BASE %u with %u peers runs past port 65535 (at most %u)",
-			 cfg.localhost_base, cfg.scn.peers, 65536 - cfg.scn.peers);
-		goto usage;
+	if (cfg->localhost_base && cfg->localhost_base + cfg->scn.peers - 1 > 65535) {
+		snprintf(err, errlen, "--localhost-ports: BASE %u with %u peers runs past port 65535 (at most %u)",
+			 cfg->localhost_base, cfg->scn.peers, 65536 - cfg->scn.peers);
+		return -EINVAL;
 	}
-	if (!cfg.localhost_base && strstr(cfg.scn.peer_cmd, "{port}")) {
-		snprintf(err, sizeof err, "--peer-cmd: {port} needs --localhost-ports BASE");
-		goto usage;
+	if (!cfg->localhost_base && strstr(cfg->scn.peer_cmd, "{port}")) {
+		snprintf(err, errlen, "--peer-cmd: {port} needs --localhost-ports BASE");
+		return -EINVAL;
 	}
-	if (cfg.inject && cfg.inject_peer >= cfg.scn.peers) {
-		snprintf(err, sizeof err, "--inject-desync: peer %u is not below --peers %u", cfg.inject_peer,
-			 cfg.scn.peers);
-		goto usage;
+	if (cfg->inject && cfg->inject_peer >= cfg->scn.peers) {
+		snprintf(err, errlen, "--inject-desync: peer %u is not below --peers %u", cfg->inject_peer,
+			 cfg->scn.peers);
+		return -EINVAL;
 	}
-	if (scn_check(&cfg.scn, err, sizeof err) < 0)
-		goto usage;
+	if (scn_check(&cfg->scn, err, errlen) < 0)
+		return -EINVAL;
 	/*
 	 * --localhost-ports implies --multi-socket: the preload library's HELLO
 	 * may reach the harness after the game's first datagram, and a game may
 	 * send from more than one socket.
 	 */
-	static uint8_t multi_peers[RUN_MAX_PEERS];
-	memset(multi_peers, 0, sizeof multi_peers);
-	if (multi || cfg.localhost_base) {
-		if (parse_multi_socket(multi ? multi_arg : NULL, cfg.scn.peers, multi_peers, err, sizeof err) < 0)
-			goto usage;
-		cfg.multi_socket = multi_peers;
+	if (multi || cfg->localhost_base) {
+		if (parse_peer_set("--multi-socket", multi ? multi_arg : NULL, cfg->scn.peers, a->multi_peers, err,
+				   errlen) < 0)
+			return -EINVAL;
+		cfg->multi_socket = a->multi_peers;
 	}
 	/* An output that cannot be written is refused now, not after the run. */
 	const struct {
 		const char *flag, *path;
-	} outputs[] = { { "--report", report },	       { "--junit", junit }, { "--pcap", cfg.pcap_path },
-			{ "--fates", cfg.fates_path }, { "--screenshot", cfg.screenshot } };
+	} outputs[] = { { "--report", a->report }, { "--junit", a->junit }, { "--pcap", cfg->pcap_path },
+			{ "--fates", cfg->fates_path }, { "--screenshot", cfg->screenshot } };
 	for (size_t i = 0; i < sizeof outputs / sizeof outputs[0]; i++) {
 		char why[400];
 		if (outputs[i].path && outfile_check(outputs[i].path, why, sizeof why) < 0) {
-			snprintf(err, sizeof err, "%s: %s", outputs[i].flag, why);
-			goto usage;
+			snprintf(err, errlen, "%s: %s", outputs[i].flag, why);
+			return -EINVAL;
 		}
 	}
-	if (resolve_to)
-		return resolve_only(&cfg.scn, resolve_to);
 #ifdef LOOPSIM_HAVE_VIEW
 	const char *display = getenv("DISPLAY"), *wayland = getenv("WAYLAND_DISPLAY");
-	cfg.window = !headless && ((display && *display) || (wayland && *wayland));
+	cfg->window = !headless && ((display && *display) || (wayland && *wayland));
 #else
 	(void)headless;
-	cfg.window = false; /* a build without the viewer is headless everywhere */
-	if (cfg.screenshot) {
-		snprintf(err, sizeof err, "--screenshot: this loopsim was built without the viewer (LOOPSIM_VIEW=OFF)");
-		goto usage;
+	cfg->window = false; /* a build without the viewer is headless everywhere */
+	if (cfg->screenshot) {
+		snprintf(err, errlen, "--screenshot: this loopsim was built without the viewer (LOOPSIM_VIEW=OFF)");
+		return -EINVAL;
 	}
 #endif
-	cfg.progress = !quiet && !cfg.window && isatty(STDERR_FILENO);
-	cfg.quiet = quiet;
+	cfg->progress = !a->quiet && !cfg->window && isatty(STDERR_FILENO);
+	cfg->quiet = a->quiet;
 	/* A desync is held in the window only for a person watching: not under CI, nor with stdin from a pipe. */
 	const char *ci = getenv("CI");
-	cfg.hold_desync = cfg.window && isatty(STDIN_FILENO) && !(ci && *ci && strcmp(ci, "false") != 0);
+	cfg->hold_desync = cfg->window && isatty(STDIN_FILENO) && !(ci && *ci && strcmp(ci, "false") != 0);
 
-	struct wire_fate_table *replay = NULL;
 	if (replay_path) {
-		int hint;
-		replay = wire_fate_table_load(replay_path, cfg.scn.peers, err, sizeof err, &hint);
-		if (!replay) {
-			fprintf(stderr, "loopsim run: --replay-fates: %s\n", err);
-			return hint == 2 ? EXIT_USAGE : EXIT_RUNTIME;
+		char why[400];
+		int rc = wire_fate_table_load(replay_path, cfg->scn.peers, &a->replay, why, sizeof why);
+		if (rc < 0) {
+			snprintf(err, errlen, "--replay-fates: %s", why);
+			return rc == -ENOMEM ? rc : -EINVAL; /* a log that cannot be read is the user's to fix */
 		}
-		cfg.replay_fates = replay;
+		cfg->replay_fates = a->replay;
 	}
+	return 0;
+}
 
+static void run_args_free(struct run_args *a)
+{
+	wire_fate_table_free(a->replay);
+	a->replay = NULL;
+	a->cfg.replay_fates = NULL;
+}
+
+/* Runs the session *a describes, then writes the report and JUnit. Returns the exit code. */
+static int run_execute(const struct run_args *a)
+{
+	char err[512];
 	static struct run_result res;
-	run_session(&cfg, &res);
-	wire_fate_table_free(replay);
+	run_session(&a->cfg, &res);
 	/*
 	 * The report and JUnit come last. One that cannot be written is a
 	 * finding like any other: it changes the verdict of what is written
 	 * after it, and of the exit code.
 	 */
-	if (report && report_write_json(&res, report, err, sizeof err) < 0) {
+	if (a->report && report_write_json(&res, a->report, err, sizeof err) < 0) {
 		fprintf(stderr, "loopsim run: --report: %s\n", err);
 		verdict_note(&res.verdict, VERDICT_FAILED, "--report could not be written: %s", err);
 	}
-	if (junit && report_write_junit(&res, junit, err, sizeof err) < 0) {
+	if (a->junit && report_write_junit(&res, a->junit, err, sizeof err) < 0) {
 		fprintf(stderr, "loopsim run: --junit: %s\n", err);
 		verdict_note(&res.verdict, VERDICT_FAILED, "--junit could not be written: %s", err);
 	}
 	res.exit_code = verdict_exit_code(&res.verdict);
 	snprintf(res.reason, sizeof res.reason, "%s", res.verdict.reason);
-	if (!quiet)
+	if (!a->quiet)
 		report_print_summary(&res, stderr);
 	else if (res.exit_code != 0)
 		fprintf(stderr, "loopsim run: %s: %s\n", verdict_name(res.verdict.kind), res.reason);
 	free(res.links);
+	res.links = NULL;
 	return res.exit_code;
-usage:
-	fprintf(stderr, "loopsim run: %s\n(see loopsim run --help)\n", err);
-	return EXIT_USAGE;
+}
+
+/* `loopsim` alone, and `loopsim run`, share this. */
+int cmd_run(int argc, char **argv)
+{
+	static struct run_args a; /* the scenario's tables: not on the stack */
+	char err[512];
+	int rc = run_args_parse(argc, argv, &a, err, sizeof err);
+	if (rc == 0)
+		rc = a.resolve_to ? resolve_only(&a.cfg.scn, a.resolve_to) : run_execute(&a);
+	else if (rc == 1)
+		rc = EXIT_CLEAN;
+	else if (rc == -EINVAL) {
+		fprintf(stderr, "loopsim run: %s\n(see loopsim run --help)\n", err);
+		rc = EXIT_USAGE;
+	} else {
+		fprintf(stderr, "loopsim run: %s\n", err);
+		rc = EXIT_RUNTIME;
+	}
+	run_args_free(&a);
+	return rc;
 }

@@ -106,7 +106,7 @@ static int parse_seeds(const char *v, uint64_t *from, uint64_t *to, char *err, s
 	const char *dots = strstr(v, "..");
 	char a[32];
 	if (!dots) {
-		if (cli_parse_u64("--seeds", v, 0, SWEEP_MAX_SEED, from, err, errlen) < 0)
+		if (parse_u64("--seeds", v, 0, SWEEP_MAX_SEED, from, err, errlen) < 0)
 			return -1;
 		*to = *from;
 		return 0;
@@ -116,8 +116,8 @@ static int parse_seeds(const char *v, uint64_t *from, uint64_t *to, char *err, s
 		return -1;
 	}
 	snprintf(a, sizeof a, "%.*s", (int)(dots - v), v);
-	if (cli_parse_u64("--seeds", a, 0, SWEEP_MAX_SEED, from, err, errlen) < 0 ||
-	    cli_parse_u64("--seeds", dots + 2, 0, SWEEP_MAX_SEED, to, err, errlen) < 0)
+	if (parse_u64("--seeds", a, 0, SWEEP_MAX_SEED, from, err, errlen) < 0 ||
+	    parse_u64("--seeds", dots + 2, 0, SWEEP_MAX_SEED, to, err, errlen) < 0)
 		return -1;
 	if (*to < *from) {
 		snprintf(err, errlen, "--seeds: %" PRIu64 "..%" PRIu64 " runs backwards", *from, *to);
@@ -135,8 +135,8 @@ static int parse_shard(const char *v, uint32_t *i, uint32_t *n, char *err, size_
 		return -1;
 	}
 	snprintf(a, sizeof a, "%.*s", (int)(slash - v), v);
-	if (cli_parse_u32("--shard", slash + 1, 1, 100000, n, err, errlen) < 0 ||
-	    cli_parse_u32("--shard", a, 0, 100000, i, err, errlen) < 0)
+	if (parse_u32("--shard", slash + 1, 1, 100000, n, err, errlen) < 0 ||
+	    parse_u32("--shard", a, 0, 100000, i, err, errlen) < 0)
 		return -1;
 	if (*i >= *n) {
 		snprintf(err, errlen, "--shard: I must be below N (0/%u to %u/%u), not %u", *n, *n - 1, *n, *i);
@@ -206,11 +206,11 @@ int cmd_sweep(int argc, char **argv)
 			have_seeds = true;
 		} else if (is_flag(a, "jobs")) {
 			if (!(v = flag_value(argc, argv, &i, "jobs", err, sizeof err)) ||
-			    cli_parse_u32("--jobs", v, 1, SWEEP_MAX_JOBS, &cfg.jobs, err, sizeof err) < 0)
+			    parse_u32("--jobs", v, 1, SWEEP_MAX_JOBS, &cfg.jobs, err, sizeof err) < 0)
 				goto usage;
 		} else if (is_flag(a, "repeat")) {
 			if (!(v = flag_value(argc, argv, &i, "repeat", err, sizeof err)) ||
-			    cli_parse_u32("--repeat", v, 1, 100000, &cfg.repeat, err, sizeof err) < 0)
+			    parse_u32("--repeat", v, 1, 100000, &cfg.repeat, err, sizeof err) < 0)
 				goto usage;
 		} else if (is_flag(a, "chaos")) {
 			if (!(v = flag_value(argc, argv, &i, "chaos", err, sizeof err)))

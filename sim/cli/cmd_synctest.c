@@ -79,25 +79,25 @@ int cmd_synctest(int argc, char **argv)
 			synctest_help(stdout);
 			return EXIT_CLEAN;
 		case OPT_FRAMES:
-			if (cli_parse_u32("--frames", optarg, 1, MAX_FRAMES, &cfg.frames, err, sizeof err) < 0)
+			if (parse_u32("--frames", optarg, 1, MAX_FRAMES, &cfg.frames, err, sizeof err) < 0)
 				goto usage;
 			break;
 		case OPT_CHECK_DISTANCE:
-			if (cli_parse_u32("--check-distance", optarg, 1, GAME_SYNCTEST_MAX_DISTANCE, &cfg.check_distance,
+			if (parse_u32("--check-distance", optarg, 1, GAME_SYNCTEST_MAX_DISTANCE, &cfg.check_distance,
 					  err, sizeof err) < 0)
 				goto usage;
 			break;
 		case OPT_PLAYERS:
-			if (cli_parse_u32("--players", optarg, 2, GAME_MAX_PLAYERS, &cfg.nplayers, err, sizeof err) < 0)
+			if (parse_u32("--players", optarg, 2, GAME_MAX_PLAYERS, &cfg.nplayers, err, sizeof err) < 0)
 				goto usage;
 			break;
 		case OPT_SEED:
-			if (cli_parse_u64("--seed", optarg, 0, UINT64_MAX, &cfg.seed, err, sizeof err) < 0)
+			if (parse_u64("--seed", optarg, 0, UINT64_MAX, &cfg.seed, err, sizeof err) < 0)
 				goto usage;
 			break;
 		case OPT_INJECT:
 			/* Its upper bound is --frames, which may come later on the line. */
-			if (cli_parse_u64("--inject-nondeterminism", optarg, 1, MAX_FRAMES, &inject, err, sizeof err) < 0)
+			if (parse_u64("--inject-nondeterminism", optarg, 1, MAX_FRAMES, &inject, err, sizeof err) < 0)
 				goto usage;
 			inject_arg = optarg;
 			break;

@@ -41,7 +41,7 @@ enum {
 	OPT_REPLAY_FATES,
 	OPT_MULTI_SOCKET,
 	OPT_HELP,
-	OPT_SETTING = 100, /* + index into wire_opts */
+	OPT_SETTING = 100, /* + index into link_opts */
 };
 
 static void wire_help(FILE *out)
@@ -72,7 +72,7 @@ static void wire_help(FILE *out)
 		"\n"
 		"Links (every link; the same keys work in --link lists):\n",
 		WIRE_MAX_PEERS);
-	wire_opts_print_help(out);
+	link_opts_print_help(out);
 	fprintf(out,
 		"\n"
 		"Per link and topology:\n"
@@ -89,11 +89,6 @@ static void wire_help(FILE *out)
 		"delay or reorder. Jitter keeps each link in order unless --jitter-reorders is set.\n"
 		"Exit codes: 0 clean, 2 bad usage, 3 runtime failure (e.g. a bind refused).\n");
 }
-
-struct item {
-	int opt;
-	const char *arg;
-};
 
 
 static void print_peer_table(struct wire *w, uint64_t seed)
@@ -226,83 +221,46 @@ static void print_progress(struct wire *w, double elapsed_s)
 		elapsed_s, sent, delivered, dropped, t.inflight, t.strays);
 }
 
-/* Applies one --link override: "SPEC:K=V,...". */
+/*
+ * One --link override, parsed, applied to one link's settings: the settings
+ * in the order given, then the whole link checked, so that a message names
+ * the flag and its selector.
+ */
+static int link_override(struct wire_link_cfg *c, const struct parse_link_arg *l, char *err, size_t errlen)
+{
+	const char *field, *why;
+	char label[80];
+	snprintf(label, sizeof label, "--link %s", l->spec);
+	if (link_opt_set_list(c, l->settings, label, err, errlen) < 0)
+		return -1;
+	if (wire_link_cfg_validate(c, &field, &why) < 0) {
+		snprintf(err, errlen, "--link %s: %s %s", l->spec, field, why);
+		return -1;
+	}
+	return 0;
+}
+
+/* Applies one --link override, "SPEC:K=V,...", to every link it selects on a wire. */
 static int apply_link_override(struct wire *w, const char *arg, char *err, size_t errlen)
 {
 	uint32_t n = wire_npeers(w);
-	struct cli_link_arg l;
-	if (cli_parse_link_arg(arg, n, &l, err, errlen) < 0)
+	struct parse_link_arg l;
+	if (parse_link_arg(arg, n, &l, err, errlen) < 0)
 		return -1;
-	int from = l.from, to = l.to, both = l.both;
-	const char *spec = l.spec;
-	for (uint32_t i = 0; i < n; i++) {
+	for (uint32_t i = 0; i < n; i++)
 		for (uint32_t j = 0; j < n; j++) {
-			bool hit = (from < 0 && i != j) || ((int)i == from && (int)j == to) ||
-				   (both && (int)i == to && (int)j == from);
-			if (!hit)
-				continue;
+			bool hit = (l.from < 0 && i != j) || ((int)i == l.from && (int)j == l.to) ||
+				   (l.both && (int)i == l.to && (int)j == l.from);
 			struct wire_link_cfg c;
-			const char *field, *why;
-			char label[80];
-			snprintf(label, sizeof label, "--link %s", spec);
-			wire_get_link(w, i, j, &c);
-			if (wire_opt_set_list(&c, l.settings, label, err, errlen) < 0)
+			if (!hit || wire_get_link(w, i, j, &c) < 0)
+				continue;
+			if (link_override(&c, &l, err, errlen) < 0)
 				return -1;
-			if (wire_link_cfg_validate(&c, &field, &why) < 0) {
-				snprintf(err, errlen, "--link %s: %s %s", spec, field, why);
-				return -1;
-			}
 			if (wire_set_link(w, (int)i, (int)j, &c) < 0) {
-				snprintf(err, errlen, "--link %s: out of memory", spec);
+				snprintf(err, errlen, "--link %s: out of memory", l.spec);
 				return -1;
 			}
 		}
-	}
-	return 0;
-}
-
-/*
- * Checks one --link override against the session-wide settings before anything
- * is bound or opened, so that a usage error leaves no file truncated.
- */
-static int check_link_override(uint32_t n, const struct wire_link_cfg *base, const char *arg, char *err,
-			       size_t errlen)
-{
-	struct cli_link_arg l;
-	if (cli_parse_link_arg(arg, n, &l, err, errlen) < 0)
-		return -1;
-	struct wire_link_cfg c = *base;
-	const char *field, *why;
-	char label[80];
-	snprintf(label, sizeof label, "--link %s", l.spec);
-	if (wire_opt_set_list(&c, l.settings, label, err, errlen) < 0)
-		return -1;
-	if (wire_link_cfg_validate(&c, &field, &why) < 0) {
-		snprintf(err, errlen, "--link %s: %s %s", l.spec, field, why);
-		return -1;
-	}
-	return 0;
-}
-
-/* --multi-socket's value: NULL for every peer, else a comma list of peers. */
-static int parse_multi_socket(const char *arg, uint32_t npeers, uint8_t *flags, char *err, size_t errlen)
-{
-	if (!arg) {
-		memset(flags, 1, npeers);
-		return 0;
-	}
-	char buf[2048];
-	if (strlen(arg) >= sizeof buf || !*arg) {
-		snprintf(err, errlen, "--multi-socket: want a list of peers, e.g. --multi-socket=0,2");
-		return -1;
-	}
-	strcpy(buf, arg);
-	for (char *save = NULL, *item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
-		uint32_t k;
-		if (cli_parse_u32("--multi-socket", item, 0, npeers - 1, &k, err, errlen) < 0)
-			return -1;
-		flags[k] = 1;
-	}
 	return 0;
 }
 
@@ -314,7 +272,54 @@ static uint64_t random_seed(void)
 	return s % 1000000000ull; /* short enough to retype */
 }
 
-int cmd_wire(int argc, char **argv)
+/* What the command line asks for, parsed and checked before anything is bound or opened. */
+struct wire_args {
+	struct wire_config cfg;
+	bool quiet;
+	double duration_s;                   /* 0: until a signal */
+	double traffic_hz;                   /* 0: no stand-in traffic */
+	uint32_t traffic_size, traffic_fanout;
+	const char *link[MAX_ITEMS];         /* --link overrides, applied in order once the wire exists */
+	size_t nlinks;
+	uint32_t port_peer[MAX_ITEMS], port_num[MAX_ITEMS]; /* --port K=PORT */
+	size_t nports;
+	uint32_t *groups;                    /* --partition's group of each peer, or NULL */
+	uint8_t *multi_peers;                /* --multi-socket, or NULL; cfg.multi_socket points here */
+	const char *replay_path;
+	struct wire_fate_table *replay;      /* --replay-fates, or NULL; cfg.replay points here */
+};
+
+static void wire_args_free(struct wire_args *a)
+{
+	free(a->groups);
+	free(a->multi_peers);
+	wire_fate_table_free(a->replay);
+	memset(a, 0, sizeof *a);
+}
+
+/* "K=PORT" into peer k and its port. */
+static int parse_port(const char *arg, uint32_t npeers, uint32_t *peer, uint32_t *port, char *err, size_t errlen)
+{
+	const char *eq = strchr(arg, '=');
+	char kbuf[16];
+	if (!eq) {
+		snprintf(err, errlen, "--port: '%s' is not K=PORT", arg);
+		return -1;
+	}
+	snprintf(kbuf, sizeof kbuf, "%.*s", (int)(eq - arg) < 15 ? (int)(eq - arg) : 15, arg);
+	if (parse_u32("--port", kbuf, 0, npeers - 1, peer, err, errlen) < 0 ||
+	    parse_u32("--port", eq + 1, 1, 65535, port, err, errlen) < 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * Parses and checks argv into *a, leaving nothing open. Returns 0 to run, 1
+ * when --help was printed, -EINVAL for bad usage and another negative errno
+ * for what the system refused, with the reason in err. *a is to be freed
+ * with wire_args_free() in every case.
+ */
+static int wire_args_parse(int argc, char **argv, struct wire_args *a, char *err, size_t errlen)
 {
 	static struct option longopts[64];
 	static const struct option fixed[] = {
@@ -337,20 +342,16 @@ int cmd_wire(int argc, char **argv)
 	size_t nopt = 0;
 	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
 		longopts[nopt++] = fixed[i];
-	nopt = wire_opts_longopts(longopts, nopt, sizeof longopts / sizeof longopts[0], OPT_SETTING);
+	nopt = link_opts_longopts(longopts, nopt, sizeof longopts / sizeof longopts[0], OPT_SETTING);
 
-	char err[512];
-	struct wire_config cfg;
-	wire_config_default(&cfg);
-	cfg.npeers = 2;
-	bool have_seed = false, quiet = false;
-	double duration_s = 0, traffic_hz = 0;
-	uint32_t traffic_size = 64, traffic_fanout = 0;
-	struct item links[MAX_ITEMS], ports[MAX_ITEMS];
-	struct wire_opt_item settings[MAX_ITEMS];
-	size_t nlinks = 0, nsettings = 0, nports = 0;
-	const char *partition = NULL, *replay_path = NULL, *multi_arg = NULL;
-	bool multi = false;
+	memset(a, 0, sizeof *a);
+	wire_config_default(&a->cfg);
+	a->cfg.npeers = 2;
+	a->traffic_size = 64;
+	bool have_seed = false, multi = false;
+	const char *partition = NULL, *multi_arg = NULL, *ports[MAX_ITEMS];
+	struct link_opt_item settings[MAX_ITEMS];
+	size_t nsettings = 0;
 
 	opterr = 0;
 	optind = 1;
@@ -358,53 +359,52 @@ int cmd_wire(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
 		const char *flag = argv[optind - 1];
 		if (optarg && optarg == flag && optind >= 2 && strncmp(optarg, "--", 2) == 0) {
-			snprintf(err, sizeof err, "%s: needs a value, not the flag '%s'", argv[optind - 2], optarg);
-			goto usage;
+			snprintf(err, errlen, "%s: needs a value, not the flag '%s'", argv[optind - 2], optarg);
+			return -EINVAL;
 		}
 		switch (c) {
 		case OPT_HELP:
 			wire_help(stdout);
-			return EXIT_CLEAN;
+			return 1;
 		case OPT_PEERS:
-			if (cli_parse_u32("--peers", optarg, 1, WIRE_MAX_PEERS, &cfg.npeers, err, sizeof err) < 0)
-				goto usage;
+			if (parse_u32("--peers", optarg, 1, WIRE_MAX_PEERS, &a->cfg.npeers, err, errlen) < 0)
+				return -EINVAL;
 			break;
 		case OPT_SEED:
-			if (cli_parse_u64("--seed", optarg, 0, UINT64_MAX, &cfg.seed, err, sizeof err) < 0)
-				goto usage;
+			if (parse_u64("--seed", optarg, 0, UINT64_MAX, &a->cfg.seed, err, errlen) < 0)
+				return -EINVAL;
 			have_seed = true;
 			break;
 		case OPT_DURATION:
-			if (cli_parse_seconds("--duration", optarg, 365 * 86400.0, &duration_s, err, sizeof err) < 0)
-				goto usage;
+			if (parse_seconds("--duration", optarg, 365 * 86400.0, &a->duration_s, err, errlen) < 0)
+				return -EINVAL;
 			break;
 		case OPT_PCAP:
-			cfg.pcap_path = optarg;
+			a->cfg.pcap_path = optarg;
 			break;
 		case OPT_FATES:
-			cfg.fates_path = optarg;
+			a->cfg.fates_path = optarg;
 			break;
 		case OPT_PARTITION:
 			partition = optarg;
 			break;
 		case OPT_TRAFFIC:
-			if (cli_parse_double("--traffic", optarg, 0, 10000, &traffic_hz, err, sizeof err) < 0)
-				goto usage;
+			if (parse_double("--traffic", optarg, 0, 10000, &a->traffic_hz, err, errlen) < 0)
+				return -EINVAL;
 			break;
 		case OPT_TRAFFIC_SIZE:
-			if (cli_parse_u32("--traffic-size", optarg, 32, 1400, &traffic_size, err, sizeof err) < 0)
-				goto usage;
+			if (parse_u32("--traffic-size", optarg, 32, 1400, &a->traffic_size, err, errlen) < 0)
+				return -EINVAL;
 			break;
 		case OPT_TRAFFIC_FANOUT:
-			if (cli_parse_u32("--traffic-fanout", optarg, 0, WIRE_MAX_PEERS, &traffic_fanout, err,
-					  sizeof err) < 0)
-				goto usage;
+			if (parse_u32("--traffic-fanout", optarg, 0, WIRE_MAX_PEERS, &a->traffic_fanout, err, errlen) < 0)
+				return -EINVAL;
 			break;
 		case OPT_QUIET:
-			quiet = true;
+			a->quiet = true;
 			break;
 		case OPT_REPLAY_FATES:
-			replay_path = optarg;
+			a->replay_path = optarg;
 			break;
 		case OPT_MULTI_SOCKET:
 			multi = true;
@@ -412,96 +412,92 @@ int cmd_wire(int argc, char **argv)
 			break;
 		case OPT_LINK:
 		case OPT_PORT:
-			if (nlinks >= MAX_ITEMS || nports >= MAX_ITEMS) {
-				snprintf(err, sizeof err, "%s: at most %d of these", flag, MAX_ITEMS);
-				goto usage;
+			if (a->nlinks >= MAX_ITEMS || a->nports >= MAX_ITEMS) {
+				snprintf(err, errlen, "%s: at most %d of these", flag, MAX_ITEMS);
+				return -EINVAL;
 			}
 			if (c == OPT_LINK)
-				links[nlinks++] = (struct item){ c, optarg };
+				a->link[a->nlinks++] = optarg;
 			else
-				ports[nports++] = (struct item){ c, optarg };
+				ports[a->nports++] = optarg;
 			break;
 		case ':':
-			snprintf(err, sizeof err, "%s: needs a value", flag);
-			goto usage;
+			snprintf(err, errlen, "%s: needs a value", flag);
+			return -EINVAL;
 		case '?':
-			snprintf(err, sizeof err, "unknown option '%s'", flag);
-			goto usage;
+			snprintf(err, errlen, "unknown option '%s'", flag);
+			return -EINVAL;
 		default:
 			if (c >= OPT_SETTING && nsettings < MAX_ITEMS) {
 				settings[nsettings++] =
-					(struct wire_opt_item){ c - OPT_SETTING, wire_opts_value(optarg, argc, argv, &optind) };
+					(struct link_opt_item){ c - OPT_SETTING, link_opts_value(optarg, argc, argv, &optind) };
 				break;
 			}
-			snprintf(err, sizeof err, "%s: too many settings", flag);
-			goto usage;
+			snprintf(err, errlen, "%s: too many settings", flag);
+			return -EINVAL;
 		}
 	}
 	if (optind < argc) {
-		snprintf(err, sizeof err, "unexpected argument '%s'", argv[optind]);
-		goto usage;
+		snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
+		return -EINVAL;
 	}
 
-	if (wire_opts_apply(&cfg.link, settings, nsettings, err, sizeof err) < 0)
-		goto usage;
+	struct wire_config *cfg = &a->cfg;
+	if (link_opts_apply(&cfg->link, settings, nsettings, err, errlen) < 0)
+		return -EINVAL;
 	const char *field, *why;
-	if (wire_link_cfg_validate(&cfg.link, &field, &why) < 0) {
-		snprintf(err, sizeof err, "--%s: %s", field, why);
-		goto usage;
+	if (wire_link_cfg_validate(&cfg->link, &field, &why) < 0) {
+		snprintf(err, errlen, "--%s: %s", field, why);
+		return -EINVAL;
 	}
-	uint32_t *groups = NULL;
 	if (partition) {
-		groups = calloc(cfg.npeers, sizeof *groups);
-		if (!groups || cli_parse_groups("--partition", partition, cfg.npeers, groups, err, sizeof err) < 0) {
-			free(groups);
-			goto usage;
+		if (!(a->groups = calloc(cfg->npeers, sizeof *a->groups))) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
 		}
+		if (parse_groups("--partition", partition, cfg->npeers, a->groups, err, errlen) < 0)
+			return -EINVAL;
 	}
-	for (size_t i = 0; i < nlinks; i++)
-		if (check_link_override(cfg.npeers, &cfg.link, links[i].arg, err, sizeof err) < 0) {
-			free(groups);
-			goto usage;
-		}
-	uint32_t port_peer[MAX_ITEMS], port_num[MAX_ITEMS];
-	for (size_t i = 0; i < nports; i++) {
-		char *eq = strchr(ports[i].arg, '=');
-		char kbuf[16];
-		snprintf(kbuf, sizeof kbuf, "%.*s", eq ? (int)(eq - ports[i].arg) : 15, ports[i].arg);
-		if (!eq || cli_parse_u32("--port", kbuf, 0, cfg.npeers - 1, &port_peer[i], err, sizeof err) < 0 ||
-		    cli_parse_u32("--port", eq + 1, 1, 65535, &port_num[i], err, sizeof err) < 0) {
-			if (!eq)
-				snprintf(err, sizeof err, "--port: '%s' is not K=PORT", ports[i].arg);
-			free(groups);
-			goto usage;
-		}
+	/* Each override is tried on the session-wide settings now, so that a usage error leaves no file truncated. */
+	for (size_t i = 0; i < a->nlinks; i++) {
+		struct parse_link_arg l;
+		struct wire_link_cfg trial = cfg->link;
+		if (parse_link_arg(a->link[i], cfg->npeers, &l, err, errlen) < 0 ||
+		    link_override(&trial, &l, err, errlen) < 0)
+			return -EINVAL;
 	}
-	uint8_t *multi_peers = NULL;
+	for (size_t i = 0; i < a->nports; i++)
+		if (parse_port(ports[i], cfg->npeers, &a->port_peer[i], &a->port_num[i], err, errlen) < 0)
+			return -EINVAL;
 	if (multi) {
-		multi_peers = calloc(cfg.npeers, 1);
-		snprintf(err, sizeof err, "out of memory");
-		if (!multi_peers || parse_multi_socket(multi_arg, cfg.npeers, multi_peers, err, sizeof err) < 0) {
-			free(multi_peers);
-			free(groups);
-			goto usage;
+		if (!(a->multi_peers = calloc(cfg->npeers, 1))) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
 		}
-		cfg.multi_socket = multi_peers;
+		if (parse_peer_set("--multi-socket", multi_arg, cfg->npeers, a->multi_peers, err, errlen) < 0)
+			return -EINVAL;
+		cfg->multi_socket = a->multi_peers;
 	}
-	struct wire_fate_table *replay = NULL;
-	if (replay_path) {
-		int hint;
-		replay = wire_fate_table_load(replay_path, cfg.npeers, err, sizeof err, &hint);
-		if (!replay) {
-			free(multi_peers);
-			free(groups);
-			fprintf(stderr, "loopsim wire: --replay-fates: %s\n", err);
-			return hint == 2 ? EXIT_USAGE : EXIT_RUNTIME;
+	if (a->replay_path) {
+		char why_replay[400];
+		int rc = wire_fate_table_load(a->replay_path, cfg->npeers, &a->replay, why_replay, sizeof why_replay);
+		if (rc < 0) {
+			snprintf(err, errlen, "--replay-fates: %s", why_replay);
+			return rc == -ENOMEM ? rc : -EINVAL; /* a log that cannot be read is the user's to fix */
 		}
-		cfg.replay = replay;
+		cfg->replay = a->replay;
 	}
 	if (!have_seed)
-		cfg.seed = random_seed();
+		cfg->seed = random_seed();
+	return 0;
+}
 
-	/* Signals wait in main; every thread started after this inherits the mask. */
+/* Runs the wire that *a describes until --duration or a signal. Returns the exit code. */
+static int wire_execute(const struct wire_args *a)
+{
+	const struct wire_config *cfg = &a->cfg;
+	char err[512];
+	/* Signals wait in this thread; every thread started after this inherits the mask. */
 	sigset_t sigs;
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
@@ -510,32 +506,29 @@ int cmd_wire(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
 	struct wire *w;
-	int created = wire_create(&cfg, &w, err, sizeof err);
-	free(multi_peers); /* read by wire_create() only */
+	int created = wire_create(cfg, &w, err, sizeof err);
 	if (created < 0) {
-		free(groups);
-		wire_fate_table_free(replay);
 		fprintf(stderr, "loopsim wire: %s\n", err);
 		return created == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
 	}
 	int rc = EXIT_CLEAN;
 	struct wire_traffic *tr = NULL;
-	for (size_t i = 0; i < nlinks; i++)
-		if (apply_link_override(w, links[i].arg, err, sizeof err) < 0) {
+	for (size_t i = 0; i < a->nlinks; i++)
+		if (apply_link_override(w, a->link[i], err, sizeof err) < 0) {
 			rc = EXIT_USAGE;
 			goto out;
 		}
-	for (size_t i = 0; i < nports; i++)
-		wire_register_port(w, port_peer[i], (uint16_t)port_num[i]);
-	if (groups)
-		wire_partition(w, groups);
+	for (size_t i = 0; i < a->nports; i++)
+		wire_register_port(w, a->port_peer[i], (uint16_t)a->port_num[i]);
+	if (a->groups)
+		wire_partition(w, a->groups);
 
-	if (traffic_hz > 0) {
-		uint16_t *pub = malloc(sizeof *pub * cfg.npeers);
-		for (uint32_t k = 0; pub && k < cfg.npeers; k++)
+	if (a->traffic_hz > 0) {
+		uint16_t *pub = malloc(sizeof *pub * cfg->npeers);
+		for (uint32_t k = 0; pub && k < cfg->npeers; k++)
 			pub[k] = wire_public_port(w, k);
-		struct wire_traffic_cfg tc = { .npeers = cfg.npeers, .public_port = pub, .hz = traffic_hz,
-					       .size = traffic_size, .fanout = traffic_fanout };
+		struct wire_traffic_cfg tc = { .npeers = cfg->npeers, .public_port = pub, .hz = a->traffic_hz,
+					       .size = a->traffic_size, .fanout = a->traffic_fanout };
 		snprintf(err, sizeof err, "out of memory");
 		tr = pub ? wire_traffic_create(&tc, err, sizeof err) : NULL;
 		free(pub);
@@ -543,25 +536,25 @@ int cmd_wire(int argc, char **argv)
 			rc = EXIT_RUNTIME;
 			goto out;
 		}
-		for (uint32_t k = 0; k < cfg.npeers; k++)
+		for (uint32_t k = 0; k < cfg->npeers; k++)
 			wire_register_port(w, k, wire_traffic_port(tr, k));
 	}
 
-	print_peer_table(w, cfg.seed);
+	print_peer_table(w, cfg->seed);
 	if (wire_start(w) < 0 || (tr && wire_traffic_start(tr) < 0)) {
 		snprintf(err, sizeof err, "cannot start threads");
 		rc = EXIT_RUNTIME;
 		goto out;
 	}
 
-	bool progress = !quiet && isatty(STDERR_FILENO);
-	sim_time_us start = wire_clock_us(), end = start + (sim_time_us)(duration_s * 1e6);
+	bool progress = !a->quiet && isatty(STDERR_FILENO);
+	sim_time_us start = wire_clock_us(), end = start + (sim_time_us)(a->duration_s * 1e6);
 	for (;;) {
 		sim_time_us now = wire_clock_us();
-		if (duration_s > 0 && now >= end)
+		if (a->duration_s > 0 && now >= end)
 			break;
 		sim_time_us wait = 1000000u;
-		if (duration_s > 0 && end - now < wait)
+		if (a->duration_s > 0 && end - now < wait)
 			wait = end - now;
 		struct timespec ts = { .tv_sec = (time_t)(wait / 1000000u), .tv_nsec = (long)(wait % 1000000u) * 1000 };
 		int sig = sigtimedwait(&sigs, NULL, &ts);
@@ -589,7 +582,7 @@ int cmd_wire(int argc, char **argv)
 		wire_traffic_stop(tr);
 	}
 	wire_stop(w);
-	print_link_stats(w, cfg.seed, replay_path);
+	print_link_stats(w, cfg->seed, a->replay_path);
 	if (tr)
 		print_traffic_summary(tr);
 	/* A capture that lost data is a failure, however well the wire ran. */
@@ -600,10 +593,25 @@ out:
 		fprintf(stderr, "loopsim wire: %s\n", err);
 	wire_traffic_destroy(tr);
 	wire_destroy(w);
-	wire_fate_table_free(replay);
-	free(groups);
 	return rc;
-usage:
-	fprintf(stderr, "loopsim wire: %s\n(see loopsim wire --help)\n", err);
-	return EXIT_USAGE;
+}
+
+int cmd_wire(int argc, char **argv)
+{
+	static struct wire_args a; /* 4 KB of lists: not on the stack */
+	char err[512];
+	int rc = wire_args_parse(argc, argv, &a, err, sizeof err);
+	if (rc == 0)
+		rc = wire_execute(&a);
+	else if (rc == 1)
+		rc = EXIT_CLEAN;
+	else if (rc == -EINVAL) {
+		fprintf(stderr, "loopsim wire: %s\n(see loopsim wire --help)\n", err);
+		rc = EXIT_USAGE;
+	} else {
+		fprintf(stderr, "loopsim wire: %s\n", err);
+		rc = EXIT_RUNTIME;
+	}
+	wire_args_free(&a);
+	return rc;
 }

@@ -50,7 +50,7 @@ void run__apply_event(struct session *s, const struct scn_event *e, run_time_ms 
 	case SCN_EV_PARTITION: {
 		uint32_t groups[RUN_MAX_PEERS];
 		char err[256];
-		if (cli_parse_groups("partition", e->groups, s->n, groups, err, sizeof err) == 0) {
+		if (parse_groups("partition", e->groups, s->n, groups, err, sizeof err) == 0) {
 			run__partition(s, groups, now);
 			run__log(s, "partition %s", e->groups);
 		}

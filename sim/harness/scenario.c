@@ -156,7 +156,7 @@ int scn_setting_apply(const struct scenario *s, const struct scn_setting *set, s
 {
 	char at[320], what[360];
 	snprintf(what, sizeof what, "%s%s", where_entry(s, set->line, at, sizeof at), set->key);
-	return wire_opt_set(cfg, set->key, set->value, what, err, errlen);
+	return link_opt_set(cfg, set->key, set->value, what, err, errlen);
 }
 
 /* ---- Reading lines for inih ---- */
@@ -197,7 +197,7 @@ static int parse_section(struct load *ld, const char *p, size_t n)
 	} else if (strncmp(name, "link", 4) == 0 && is_blank(name[4])) {
 		int from, to, both;
 		/* Here only the syntax and the ceiling of SCN_MAX_PEERS; scn_check() knows the final count. */
-		if (cli_parse_link_spec(what, name + 5, SCN_MAX_PEERS, &from, &to, &both, ld->msg, sizeof ld->msg) < 0) {
+		if (parse_link_spec(what, name + 5, SCN_MAX_PEERS, &from, &to, &both, ld->msg, sizeof ld->msg) < 0) {
 			ld->err_line = ld->line;
 			return -1;
 		}
@@ -211,7 +211,7 @@ static int parse_section(struct load *ld, const char *p, size_t n)
 		const char *t = name + 3;
 		while (is_blank(*t))
 			t++;
-		if (cli_parse_seconds(what, t, SCN_MAX_DURATION_S, &ld->at_s, ld->msg, sizeof ld->msg) < 0) {
+		if (parse_seconds(what, t, SCN_MAX_DURATION_S, &ld->at_s, ld->msg, sizeof ld->msg) < 0) {
 			ld->err_line = ld->line;
 			return -1;
 		}
@@ -339,7 +339,7 @@ static int check_setting(struct load *ld, const char *key, const char *value, co
 {
 	struct wire_link_cfg scratch;
 	wire_link_cfg_default(&scratch);
-	if (wire_opt_set(&scratch, key, value, what, ld->msg, sizeof ld->msg) < 0) {
+	if (link_opt_set(&scratch, key, value, what, ld->msg, sizeof ld->msg) < 0) {
 		ld->err_line = ld->line;
 		return -1;
 	}
@@ -381,7 +381,7 @@ static int on_session(struct load *ld, const char *name, const char *value, cons
 	int r = 0;
 	switch (k) {
 	case SK_PEERS:
-		r = cli_parse_u32(what, value, SCN_MIN_PEERS, SCN_MAX_PEERS, &s->peers, err, errlen);
+		r = parse_u32(what, value, SCN_MIN_PEERS, SCN_MAX_PEERS, &s->peers, err, errlen);
 		break;
 	case SK_NETCODE:
 		if (strcmp(value, "rollback") == 0)
@@ -393,7 +393,7 @@ static int on_session(struct load *ld, const char *name, const char *value, cons
 		break;
 	case SK_DURATION: {
 		double d;
-		r = cli_parse_seconds(what, value, SCN_MAX_DURATION_S, &d, err, errlen);
+		r = parse_seconds(what, value, SCN_MAX_DURATION_S, &d, err, errlen);
 		if (r == 0 && d <= 0)
 			r = failf(err, errlen, "%s: must be more than 0 seconds", what);
 		if (r == 0)
@@ -401,7 +401,7 @@ static int on_session(struct load *ld, const char *name, const char *value, cons
 		break;
 	}
 	case SK_SEED:
-		r = cli_parse_u64(what, value, 0, UINT64_MAX, &s->seed, err, errlen);
+		r = parse_u64(what, value, 0, UINT64_MAX, &s->seed, err, errlen);
 		if (r == 0)
 			s->have_seed = true;
 		break;
@@ -409,11 +409,11 @@ static int on_session(struct load *ld, const char *name, const char *value, cons
 		r = set_base_preset(ld, name, value, what);
 		break;
 	case SK_INPUT_DELAY:
-		r = cli_parse_u32(what, value, 0, SCN_MAX_INPUT_DELAY, &s->input_delay, err, errlen);
+		r = parse_u32(what, value, 0, SCN_MAX_INPUT_DELAY, &s->input_delay, err, errlen);
 		break;
 	case SK_DISCONNECT: {
 		double d;
-		r = cli_parse_seconds(what, value, SCN_MAX_DISCONNECT_S, &d, err, errlen);
+		r = parse_seconds(what, value, SCN_MAX_DISCONNECT_S, &d, err, errlen);
 		if (r == 0 && d < 1)
 			r = failf(err, errlen, "%s: must be at least 1 second", what);
 		if (r == 0)
@@ -516,7 +516,7 @@ static int on_at(struct load *ld, const char *name, const char *value, const cha
 	for (const char *c = name; *c; c++)
 		if (is_blank(*c))
 			sp = c;
-	if (sp || wire_opt_find(name)) {
+	if (sp || link_opt_find(name)) {
 		const char *key = sp ? sp + 1 : name;
 		int from = -1, to = -1, both = 1;
 		if (sp) {
@@ -526,13 +526,13 @@ static int on_at(struct load *ld, const char *name, const char *value, const cha
 				return load_fail(ld, "%s: is not 'I->J setting'", name);
 			memcpy(spec, name, n);
 			spec[n] = '\0';
-			if (cli_parse_link_spec(what, spec, SCN_MAX_PEERS, &from, &to, &both, ld->msg, sizeof ld->msg) <
+			if (parse_link_spec(what, spec, SCN_MAX_PEERS, &from, &to, &both, ld->msg, sizeof ld->msg) <
 			    0) {
 				ld->err_line = ld->line;
 				return -1;
 			}
 		}
-		if (strlen(key) >= SCN_KEY_MAX || !wire_opt_find(key))
+		if (strlen(key) >= SCN_KEY_MAX || !link_opt_find(key))
 			return load_fail(ld, "%s: unknown link setting '%s'", name, key);
 		if (check_setting(ld, key, value, what) < 0)
 			return -1;
@@ -555,7 +555,7 @@ static int on_at(struct load *ld, const char *name, const char *value, const cha
 		ev.kind = SCN_EV_HEAL;
 	} else if (strcmp(name, "kill") == 0 || strcmp(name, "restart") == 0 || strcmp(name, "desync") == 0) {
 		ev.kind = name[0] == 'k' ? SCN_EV_KILL : name[0] == 'r' ? SCN_EV_RESTART : SCN_EV_DESYNC;
-		if (cli_parse_u32(what, value, 0, SCN_MAX_PEERS - 1, &ev.peer, ld->msg, sizeof ld->msg) < 0) {
+		if (parse_u32(what, value, 0, SCN_MAX_PEERS - 1, &ev.peer, ld->msg, sizeof ld->msg) < 0) {
 			ld->err_line = ld->line;
 			return -1;
 		}
@@ -614,13 +614,13 @@ static int finish(struct load *ld)
 	char what[400];
 	if (ld->preset_line) {
 		snprintf(what, sizeof what, "%s:%d: preset", ld->path, ld->preset_line);
-		if (wire_opt_set(&s->link, "preset", ld->preset, what, ld->msg, sizeof ld->msg) < 0)
+		if (link_opt_set(&s->link, "preset", ld->preset, what, ld->msg, sizeof ld->msg) < 0)
 			return -1;
 		snprintf(s->preset, sizeof s->preset, "%s", ld->preset);
 	}
 	for (uint32_t k = 0; k < ld->nall; k++) {
 		snprintf(what, sizeof what, "%s:%d: %s", ld->path, ld->all[k].line, ld->all[k].key);
-		if (wire_opt_set(&s->link, ld->all[k].key, ld->all[k].value, what, ld->msg, sizeof ld->msg) < 0)
+		if (link_opt_set(&s->link, ld->all[k].key, ld->all[k].value, what, ld->msg, sizeof ld->msg) < 0)
 			return -1;
 	}
 	snprintf(s->path, sizeof s->path, "%s", ld->path);
@@ -842,7 +842,7 @@ int scn_check(const struct scenario *s, char *err, size_t errlen)
 			uint32_t group[SCN_MAX_PEERS];
 			char what[360];
 			snprintf(what, sizeof what, "%spartition", where_entry(s, ev->line, at, sizeof at));
-			if (cli_parse_groups(what, ev->groups, s->peers, group, err, errlen) < 0)
+			if (parse_groups(what, ev->groups, s->peers, group, err, errlen) < 0)
 				return -1;
 			break;
 		}
@@ -966,7 +966,7 @@ int scn_write_resolved(const struct scenario *s, FILE *out)
 	/* Refuse before writing anything, so that a failure leaves no half file. */
 	if (!value_ok(s->preset) || !value_ok(s->peer_cmd))
 		return -1;
-	for (const struct wire_opt *o = wire_opts; o->key; o++)
+	for (const struct link_opt *o = link_opts; o->key; o++)
 		if (strcmp(o->key, "preset") != 0 && !cfg_value(&s->link, o->key, buf, sizeof buf))
 			return -1;
 	for (uint32_t k = 0; k < s->noverrides; k++) {
@@ -996,7 +996,7 @@ int scn_write_resolved(const struct scenario *s, FILE *out)
 
 	/* Every field, so that the preset only matters as a label. ge comes after loss and burst, which clear it. */
 	fprintf(out, "\n[link *]\n");
-	for (const struct wire_opt *o = wire_opts; o->key; o++) {
+	for (const struct link_opt *o = link_opts; o->key; o++) {
 		if (strcmp(o->key, "preset") == 0 || (strcmp(o->key, "ge") == 0 && !s->link.ge))
 			continue;
 		cfg_value(&s->link, o->key, buf, sizeof buf);

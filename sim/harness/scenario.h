@@ -16,7 +16,7 @@
  *   [session]          peers, netcode (rollback|lockstep), duration (s), seed,
  *                      preset, input-delay (frames), disconnect-timeout (seconds),
  *                      peer-cmd
- *   [link *]           any link setting (see wire_opts: latency, jitter, loss,
+ *   [link *]           any link setting (see link_opts: latency, jitter, loss,
  *                      burst, ge, dup, reorder, corrupt, rate, queue, mtu, ...)
  *                      for every link; a preset here, or in [session], is the
  *                      base that the other keys override
@@ -131,7 +131,7 @@ int scn_write_resolved(const struct scenario *s, FILE *out);
 bool scn_setting_covers(const struct scn_setting *set, uint32_t from, uint32_t to);
 
 /*
- * Applies one setting to cfg with wire_opt_set(); errors name s's file:line
+ * Applies one setting to cfg with link_opt_set(); errors name s's file:line
  * and the key. For the timeline: an event's setting applies over the link's
  * current settings. Returns 0, or -1 with err set and cfg unchanged.
  */

@@ -389,15 +389,16 @@ static int parse_header(const char *line, uint32_t *npeers, char *why, size_t wh
 	return 1;
 }
 
-struct wire_fate_table *wire_fate_table_load(const char *path, uint32_t npeers, char *err, size_t errlen,
-					     int *exit_hint)
+int wire_fate_table_load(const char *path, uint32_t npeers, struct wire_fate_table **out, char *err, size_t errlen)
 {
-	*exit_hint = 2;
+	*out = NULL;
 	FILE *f = fopen(path, "re");
 	if (!f) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
+		int e = errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(e));
+		return -e;
 	}
+	int rc = -EINVAL;
 	struct wire_fate_table *t = calloc(1, sizeof *t);
 	struct fate_read *rd = NULL;
 	uint64_t nrd = 0, cap = 0;
@@ -458,7 +459,8 @@ struct wire_fate_table *wire_fate_table_load(const char *path, uint32_t npeers, 
 		}
 	}
 	if (ferror(f)) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno ? errno : EIO));
+		rc = -(errno ? errno : EIO);
+		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
 		goto err;
 	}
 	for (size_t l = 0; l < nlinks; l++)
@@ -483,16 +485,17 @@ struct wire_fate_table *wire_fate_table_load(const char *path, uint32_t npeers, 
 	free(rd);
 	free(line);
 	fclose(f);
-	return t;
+	*out = t;
+	return 0;
 nomem:
-	*exit_hint = 3;
+	rc = -ENOMEM;
 	snprintf(err, errlen, "%s: out of memory for the fate log", path);
 err:
 	free(rd);
 	free(line);
 	fclose(f);
 	wire_fate_table_free(t);
-	return NULL;
+	return rc;
 }
 
 void wire_fate_table_free(struct wire_fate_table *t)

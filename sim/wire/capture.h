@@ -108,14 +108,14 @@ int wire_fate_parse(const char *line, struct wire_fate_record *r, char *why, siz
 struct wire_fate_table;
 
 /*
- * Reads the fate log at path for a session of npeers. Returns the table, or
- * NULL with "path:line: reason" (or "path: reason" when the file cannot be
- * read) in err. Refused: a malformed line, a link between peers the session
- * does not have, the same (link, n) twice. *exit_hint is 2 for such a log or
- * one that cannot be read, 3 when memory runs out. The caller owns the table.
+ * Reads the fate log at path for a session of npeers into *out, which the
+ * caller owns. Returns 0, or a negative errno with "path:line: reason" (or
+ * "path: reason") in err and *out NULL: -EINVAL for a log that is refused (a
+ * malformed line, a link between peers the session does not have, the same
+ * (link, n) twice), what open() or read() said for one that cannot be read,
+ * -ENOMEM when memory runs out.
  */
-struct wire_fate_table *wire_fate_table_load(const char *path, uint32_t npeers, char *err, size_t errlen,
-					     int *exit_hint);
+int wire_fate_table_load(const char *path, uint32_t npeers, struct wire_fate_table **out, char *err, size_t errlen);
 /* Frees a table; NULL does nothing. */
 void wire_fate_table_free(struct wire_fate_table *t);
 /* How many records the table holds. */

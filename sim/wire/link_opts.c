@@ -10,7 +10,7 @@
 #include "wire/parse.h"
 #include "wire/preset.h"
 
-const struct wire_opt wire_opts[] = {
+const struct link_opt link_opts[] = {
 	{ "preset", "NAME", "start from a named preset (below); other settings override it" },
 	{ "latency", "MS", "one-way delay in ms, fractional allowed (also 2s, 500us)" },
 	{ "jitter", "MS", "delay variation in ms: ± range for uniform, stddev otherwise" },
@@ -32,9 +32,9 @@ const struct wire_opt wire_opts[] = {
 	{ NULL, NULL, NULL },
 };
 
-const struct wire_opt *wire_opt_find(const char *key)
+const struct link_opt *link_opt_find(const char *key)
 {
-	for (const struct wire_opt *o = wire_opts; o->key; o++)
+	for (const struct link_opt *o = link_opts; o->key; o++)
 		if (strcmp(o->key, key) == 0)
 			return o;
 	return NULL;
@@ -63,7 +63,7 @@ static int parse_ge(struct wire_link_cfg *c, const char *value, const char *what
 			snprintf(err, errlen, "%s: '%s' has more than four parameters (p,r,1-h,1-k)", what, value);
 			return -1;
 		}
-		if (cli_parse_pct(what, tok, &v[n], err, errlen) < 0)
+		if (parse_pct(what, tok, &v[n], err, errlen) < 0)
 			return -1;
 		n++;
 		if (!end)
@@ -79,7 +79,7 @@ static int parse_ge(struct wire_link_cfg *c, const char *value, const char *what
 	return 0;
 }
 
-int wire_opt_set(struct wire_link_cfg *cfg, const char *key, const char *value, const char *what, char *err,
+int link_opt_set(struct wire_link_cfg *cfg, const char *key, const char *value, const char *what, char *err,
 		 size_t errlen)
 {
 	struct wire_link_cfg c = *cfg;
@@ -95,9 +95,9 @@ int wire_opt_set(struct wire_link_cfg *cfg, const char *key, const char *value, 
 		wire_preset_apply(p, &c);
 		c.ge = false; /* the preset's loss replaces an explicit Gilbert-Elliott model, as --loss does */
 	} else if (strcmp(key, "latency") == 0) {
-		r = cli_parse_ms(what, value, 0, 60000, &c.latency_ms, err, errlen);
+		r = parse_ms(what, value, 0, 60000, &c.latency_ms, err, errlen);
 	} else if (strcmp(key, "jitter") == 0) {
-		r = cli_parse_ms(what, value, 0, 60000, &c.jitter_ms, err, errlen);
+		r = parse_ms(what, value, 0, 60000, &c.jitter_ms, err, errlen);
 	} else if (strcmp(key, "jitter-dist") == 0) {
 		int d = wire_dist_parse(value);
 		if (d < 0) {
@@ -106,20 +106,20 @@ int wire_opt_set(struct wire_link_cfg *cfg, const char *key, const char *value, 
 		}
 		c.jitter_dist = (enum wire_dist)d;
 	} else if (strcmp(key, "jitter-corr") == 0) {
-		r = cli_parse_pct(what, value, &c.jitter_corr_pct, err, errlen);
+		r = parse_pct(what, value, &c.jitter_corr_pct, err, errlen);
 		if (r == 0 && c.jitter_corr_pct >= 100) {
 			snprintf(err, errlen, "%s: must be below 100 percent", what);
 			return -1;
 		}
 	} else if (strcmp(key, "jitter-reorders") == 0) {
-		r = cli_parse_bool(what, value, &b, err, errlen);
+		r = parse_bool(what, value, &b, err, errlen);
 		if (r == 0)
 			c.jitter_reorders = b;
 	} else if (strcmp(key, "loss") == 0) {
-		r = cli_parse_pct(what, value, &c.loss_pct, err, errlen);
+		r = parse_pct(what, value, &c.loss_pct, err, errlen);
 		c.ge = false;
 	} else if (strcmp(key, "burst") == 0) {
-		r = cli_parse_double(what, value, 0, 1e6, &c.burst, err, errlen);
+		r = parse_double(what, value, 0, 1e6, &c.burst, err, errlen);
 		if (r == 0 && c.burst > 0 && c.burst < 1) {
 			snprintf(err, errlen, "%s: a mean burst length is at least 1 packet (or 0 for none)", what);
 			return -1;
@@ -128,27 +128,27 @@ int wire_opt_set(struct wire_link_cfg *cfg, const char *key, const char *value, 
 	} else if (strcmp(key, "ge") == 0) {
 		r = parse_ge(&c, value, what, err, errlen);
 	} else if (strcmp(key, "dup") == 0) {
-		r = cli_parse_pct(what, value, &c.dup_pct, err, errlen);
+		r = parse_pct(what, value, &c.dup_pct, err, errlen);
 	} else if (strcmp(key, "dup-delay") == 0) {
-		r = cli_parse_ms(what, value, 0, 1000, &c.dup_delay_ms, err, errlen);
+		r = parse_ms(what, value, 0, 1000, &c.dup_delay_ms, err, errlen);
 	} else if (strcmp(key, "reorder") == 0) {
-		r = cli_parse_pct(what, value, &c.reorder_pct, err, errlen);
+		r = parse_pct(what, value, &c.reorder_pct, err, errlen);
 	} else if (strcmp(key, "reorder-gap") == 0) {
-		r = cli_parse_u32(what, value, 0, 1000000, &c.reorder_gap, err, errlen);
+		r = parse_u32(what, value, 0, 1000000, &c.reorder_gap, err, errlen);
 	} else if (strcmp(key, "corrupt") == 0) {
-		r = cli_parse_pct(what, value, &c.corrupt_pct, err, errlen);
+		r = parse_pct(what, value, &c.corrupt_pct, err, errlen);
 	} else if (strcmp(key, "rate") == 0) {
-		r = cli_parse_kbit(what, value, &c.rate_kbit, err, errlen);
+		r = parse_kbit(what, value, &c.rate_kbit, err, errlen);
 	} else if (strcmp(key, "queue") == 0) {
-		r = cli_parse_u32(what, value, 1, 1000000, &c.queue_limit, err, errlen);
+		r = parse_u32(what, value, 1, 1000000, &c.queue_limit, err, errlen);
 	} else if (strcmp(key, "mtu") == 0) {
-		r = cli_parse_u32(what, value, 0, 65535 + WIRE_IP_UDP_HEADER, &c.mtu, err, errlen);
+		r = parse_u32(what, value, 0, 65535 + WIRE_IP_UDP_HEADER, &c.mtu, err, errlen);
 		if (r == 0 && c.mtu && c.mtu < WIRE_IP_UDP_HEADER) {
 			snprintf(err, errlen, "%s: must be 0 (unlimited) or at least 28 bytes", what);
 			return -1;
 		}
 	} else if (strcmp(key, "blocked") == 0) {
-		r = cli_parse_bool(what, value, &b, err, errlen);
+		r = parse_bool(what, value, &b, err, errlen);
 		if (r == 0)
 			c.blocked = b;
 	} else {
@@ -161,7 +161,7 @@ int wire_opt_set(struct wire_link_cfg *cfg, const char *key, const char *value, 
 	return 0;
 }
 
-int wire_opt_set_list(struct wire_link_cfg *cfg, const char *list, const char *what, char *err, size_t errlen)
+int link_opt_set_list(struct wire_link_cfg *cfg, const char *list, const char *what, char *err, size_t errlen)
 {
 	struct wire_link_cfg c = *cfg;
 	size_t len = strlen(list);
@@ -196,7 +196,7 @@ int wire_opt_set_list(struct wire_link_cfg *cfg, const char *list, const char *w
 			if ((strcmp(item, "preset") == 0) == (pass == 0)) {
 				char label[96];
 				snprintf(label, sizeof label, "%s: %s", what, item);
-				rc = wire_opt_set(&c, item, eq + 1, label, err, errlen);
+				rc = link_opt_set(&c, item, eq + 1, label, err, errlen);
 				if (rc < 0)
 					break;
 			}
@@ -210,48 +210,48 @@ int wire_opt_set_list(struct wire_link_cfg *cfg, const char *list, const char *w
 	return rc;
 }
 
-size_t wire_opts_longopts(struct option *opts, size_t n, size_t cap, int base)
+size_t link_opts_longopts(struct option *opts, size_t n, size_t cap, int base)
 {
-	for (int i = 0; wire_opts[i].key && n + 1 < cap; i++) {
-		bool is_bool = strcmp(wire_opts[i].arg, "BOOL") == 0;
-		opts[n++] = (struct option){ wire_opts[i].key, is_bool ? optional_argument : required_argument, NULL,
+	for (int i = 0; link_opts[i].key && n + 1 < cap; i++) {
+		bool is_bool = strcmp(link_opts[i].arg, "BOOL") == 0;
+		opts[n++] = (struct option){ link_opts[i].key, is_bool ? optional_argument : required_argument, NULL,
 					     base + i };
 	}
 	opts[n] = (struct option){ 0 };
 	return n;
 }
 
-int wire_opts_apply(struct wire_link_cfg *cfg, const struct wire_opt_item *items, size_t n, char *err,
+int link_opts_apply(struct wire_link_cfg *cfg, const struct link_opt_item *items, size_t n, char *err,
 		    size_t errlen)
 {
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t i = 0; i < n; i++) {
-			const char *key = wire_opts[items[i].opt].key;
+			const char *key = link_opts[items[i].opt].key;
 			if ((strcmp(key, "preset") == 0) != (pass == 0))
 				continue;
 			char what[48];
 			snprintf(what, sizeof what, "--%s", key);
-			if (wire_opt_set(cfg, key, items[i].value, what, err, errlen) < 0)
+			if (link_opt_set(cfg, key, items[i].value, what, err, errlen) < 0)
 				return -1;
 		}
 	}
 	return 0;
 }
 
-const char *wire_opts_value(const char *optarg, int argc, char **argv, int *optind)
+const char *link_opts_value(const char *optarg, int argc, char **argv, int *optind)
 {
 	char err[8];
 	int b;
 	if (optarg)
 		return optarg;
-	if (*optind < argc && cli_parse_bool("", argv[*optind], &b, err, sizeof err) == 0)
+	if (*optind < argc && parse_bool("", argv[*optind], &b, err, sizeof err) == 0)
 		return argv[(*optind)++];
 	return "true";
 }
 
-void wire_opts_print_help(FILE *out)
+void link_opts_print_help(FILE *out)
 {
-	for (const struct wire_opt *o = wire_opts; o->key; o++) {
+	for (const struct link_opt *o = link_opts; o->key; o++) {
 		char flag[48];
 		snprintf(flag, sizeof flag, "--%s %s", o->key, o->arg);
 		fprintf(out, "  %-26s %s\n", flag, o->help);

@@ -8,17 +8,17 @@
 
 #include "wire/link.h"
 
-struct wire_opt {
+struct link_opt {
 	const char *key;      /* "latency": the flag is --latency, the scenario key is latency */
 	const char *arg;      /* what the value looks like, for --help */
 	const char *help;
 };
 
 /* Every link setting, ending with a NULL key. */
-extern const struct wire_opt wire_opts[];
+extern const struct link_opt link_opts[];
 
 /* The setting named key, or NULL. */
-const struct wire_opt *wire_opt_find(const char *key);
+const struct link_opt *link_opt_find(const char *key);
 
 /*
  * Parses value for the setting `key` into cfg. `what` names the source in
@@ -27,7 +27,7 @@ const struct wire_opt *wire_opt_find(const char *key);
  * "preset" overwrites latency, jitter, loss and rate, and turns off an
  * explicit "ge" model as "loss" does; the other fields are kept.
  */
-int wire_opt_set(struct wire_link_cfg *cfg, const char *key, const char *value, const char *what, char *err,
+int link_opt_set(struct wire_link_cfg *cfg, const char *key, const char *value, const char *what, char *err,
 		 size_t errlen);
 
 /*
@@ -36,20 +36,20 @@ int wire_opt_set(struct wire_link_cfg *cfg, const char *key, const char *value, 
  * settings apply over it in order. An empty list or item is an error. `what`
  * prefixes errors. Returns 0, or -1 with err set and cfg unchanged.
  */
-int wire_opt_set_list(struct wire_link_cfg *cfg, const char *list, const char *what, char *err, size_t errlen);
+int link_opt_set_list(struct wire_link_cfg *cfg, const char *list, const char *what, char *err, size_t errlen);
 
 struct option;
 
 /*
  * Appends one getopt_long entry per link setting to opts[n..], with val =
- * base + its index in wire_opts (BOOL settings take an optional argument).
+ * base + its index in link_opts (BOOL settings take an optional argument).
  * Stops at cap - 1, leaving room for the terminator, which it writes.
  * Returns the new count.
  */
-size_t wire_opts_longopts(struct option *opts, size_t n, size_t cap, int base);
+size_t link_opts_longopts(struct option *opts, size_t n, size_t cap, int base);
 
-/* A setting given on the command line: wire_opts[opt] = value. */
-struct wire_opt_item {
+/* A setting given on the command line: link_opts[opt] = value. */
+struct link_opt_item {
 	int opt;
 	const char *value;
 };
@@ -59,7 +59,7 @@ struct wire_opt_item {
  * place on the line, then the rest in order; errors name the flag ("--loss").
  * Returns 0 or -1 with err set; cfg may be partly changed on failure.
  */
-int wire_opts_apply(struct wire_link_cfg *cfg, const struct wire_opt_item *items, size_t n, char *err,
+int link_opts_apply(struct wire_link_cfg *cfg, const struct link_opt_item *items, size_t n, char *err,
 		    size_t errlen);
 
 /*
@@ -67,9 +67,9 @@ int wire_opts_apply(struct wire_link_cfg *cfg, const struct wire_opt_item *items
  * for a BOOL given as "--blocked false" (getopt only takes "--blocked=false")
  * the next argument when it reads as a bool, advancing *optind; else "true".
  */
-const char *wire_opts_value(const char *optarg, int argc, char **argv, int *optind);
+const char *link_opts_value(const char *optarg, int argc, char **argv, int *optind);
 
 /* Prints the settings as "  --key ARG  help" lines, and the presets. */
-void wire_opts_print_help(FILE *out);
+void link_opts_print_help(FILE *out);
 
 #endif

@@ -42,7 +42,7 @@ static bool number_with_unit(const char *s, double *v, const char **unit)
 	return true;
 }
 
-int cli_parse_double(const char *what, const char *s, double min, double max, double *out, char *err,
+int parse_double(const char *what, const char *s, double min, double max, double *out, char *err,
 		     size_t errlen)
 {
 	double v;
@@ -55,7 +55,7 @@ int cli_parse_double(const char *what, const char *s, double min, double max, do
 	return 0;
 }
 
-int cli_parse_u64(const char *what, const char *s, uint64_t min, uint64_t max, uint64_t *out, char *err,
+int parse_u64(const char *what, const char *s, uint64_t min, uint64_t max, uint64_t *out, char *err,
 		  size_t errlen)
 {
 	if (!s || !isdigit((unsigned char)*s))
@@ -71,17 +71,17 @@ int cli_parse_u64(const char *what, const char *s, uint64_t min, uint64_t max, u
 	return 0;
 }
 
-int cli_parse_u32(const char *what, const char *s, uint32_t min, uint32_t max, uint32_t *out, char *err,
+int parse_u32(const char *what, const char *s, uint32_t min, uint32_t max, uint32_t *out, char *err,
 		  size_t errlen)
 {
 	uint64_t v;
-	if (cli_parse_u64(what, s, min, max, &v, err, errlen) < 0)
+	if (parse_u64(what, s, min, max, &v, err, errlen) < 0)
 		return -1;
 	*out = (uint32_t)v;
 	return 0;
 }
 
-int cli_parse_pct(const char *what, const char *s, double *out, char *err, size_t errlen)
+int parse_pct(const char *what, const char *s, double *out, char *err, size_t errlen)
 {
 	double v;
 	const char *unit;
@@ -93,7 +93,7 @@ int cli_parse_pct(const char *what, const char *s, double *out, char *err, size_
 	return 0;
 }
 
-int cli_parse_ms(const char *what, const char *s, double min, double max, double *out, char *err, size_t errlen)
+int parse_ms(const char *what, const char *s, double min, double max, double *out, char *err, size_t errlen)
 {
 	double v;
 	const char *unit;
@@ -111,7 +111,7 @@ int cli_parse_ms(const char *what, const char *s, double min, double max, double
 	return 0;
 }
 
-int cli_parse_seconds(const char *what, const char *s, double max, double *out, char *err, size_t errlen)
+int parse_seconds(const char *what, const char *s, double max, double *out, char *err, size_t errlen)
 {
 	double v;
 	const char *unit;
@@ -131,7 +131,7 @@ int cli_parse_seconds(const char *what, const char *s, double max, double *out, 
 	return 0;
 }
 
-int cli_parse_kbit(const char *what, const char *s, double *out, char *err, size_t errlen)
+int parse_kbit(const char *what, const char *s, double *out, char *err, size_t errlen)
 {
 	double v;
 	const char *unit;
@@ -149,7 +149,7 @@ int cli_parse_kbit(const char *what, const char *s, double *out, char *err, size
 	return 0;
 }
 
-int cli_parse_bool(const char *what, const char *s, int *out, char *err, size_t errlen)
+int parse_bool(const char *what, const char *s, int *out, char *err, size_t errlen)
 {
 	static const char *const yes[] = { "1", "true", "yes", "on" }, *const no[] = { "0", "false", "no", "off" };
 	for (size_t i = 0; s && i < 4; i++) {
@@ -187,7 +187,7 @@ static const char *skip_space(const char *p)
 	return p;
 }
 
-int cli_parse_link_arg(const char *arg, uint32_t npeers, struct cli_link_arg *out, char *err, size_t errlen)
+int parse_link_arg(const char *arg, uint32_t npeers, struct parse_link_arg *out, char *err, size_t errlen)
 {
 	const char *colon = strchr(arg, ':');
 	if (!colon) {
@@ -200,10 +200,10 @@ int cli_parse_link_arg(const char *arg, uint32_t npeers, struct cli_link_arg *ou
 	}
 	snprintf(out->spec, sizeof out->spec, "%.*s", (int)(colon - arg), arg);
 	out->settings = colon + 1;
-	return cli_parse_link_spec("--link", out->spec, npeers, &out->from, &out->to, &out->both, err, errlen);
+	return parse_link_spec("--link", out->spec, npeers, &out->from, &out->to, &out->both, err, errlen);
 }
 
-int cli_parse_link_spec(const char *what, const char *s, uint32_t npeers, int *from, int *to, int *both, char *err,
+int parse_link_spec(const char *what, const char *s, uint32_t npeers, int *from, int *to, int *both, char *err,
 			size_t errlen)
 {
 	const char *p = skip_space(s ? s : "");
@@ -238,7 +238,43 @@ bad:
 	     s ? s : "", npeers ? npeers - 1 : 0);
 }
 
-int cli_parse_groups(const char *what, const char *s, uint32_t npeers, uint32_t *group, char *err, size_t errlen)
+int parse_peer_set(const char *what, const char *s, uint32_t npeers, uint8_t *flags, char *err, size_t errlen)
+{
+	if (!s) {
+		memset(flags, 1, npeers);
+		return 0;
+	}
+	/* Checked whole before flags is touched, so that a failure leaves it as it was. */
+	const char *p = s;
+	for (;;) {
+		uint32_t k;
+		p = skip_space(p);
+		if (!peer_index(&p, npeers, &k)) {
+			snprintf(err, errlen, "%s: '%s': want peer numbers from 0 to %u separated by commas, e.g. %s=0,2",
+				 what, s, npeers ? npeers - 1 : 0, what);
+			return -1;
+		}
+		p = skip_space(p);
+		if (!*p)
+			break;
+		if (*p++ != ',') {
+			snprintf(err, errlen, "%s: '%s': want peer numbers separated by commas, e.g. %s=0,2", what, s,
+				 what);
+			return -1;
+		}
+	}
+	for (p = s;;) {
+		uint32_t k;
+		p = skip_space(p);
+		peer_index(&p, npeers, &k);
+		flags[k] = 1;
+		p = skip_space(p);
+		if (*p++ != ',')
+			return 0;
+	}
+}
+
+int parse_groups(const char *what, const char *s, uint32_t npeers, uint32_t *group, char *err, size_t errlen)
 {
 	/* Built aside and copied at the end, so that a failure leaves group untouched. */
 	uint32_t *g_of = malloc(sizeof *g_of * (npeers ? npeers : 1));
@@ -287,7 +323,7 @@ out:
 	return rc;
 }
 
-int cli_parse_peer_at(const char *what, const char *s, uint32_t npeers, uint32_t *peer, uint64_t *frame, char *err,
+int parse_peer_at(const char *what, const char *s, uint32_t npeers, uint32_t *peer, uint64_t *frame, char *err,
 		      size_t errlen)
 {
 	const char *p = s ? s : "";

@@ -327,7 +327,7 @@ static int part_session(uint32_t n, double seconds, uint64_t seed, struct sessio
 	cfg.scn.have_seed = true;
 	char err[256];
 	snprintf(cfg.scn.preset, sizeof cfg.scn.preset, "%s", SC_PRESET);
-	if (wire_opt_set(&cfg.scn.link, "preset", SC_PRESET, "scale: preset", err, sizeof err) < 0 ||
+	if (link_opt_set(&cfg.scn.link, "preset", SC_PRESET, "scale: preset", err, sizeof err) < 0 ||
 	    scn_check(&cfg.scn, err, sizeof err) < 0) {
 		fprintf(stderr, "%s: %s\n", prog, err);
 		return -1;
@@ -474,7 +474,7 @@ static int rig_create(struct rig *r, uint32_t n, double hz, uint32_t fanout, boo
 	wire_config_default(&wc);
 	wc.npeers = n;
 	wc.seed = seed;
-	if (wire_opt_set(&wc.link, "preset", SC_PRESET, "scale: preset", err, sizeof err) < 0) {
+	if (link_opt_set(&wc.link, "preset", SC_PRESET, "scale: preset", err, sizeof err) < 0) {
 		fprintf(stderr, "%s: %s\n", prog, err);
 		return -1;
 	}
@@ -613,7 +613,7 @@ static int part_traffic(uint32_t n, double seconds, bool capture, uint64_t seed,
 	struct wire_link_cfg preset;
 	char err[256];
 	wire_link_cfg_default(&preset);
-	wire_opt_set(&preset, "preset", SC_PRESET, "scale: preset", err, sizeof err); /* it passed in rig_create */
+	link_opt_set(&preset, "preset", SC_PRESET, "scale: preset", err, sizeof err); /* it passed in rig_create */
 	double model_max_ms = preset.latency_ms + preset.jitter_ms;
 	out->holds = out->sent_ps >= SC_HOLD_SENT_RATIO * out->expected_ps &&
 		     (double)out->lost_beyond_model <= SC_HOLD_LOST_RATIO * (double)out->sent &&

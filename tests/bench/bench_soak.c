@@ -322,7 +322,7 @@ static int build_scenario(struct scenario *scn, double minutes, uint64_t seed)
 	scn->seed = seed;
 	scn->have_seed = true;
 	snprintf(scn->preset, sizeof scn->preset, "%s", SOAK_PRESET);
-	if (wire_opt_set(&scn->link, "preset", SOAK_PRESET, "soak: preset", err, sizeof err) < 0) {
+	if (link_opt_set(&scn->link, "preset", SOAK_PRESET, "soak: preset", err, sizeof err) < 0) {
 		fprintf(stderr, "%s: %s\n", prog, err);
 		return -1;
 	}

@@ -39,7 +39,7 @@ static inline void fz_cli_require_double(int rc, double v, double lo, double hi,
 		FZ_REQUIRE(isfinite(v) && v >= lo && v <= hi, "'%s' parsed to %.17g, outside %g..%g", s, v, lo, hi);
 }
 
-/* cli_parse_groups: every peer in exactly one group, the groups numbered 0..G-1 with G = the '|'s plus one. */
+/* parse_groups: every peer in exactly one group, the groups numbered 0..G-1 with G = the '|'s plus one. */
 static inline void fz_cli_require_groups(const uint32_t *group, uint32_t npeers, const char *s)
 {
 	uint32_t ngroups = 1;
@@ -69,29 +69,29 @@ static inline int fz_cli_args_one(const uint8_t *data, size_t len, char *err, si
 	err[0] = '\0';
 	switch ((enum fz_cli_parser)pick) {
 	case FZ_CLI_SECONDS:
-		rc = cli_parse_seconds(FZ_CLI_WHAT, s, fz_cli_seconds_max[r], &d, err, errlen);
+		rc = parse_seconds(FZ_CLI_WHAT, s, fz_cli_seconds_max[r], &d, err, errlen);
 		fz_cli_require_double(rc, d, 0, fz_cli_seconds_max[r], s);
 		break;
 	case FZ_CLI_PCT:
-		rc = cli_parse_pct(FZ_CLI_WHAT, s, &d, err, errlen);
+		rc = parse_pct(FZ_CLI_WHAT, s, &d, err, errlen);
 		fz_cli_require_double(rc, d, 0, 100, s);
 		break;
 	case FZ_CLI_MS:
-		rc = cli_parse_ms(FZ_CLI_WHAT, s, fz_cli_ms_range[r][0], fz_cli_ms_range[r][1], &d, err, errlen);
+		rc = parse_ms(FZ_CLI_WHAT, s, fz_cli_ms_range[r][0], fz_cli_ms_range[r][1], &d, err, errlen);
 		fz_cli_require_double(rc, d, fz_cli_ms_range[r][0], fz_cli_ms_range[r][1], s);
 		break;
 	case FZ_CLI_KBIT:
-		rc = cli_parse_kbit(FZ_CLI_WHAT, s, &d, err, errlen);
+		rc = parse_kbit(FZ_CLI_WHAT, s, &d, err, errlen);
 		fz_cli_require_double(rc, d, 0, 100e6, s);
 		FZ_REQUIRE(rc < 0 || d == 0 || d >= 1, "'%s' parsed to %g kbit/s, neither 0 nor at least 1", s, d);
 		break;
 	case FZ_CLI_DOUBLE:
-		rc = cli_parse_double(FZ_CLI_WHAT, s, fz_cli_double_range[r][0], fz_cli_double_range[r][1], &d, err,
+		rc = parse_double(FZ_CLI_WHAT, s, fz_cli_double_range[r][0], fz_cli_double_range[r][1], &d, err,
 				      errlen);
 		fz_cli_require_double(rc, d, fz_cli_double_range[r][0], fz_cli_double_range[r][1], s);
 		break;
 	case FZ_CLI_U64:
-		rc = cli_parse_u64(FZ_CLI_WHAT, s, fz_cli_u64_range[r][0], fz_cli_u64_range[r][1], &u, err, errlen);
+		rc = parse_u64(FZ_CLI_WHAT, s, fz_cli_u64_range[r][0], fz_cli_u64_range[r][1], &u, err, errlen);
 		if (rc < 0) {
 			FZ_REQUIRE(u == FZ_CLI_SENTINEL_U, "'%s': refused, but the output changed", s);
 		} else {
@@ -106,7 +106,7 @@ static inline int fz_cli_args_one(const uint8_t *data, size_t len, char *err, si
 		break;
 	case FZ_CLI_U32: {
 		uint32_t v = 0x5a5a5a5au;
-		rc = cli_parse_u32(FZ_CLI_WHAT, s, fz_cli_u32_range[r][0], fz_cli_u32_range[r][1], &v, err, errlen);
+		rc = parse_u32(FZ_CLI_WHAT, s, fz_cli_u32_range[r][0], fz_cli_u32_range[r][1], &v, err, errlen);
 		if (rc < 0)
 			FZ_REQUIRE(v == 0x5a5a5a5au, "'%s': refused, but the output changed", s);
 		else
@@ -117,13 +117,13 @@ static inline int fz_cli_args_one(const uint8_t *data, size_t len, char *err, si
 	}
 	case FZ_CLI_BOOL: {
 		int b = 7;
-		rc = cli_parse_bool(FZ_CLI_WHAT, s, &b, err, errlen);
+		rc = parse_bool(FZ_CLI_WHAT, s, &b, err, errlen);
 		FZ_REQUIRE(rc < 0 ? b == 7 : (b == 0 || b == 1), "'%s': bool %d", s, b);
 		break;
 	}
 	case FZ_CLI_LINK_SPEC: {
 		int from = 99, to = 99, both = 99;
-		rc = cli_parse_link_spec(FZ_CLI_WHAT, s, npeers, &from, &to, &both, err, errlen);
+		rc = parse_link_spec(FZ_CLI_WHAT, s, npeers, &from, &to, &both, err, errlen);
 		if (rc < 0)
 			FZ_REQUIRE(from == 99 && to == 99 && both == 99, "'%s': refused, but the output changed", s);
 		else if (from < 0)
@@ -140,7 +140,7 @@ static inline int fz_cli_args_one(const uint8_t *data, size_t len, char *err, si
 		FZ_REQUIRE(group, "out of memory");
 		for (uint32_t k = 0; k <= npeers; k++)
 			group[k] = 0xa5a5a5a5u;
-		rc = cli_parse_groups(FZ_CLI_WHAT, s, npeers, group, err, errlen);
+		rc = parse_groups(FZ_CLI_WHAT, s, npeers, group, err, errlen);
 		FZ_REQUIRE(group[npeers] == 0xa5a5a5a5u, "'%s': wrote past the %u peers", s, npeers);
 		if (rc < 0) {
 			for (uint32_t k = 0; k < npeers; k++)
@@ -154,7 +154,7 @@ static inline int fz_cli_args_one(const uint8_t *data, size_t len, char *err, si
 	}
 	case FZ_CLI_PEER_AT: {
 		uint32_t peer = 0x5a5a5a5au;
-		rc = cli_parse_peer_at(FZ_CLI_WHAT, s, npeers, &peer, &u, err, errlen);
+		rc = parse_peer_at(FZ_CLI_WHAT, s, npeers, &peer, &u, err, errlen);
 		if (rc < 0) {
 			FZ_REQUIRE(peer == 0x5a5a5a5au && u == FZ_CLI_SENTINEL_U, "'%s': refused, but the output changed", s);
 		} else {

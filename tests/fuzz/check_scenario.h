@@ -49,7 +49,7 @@ static inline void fz_scn_require_sane(const struct scenario *s, const char *pat
 		FZ_REQUIRE(o->from >= 0 && o->to >= 0 && o->from < (int)SCN_MAX_PEERS && o->to < (int)SCN_MAX_PEERS &&
 				   o->from != o->to,
 			   "override %u: link %d->%d", k, o->from, o->to);
-		FZ_REQUIRE(memchr(o->key, '\0', sizeof o->key) && wire_opt_find(o->key), "override %u: key", k);
+		FZ_REQUIRE(memchr(o->key, '\0', sizeof o->key) && link_opt_find(o->key), "override %u: key", k);
 		FZ_REQUIRE(memchr(o->value, '\0', sizeof o->value), "override %u: unterminated value", k);
 		FZ_REQUIRE(o->line > 0, "override %u: line %d", k, o->line);
 	}
@@ -64,7 +64,7 @@ static inline void fz_scn_require_sane(const struct scenario *s, const char *pat
 			FZ_REQUIRE((st->from < 0) == (st->to < 0) && st->from < (int)SCN_MAX_PEERS &&
 					   st->to < (int)SCN_MAX_PEERS && (st->from < 0 || st->from != st->to),
 				   "event %u: link %d->%d", k, st->from, st->to);
-			FZ_REQUIRE(memchr(st->key, '\0', sizeof st->key) && wire_opt_find(st->key), "event %u: key", k);
+			FZ_REQUIRE(memchr(st->key, '\0', sizeof st->key) && link_opt_find(st->key), "event %u: key", k);
 			FZ_REQUIRE(memchr(st->value, '\0', sizeof st->value), "event %u: unterminated value", k);
 		}
 		if (ev->kind == SCN_EV_KILL || ev->kind == SCN_EV_RESTART || ev->kind == SCN_EV_DESYNC)

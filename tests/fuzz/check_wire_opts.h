@@ -7,10 +7,10 @@
 #include "fuzz_link_cfg.h"
 
 /*
- * Input: byte 0 picks the call (bit 0: wire_opt_set or wire_opt_set_list)
+ * Input: byte 0 picks the call (bit 0: link_opt_set or link_opt_set_list)
  * and the starting settings (bit 1: the defaults, or the defaults with an
  * explicit Gilbert-Elliott model); the rest is "key=value" split at the
- * first '=' for wire_opt_set, or the whole list for wire_opt_set_list.
+ * first '=' for link_opt_set, or the whole list for link_opt_set_list.
  */
 #define FZ_WO_WHAT "--fuzz"
 
@@ -26,7 +26,7 @@ static inline void fz_wo_start(struct wire_link_cfg *c, unsigned pick)
 	}
 }
 
-/* after with the fields that key may change (wire_opts.h) put back from before: must then equal before. */
+/* after with the fields that key may change (link_opts.h) put back from before: must then equal before. */
 static inline const char *fz_wo_changed_elsewhere(const char *key, const struct wire_link_cfg *before,
 						  const struct wire_link_cfg *after)
 {
@@ -99,9 +99,9 @@ static inline int fz_wire_opts_one(const uint8_t *data, size_t len, char *err, s
 		const uint8_t *eq = memchr(text, '=', n);
 		char *key = fz_cstr(text, eq ? (size_t)(eq - text) : n);
 		char *value = fz_cstr(eq ? eq + 1 : end, eq ? (size_t)(end - eq - 1) : 0);
-		rc = wire_opt_set(&c, key, value, FZ_WO_WHAT, err, errlen);
+		rc = link_opt_set(&c, key, value, FZ_WO_WHAT, err, errlen);
 		if (rc == 0) {
-			FZ_REQUIRE(wire_opt_find(key), "'%s' is no setting, but was accepted", key);
+			FZ_REQUIRE(link_opt_find(key), "'%s' is no setting, but was accepted", key);
 			const char *other = fz_wo_changed_elsewhere(key, &before, &c);
 			FZ_REQUIRE(!other, "%s = '%s' changed %s", key, value, other);
 			const char *bad = fz_cfg_field_out_of_range(&c);
@@ -111,7 +111,7 @@ static inline int fz_wire_opts_one(const uint8_t *data, size_t len, char *err, s
 		free(value);
 	} else {
 		char *list = fz_cstr(text, n);
-		rc = wire_opt_set_list(&c, list, FZ_WO_WHAT, err, errlen);
+		rc = link_opt_set_list(&c, list, FZ_WO_WHAT, err, errlen);
 		if (rc == 0) {
 			const char *bad = fz_cfg_field_out_of_range(&c);
 			FZ_REQUIRE(!bad, "'%s' left %s out of range", list, bad);
@@ -122,7 +122,7 @@ static inline int fz_wire_opts_one(const uint8_t *data, size_t len, char *err, s
 			struct wire_link_cfg one = before;
 			char err1[512];
 			*eq = '\0';
-			int rc1 = wire_opt_set(&one, list, eq + 1, FZ_WO_WHAT, err1, sizeof err1);
+			int rc1 = link_opt_set(&one, list, eq + 1, FZ_WO_WHAT, err1, sizeof err1);
 			FZ_REQUIRE(rc1 == rc, "'%s=%s' as a list %s, alone %s", list, eq + 1, rc ? "fails" : "works",
 				   rc1 ? "fails" : "works");
 			FZ_REQUIRE(rc || !fz_cfg_diff(&c, &one), "'%s=%s' as a list and alone give other %s", list, eq + 1,

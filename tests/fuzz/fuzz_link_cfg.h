@@ -10,7 +10,7 @@
 
 /*
  * The first field of c outside its documented range (link.h, and the
- * ranges wire_opt_set() parses to), or NULL. Unlike
+ * ranges link_opt_set() parses to), or NULL. Unlike
  * wire_link_cfg_validate(), no cross-field rule: each field alone.
  */
 static inline const char *fz_cfg_field_out_of_range(const struct wire_link_cfg *c)

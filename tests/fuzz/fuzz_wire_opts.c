@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// libFuzzer target: wire_opt_set and wire_opt_set_list on one link's settings (check_wire_opts.h).
+// libFuzzer target: link_opt_set and link_opt_set_list on one link's settings (check_wire_opts.h).
 #include "check_wire_opts.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
