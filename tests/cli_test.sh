@@ -206,6 +206,15 @@ expect_usage "$TMP/none.fates: " wire --peers 2 --replay-fates "$TMP/none.fates"
 # A log of 2 peers names links a session of 1 does not have.
 expect_usage "a log of 2 peers" wire --peers 1 --replay-fates "$fates"
 
+# --- --addr-base: the wire's own address plan, inside 127.0.0.0/8 or refused ----------------------
+
+run 10 wire --peers 2 --duration 0.2 --quiet --addr-base 127.9.0.2
+expect_rc 0
+expect_in out '{"peer":0,"addr":"127.9.0.2",'
+expect_in out '{"peer":1,"addr":"127.9.0.3",'
+expect_usage "--addr-base: '10.0.0.2' is outside the loopback plan" wire --peers 2 --addr-base 10.0.0.2
+expect_usage "--addr-base: '127.255.255.250' is outside" wire --peers 2 --addr-base 127.255.255.250
+
 # --- --multi-socket ------------------------------------------------------------------------------
 
 run 10 wire --help

@@ -40,6 +40,7 @@ enum {
 	OPT_QUIET,
 	OPT_REPLAY_FATES,
 	OPT_MULTI_SOCKET,
+	OPT_ADDR_BASE,
 	OPT_HELP,
 	OPT_SETTING = 100, /* + index into link_opts */
 };
@@ -49,9 +50,9 @@ static void wire_help(FILE *out)
 	fprintf(out,
 		"Usage: loopsim wire --peers N [options]\n"
 		"\n"
-		"Runs the wire alone. Peer k owns the address 127.0.0.(k+2); the wire binds a public port on\n"
-		"each peer's address and prints them, one JSON object per line, then {\"ready\":true,...}.\n"
-		"Bind your program k to 127.0.0.(k+2) (any port) and send to the other peers' public\n"
+		"Runs the wire alone. Peer k owns the address 127.0.0.(k+2) (or --addr-base + k); the wire\n"
+		"binds a public port on each peer's address and prints them, one JSON object per line, then\n"
+		"{\"ready\":true,...}. Bind your program k to its address (any port) and send to the other peers'\n"
 		"addresses: every datagram then crosses an emulated link. A peer becomes reachable once it\n"
 		"has sent one datagram, or at once with --port; after that, datagrams from its address on\n"
 		"another port are counted as spoofed and dropped (see --multi-socket). Runs until --duration\n"
@@ -68,6 +69,8 @@ static void wire_help(FILE *out)
 		"                             recorded for it, whatever this run's timing\n"
 		"  --multi-socket[=K,...]     these peers (all, without a list) send from several sockets: known\n"
 		"                             by address alone, not dropped as spoofed from another port\n"
+		"  --addr-base IP             peer k owns IP+k instead of 127.0.0.(k+2); inside 127.0.0.0/8, so\n"
+		"                             that wires running side by side each have addresses of their own\n"
 		"  --quiet                    no progress line\n"
 		"\n"
 		"Links (every link; the same keys work in --link lists):\n",
@@ -337,6 +340,7 @@ static int wire_args_parse(int argc, char **argv, struct wire_args *a, char *err
 		{ "quiet", no_argument, NULL, OPT_QUIET },
 		{ "replay-fates", required_argument, NULL, OPT_REPLAY_FATES },
 		{ "multi-socket", optional_argument, NULL, OPT_MULTI_SOCKET },
+		{ "addr-base", required_argument, NULL, OPT_ADDR_BASE },
 		{ "help", no_argument, NULL, OPT_HELP },
 	};
 	size_t nopt = 0;
@@ -410,6 +414,13 @@ static int wire_args_parse(int argc, char **argv, struct wire_args *a, char *err
 			multi = true;
 			multi_arg = optarg;
 			break;
+		case OPT_ADDR_BASE: {
+			uint32_t base;
+			if (wire_addr_parse_base("--addr-base", optarg, &base, err, errlen) < 0)
+				return -EINVAL;
+			wire_addr_set_base(base); /* before the wire binds anything: the process's plan (addr.h) */
+			break;
+		}
 		case OPT_LINK:
 		case OPT_PORT:
 			if (a->nlinks >= MAX_ITEMS || a->nports >= MAX_ITEMS) {
