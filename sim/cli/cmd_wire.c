@@ -201,6 +201,12 @@ static void print_traffic_summary(struct wire_traffic *tr)
 		", one-way delay p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
 		s.sent, s.received, lost, s.out_of_order, s.corrupt, wire_hist_quantile(&s.delay, 0.5) / 1000.0,
 		wire_hist_quantile(&s.delay, 0.99) / 1000.0, s.delay.max_us / 1000.0);
+	/* Missing datagrams the wire delivered are the receivers' doing, not the wire's: say so. */
+	if (s.kernel_drops)
+		fprintf(stderr,
+			"traffic: %" PRIu64 " of the missing were delivered by the wire and dropped by the stand-in "
+			"peers' own full receive queues (the receivers fell behind, not the wire)\n",
+			s.kernel_drops);
 }
 
 static void print_progress(struct wire *w, double elapsed_s)
