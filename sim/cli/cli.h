@@ -11,6 +11,15 @@ enum {
 	EXIT_RUNTIME = 3,
 };
 
+/*
+ * A subcommand parses all of its options first, then executes. This is the
+ * exit code of a parse that did not end in "run it" (rc != 0): 1 means --help
+ * was printed (exit 0); -EINVAL is bad usage, written to stderr as
+ * "loopsim CMD: err" with a pointer to --help (exit 2); any other negative
+ * errno is what the system refused (exit 3).
+ */
+int cli_parse_failed(const char *cmd, int rc, const char *err);
+
 /* `loopsim wire ...`; argv[0] is "wire". Returns the exit code. */
 int cmd_wire(int argc, char **argv);
 /* `loopsim run ...` (and `loopsim` alone); argv[0] is "run". */

@@ -542,15 +542,8 @@ int cmd_run(int argc, char **argv)
 	int rc = run_args_parse(argc, argv, &a, err, sizeof err);
 	if (rc == 0)
 		rc = a.resolve_to ? resolve_only(&a.cfg.scn, a.resolve_to) : run_execute(&a);
-	else if (rc == 1)
-		rc = EXIT_CLEAN;
-	else if (rc == -EINVAL) {
-		fprintf(stderr, "loopsim run: %s\n(see loopsim run --help)\n", err);
-		rc = EXIT_USAGE;
-	} else {
-		fprintf(stderr, "loopsim run: %s\n", err);
-		rc = EXIT_RUNTIME;
-	}
+	else
+		rc = cli_parse_failed("run", rc, err);
 	run_args_free(&a);
 	return rc;
 }

@@ -618,17 +618,7 @@ int cmd_wire(int argc, char **argv)
 	static struct wire_args a; /* 4 KB of lists: not on the stack */
 	char err[512];
 	int rc = wire_args_parse(argc, argv, &a, err, sizeof err);
-	if (rc == 0)
-		rc = wire_execute(&a);
-	else if (rc == 1)
-		rc = EXIT_CLEAN;
-	else if (rc == -EINVAL) {
-		fprintf(stderr, "loopsim wire: %s\n(see loopsim wire --help)\n", err);
-		rc = EXIT_USAGE;
-	} else {
-		fprintf(stderr, "loopsim wire: %s\n", err);
-		rc = EXIT_RUNTIME;
-	}
+	rc = rc == 0 ? wire_execute(&a) : cli_parse_failed("wire", rc, err);
 	wire_args_free(&a);
 	return rc;
 }

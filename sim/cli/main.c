@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // loopsim: the entry point and subcommand dispatch.
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -25,9 +26,23 @@ static void usage(FILE *out)
 		"                          GGPO-style sync test of the demo game: roll back and replay every frame\n"
 		"  loopsim --help | --version\n"
 		"\n"
-		"Every subcommand takes --help. Exit codes: 0 clean, 1 desync found, 2 bad usage,\n"
-		"3 runtime failure (a bind refused, a file that cannot be written).\n",
+		"Every subcommand takes --help. Exit codes: 0 clean (or network-only), 1 desync found,\n"
+		"2 bad usage, 3 failed (a peer crashed, hung or broke the protocol; a bind refused; an output\n"
+		"not written), 4 unchecked (a live peer had no frame compared), 5 split (the session split\n"
+		"into sides), 130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP; `loopsim run --help` has more.\n",
 		LOOPSIM_VERSION);
+}
+
+int cli_parse_failed(const char *cmd, int rc, const char *err)
+{
+	if (rc == 1)
+		return EXIT_CLEAN;
+	if (rc == -EINVAL) {
+		fprintf(stderr, "loopsim %s: %s\n(see loopsim %s --help)\n", cmd, err, cmd);
+		return EXIT_USAGE;
+	}
+	fprintf(stderr, "loopsim %s: %s\n", cmd, err);
+	return EXIT_RUNTIME;
 }
 
 int main(int argc, char **argv)
