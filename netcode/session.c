@@ -30,6 +30,7 @@ struct remote {
 	uint32_t ping_rx;            /* its latest ping, echoed back */
 	uint64_t ping_rx_at;
 	double rtt_ms;
+	bool rtt_known;              /* rtt_ms holds at least one sample */
 	uint64_t bytes_in, bytes_out;
 	bool reported[NC_MAX_PLAYERS];   /* it sent a DISCONNECT about player p */
 	uint32_t report[NC_MAX_PLAYERS]; /* ... saying it holds p's inputs below this frame */
@@ -409,8 +410,10 @@ static void on_input(struct nc_session *s, uint32_t from, const struct nc_input_
 	r->ping_rx_at = s->now_ms;
 	if (in->pong_ms) {
 		int64_t sample = (int64_t)s->now_ms - (int64_t)(in->pong_ms - 1) - in->pong_hold_ms;
-		if (sample >= 0 && sample < 60000)
-			r->rtt_ms = r->rtt_ms == 0 ? (double)sample : 0.875 * r->rtt_ms + 0.125 * (double)sample;
+		if (sample >= 0 && sample < 60000) {
+			r->rtt_ms = !r->rtt_known ? (double)sample : 0.875 * r->rtt_ms + 0.125 * (double)sample;
+			r->rtt_known = true;
+		}
 	}
 	if (r->rx_packets == 0 || in->seq < r->seq_first)
 		r->seq_first = in->seq;
@@ -740,6 +743,7 @@ void nc_session_get_stats(const struct nc_session *s, struct nc_session_stats *o
 		o->connected = r->hello && !r->lost;
 		o->lost = r->lost;
 		o->rtt_ms = r->rtt_ms;
+		o->rtt_known = r->rtt_known;
 		uint64_t expected = r->rx_packets ? (uint64_t)r->seq_max - r->seq_first + 1 : 0;
 		o->loss_pct = expected ? 100.0 * (double)(expected - r->rx_packets) / (double)expected : 0;
 		if (o->loss_pct < 0)

@@ -89,7 +89,8 @@ struct nc_session_event {
 
 struct nc_remote_stats {
 	bool connected, lost;
-	double rtt_ms;
+	double rtt_ms;            /* smoothed round trip (1/8 of each new sample), ms; meaningful when rtt_known */
+	bool rtt_known;           /* at least one sample since it connected (or was readmitted) */
 	double loss_pct;          /* packets from this remote that never arrived */
 	int32_t frames_ahead;     /* how far we run ahead of it, frames */
 	uint64_t bytes_in, bytes_out;

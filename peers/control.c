@@ -71,13 +71,16 @@
  *               data                             len bytes
  *   READMIT 16  peer                             u8      9
  *               frame                            u32
+ *   RTT    17   frame                            u32     9 + 2 * npeers
+ *               npeers                           u8        (at most 137)
+ *               npeers x rtt                     u16       0.1 ms units, 0xFFFF unknown
  *
  * Every byte string has at most one meaning and every meaning one byte
  * string: no optional fields, no slack, so an accepted message re-encodes
  * to exactly its bytes.
  */
 
-_Static_assert(CTL_TYPE_COUNT == 17, "a new type needs a row above, a name, a layout and a check");
+_Static_assert(CTL_TYPE_COUNT == 18, "a new type needs a row above, a name, a layout and a check");
 _Static_assert(CTL_MAX_PEERS <= 64, "DESYNC's known_mask has 64 bits");
 _Static_assert(CTL_STATE_MAX_SHIPS <= UINT8_MAX && CTL_STATE_MAX_BULLETS <= UINT8_MAX && CTL_MAX_PEERS <= UINT8_MAX,
 	       "counts travel as u8");
@@ -347,6 +350,18 @@ static const char *ctl_serialize_body(struct ctl_stream *s, struct ctl_msg *m)
 		ser_u8(s, &m->u.readmit.peer);
 		ser_u32(s, &m->u.readmit.frame);
 		break;
+	case CTL_RTT: {
+		struct ctl_rtt *rt = &m->u.rtt;
+		ser_u32(s, &rt->frame);
+		ser_u8(s, &rt->npeers);
+		if (s->overrun)
+			return why_truncated;
+		if (rt->npeers < 1 || rt->npeers > CTL_MAX_PEERS)
+			return why_count;
+		for (unsigned k = 0; k < rt->npeers; k++)
+			ser_u16(s, &rt->rtt[k]);
+		break;
+	}
 	default:
 		return "unknown type";
 	}
@@ -463,6 +478,7 @@ const char *ctl_type_name(enum ctl_type t)
 		[CTL_BYE] = "BYE", [CTL_DUMPED] = "DUMPED", [CTL_PEERS] = "PEERS", [CTL_START] = "START",
 		[CTL_INPUT] = "INPUT", [CTL_DUMP] = "DUMP", [CTL_QUIT] = "QUIT", [CTL_INPUTS] = "INPUTS",
 		[CTL_PERTURB] = "PERTURB", [CTL_GONE] = "GONE", [CTL_REJOIN] = "REJOIN", [CTL_READMIT] = "READMIT",
+		[CTL_RTT] = "RTT",
 	};
 	/* Compared as unsigned: t may hold any int that came from outside. */
 	if ((unsigned)t >= CTL_TYPE_COUNT || !names[t])

@@ -46,6 +46,8 @@ enum ctl_type {
 	/* harness -> peer */
 	CTL_REJOIN,     /* instead of START: join the running session from this confirmed state */
 	CTL_READMIT,    /* a lost player is back: its inputs count from frame F */
+	/* peer -> harness */
+	CTL_RTT,        /* my round trip to each remote (optional, about once a second) */
 	CTL_TYPE_COUNT
 };
 
@@ -169,6 +171,16 @@ struct ctl_readmit {
 	uint32_t frame;
 };
 
+/* RTT's unit and its mark for a remote without a measure (itself, not connected, no sample yet). */
+#define CTL_RTT_UNIT_US 100
+#define CTL_RTT_UNKNOWN 0xFFFF
+
+struct ctl_rtt {
+	uint32_t frame;                 /* the frame the peer is on */
+	uint8_t npeers;                 /* 1..CTL_MAX_PEERS: the session's peer count */
+	uint16_t rtt[CTL_MAX_PEERS];    /* to remote k, in CTL_RTT_UNIT_US (0.1 ms); CTL_RTT_UNKNOWN if none */
+};
+
 struct ctl_msg {
 	enum ctl_type type;
 	union {
@@ -186,6 +198,7 @@ struct ctl_msg {
 		struct ctl_gone gone;
 		struct ctl_rejoin rejoin;
 		struct ctl_readmit readmit;
+		struct ctl_rtt rtt;
 	} u;                            /* START and QUIT carry nothing */
 };
 
@@ -194,7 +207,7 @@ struct ctl_msg {
  * whatever one side can send the other accepts, and an accepted message
  * re-encodes to exactly its bytes:
  *   counts   STATE nships <= CTL_STATE_MAX_SHIPS, nbullets <= CTL_STATE_MAX_BULLETS;
- *            DESYNC and PEERS 1 <= npeers <= CTL_MAX_PEERS; DUMPED len <= CTL_DUMP_MAX.
+ *            DESYNC, PEERS and RTT 1 <= npeers <= CTL_MAX_PEERS; DUMPED len <= CTL_DUMP_MAX.
  *   fields   HELLO index < CTL_MAX_PEERS; STATE alive in {0,1}, bullet owner < nships;
  *            DESYNC known_mask has no bit at or above npeers; BYE reason is a ctl_bye_reason;
  *            DUMPED ok in {0,1}, and len == 0 when ok == 0; PEERS netcode is a ctl_netcode;

@@ -50,11 +50,14 @@ struct peer {
 	bool desync;
 	int64_t reported;              /* latest confirmed frame reported to the harness */
 	uint64_t last_frame_msg_ms;    /* when the last FRAME went out */
+	uint64_t last_rtt_msg_ms;      /* when the last RTT went out, 0 before the first */
 	struct ctl_rejoin *rejoin;     /* set when the harness restarted us into a running session */
 };
 
 /* A FRAME goes out at least this often, new confirmed frame or not: the harness's proof of life. */
 #define HEARTBEAT_MS 500
+/* The round trip to each remote goes out this often: a figure for people, smoothed already, not per frame. */
+#define RTT_EVERY_MS 1000
 /* Remotes silent this long are lost: longer than a partition that is meant to heal, short enough to move on. */
 #define DISCONNECT_TIMEOUT_MS 8000
 
@@ -392,6 +395,38 @@ static void send_frame(struct peer *p)
 		p->reported = s.confirmed;
 }
 
+/*
+ * RTT: the netcode's smoothed round trip to each remote, as FRAME's rtt_ms
+ * averages them, in 0.1 ms. A remote that is not connected or has answered
+ * no ping yet is CTL_RTT_UNKNOWN, and so is this peer's own slot. Nothing
+ * goes out before some remote is known.
+ */
+static void send_rtt(struct peer *p, uint64_t now)
+{
+	if (p->last_rtt_msg_ms && now - p->last_rtt_msg_ms < RTT_EVERY_MS)
+		return;
+	struct nc_session_stats s;
+	nc_session_get_stats(p->session, &s);
+	struct ctl_msg m = { .type = CTL_RTT };
+	struct ctl_rtt *rt = &m.u.rtt;
+	rt->frame = s.frame;
+	rt->npeers = (uint8_t)p->npeers;
+	bool any = false;
+	for (uint32_t k = 0; k < p->npeers; k++) {
+		const struct nc_remote_stats *r = &s.remote[k];
+		rt->rtt[k] = CTL_RTT_UNKNOWN;
+		if (k == p->index || !r->connected || !r->rtt_known)
+			continue;
+		double units = r->rtt_ms * 1000.0 / CTL_RTT_UNIT_US + 0.5;
+		rt->rtt[k] = units >= CTL_RTT_UNKNOWN ? CTL_RTT_UNKNOWN - 1 : (uint16_t)units;
+		any = true;
+	}
+	if (!any)
+		return;
+	p->last_rtt_msg_ms = now;
+	ctl_out(p, &m);
+}
+
 static void answer_dump(struct peer *p, uint32_t frame)
 {
 	struct ctl_msg m = { .type = CTL_DUMPED };
@@ -647,6 +682,7 @@ int main(int argc, char **argv)
 		 */
 		handle_events(&p);
 		send_frame(&p);
+		send_rtt(&p, now_ms());
 		if (p.frames && nc_session_confirmed(p.session) >= (int64_t)p.frames - 1)
 			go = false;
 		if (!p.quiet && now_ms() - last_status >= 1000) {

@@ -139,6 +139,14 @@ static struct ctl_msg *msg_sample(enum ctl_type t, int full)
 	case CTL_READMIT:
 		m->u.readmit = (struct ctl_readmit){ .peer = 5, .frame = 0x80000001u };
 		break;
+	case CTL_RTT: {
+		struct ctl_rtt *rt = &m->u.rtt;
+		rt->frame = 0xfedcba98u;
+		rt->npeers = full ? CTL_MAX_PEERS : 3;
+		for (int k = 0; k < rt->npeers; k++)
+			rt->rtt[k] = k == 1 ? CTL_RTT_UNKNOWN : (uint16_t)(0x8000u + 1237u * (unsigned)k);
+		break;
+	}
 	default:
 		break;
 	}
@@ -257,6 +265,12 @@ static void assert_msg_equal(const struct ctl_msg *a, const struct ctl_msg *b)
 		assert_int_equal(a->u.readmit.peer, b->u.readmit.peer);
 		assert_int_equal(a->u.readmit.frame, b->u.readmit.frame);
 		break;
+	case CTL_RTT:
+		assert_int_equal(a->u.rtt.frame, b->u.rtt.frame);
+		assert_int_equal(a->u.rtt.npeers, b->u.rtt.npeers);
+		for (int k = 0; k < a->u.rtt.npeers; k++)
+			assert_int_equal(a->u.rtt.rtt[k], b->u.rtt.rtt[k]);
+		break;
 	default:
 		break;
 	}
@@ -360,6 +374,21 @@ static void test_control_state_layout_packs_ships_then_bullets(void **state)
 	free(m);
 }
 
+static void test_control_rtt_layout_is_a_u16_per_peer_in_tenths_of_a_ms(void **state)
+{
+	(void)state;
+	struct ctl_msg *m = msg_new(CTL_RTT);
+	m->u.rtt = (struct ctl_rtt){ .frame = 0x01020304u, .npeers = 3,
+				     .rtt = { CTL_RTT_UNKNOWN, 1834 /* 183.4 ms */, 0x0102 } };
+	uint8_t buf[32];
+	assert_int_equal(ctl_encode(m, buf, sizeof buf), 15);
+	const uint8_t want[15] = { 'L', 'C', CTL_VERSION, CTL_RTT, 0x04, 0x03, 0x02, 0x01, 3,
+				   0xff, 0xff, 0x2a, 0x07, 0x02, 0x01 };
+	assert_memory_equal(buf, want, sizeof want);
+	assert_string_equal(ctl_type_name(CTL_RTT), "RTT");
+	free(m);
+}
+
 static void test_control_peers_layout_interleaves_ip_and_port(void **state)
 {
 	(void)state;
@@ -383,7 +412,7 @@ static const int sample_len[CTL_TYPE_COUNT] = {
 	[CTL_HELLO] = 16, [CTL_FRAME] = 44, [CTL_STATE] = 10 + 13 * 3 + 9 * 2, [CTL_DESYNC] = 17 + 8 * 3,
 	[CTL_BYE] = 5, [CTL_DUMPED] = 11 + 5, [CTL_PEERS] = 23 + 6 * 2, [CTL_START] = 4, [CTL_INPUT] = 6,
 	[CTL_DUMP] = 8, [CTL_QUIT] = 4, [CTL_INPUTS] = 9 + 4, [CTL_PERTURB] = 8, [CTL_GONE] = 9,
-	[CTL_REJOIN] = 15 + 5 * 2 + 7, [CTL_READMIT] = 9,
+	[CTL_REJOIN] = 15 + 5 * 2 + 7, [CTL_READMIT] = 9, [CTL_RTT] = 9 + 2 * 3,
 };
 
 static void test_control_round_trip_every_type(void **state)
@@ -410,6 +439,9 @@ static void test_control_round_trip_maximum_counts(void **state)
 	free(m);
 	m = msg_sample(CTL_DUMPED, 1);
 	assert_round_trip(m, 11 + CTL_DUMP_MAX);
+	free(m);
+	m = msg_sample(CTL_RTT, 1);
+	assert_round_trip(m, 9 + 2 * 64);
 	free(m);
 }
 
@@ -540,6 +572,15 @@ static void test_control_decode_refuses_counts_over_limits(void **state)
 	buf[8] = 65;
 	assert_refused(buf, 17 + 8 * 65, "count out of range");
 
+	encode_sample(CTL_RTT, 0, buf, CTL_MAX_MSG);
+	buf[8] = 0;
+	assert_refused(buf, 9, "count out of range");
+	buf[8] = 65;
+	memset(buf + 9, 0, 2 * 65);
+	assert_refused(buf, 9 + 2 * 65, "count out of range");
+	buf[8] = 255;
+	assert_refused(buf, 9, "count out of range");
+
 	encode_sample(CTL_DUMPED, 0, buf, CTL_MAX_MSG);
 	buf[9] = (CTL_DUMP_MAX + 1) & 0xff;
 	buf[10] = (CTL_DUMP_MAX + 1) >> 8;
@@ -571,6 +612,16 @@ static void test_control_decode_refuses_length_inconsistent_with_counts(void **s
 	assert_refused(buf, n - 1, "truncated");
 	assert_refused(buf, n + 1, "trailing bytes");
 	assert_refused(buf, 16, "truncated"); /* known_mask cut */
+
+	n = encode_sample(CTL_RTT, 0, buf, sizeof buf);
+	assert_refused(buf, n - 1, "truncated");
+	assert_refused(buf, n - 2, "truncated"); /* a whole remote missing */
+	assert_refused(buf, n + 2, "trailing bytes");
+	assert_refused(buf, 8, "truncated");     /* not even the count */
+	buf[8] = 4; /* says four, carries three */
+	assert_refused(buf, n, "truncated");
+	buf[8] = 2; /* says two, carries three */
+	assert_refused(buf, n, "trailing bytes");
 
 	n = encode_sample(CTL_DUMPED, 1, buf, sizeof buf);
 	assert_refused(buf, n - 1, "truncated");
@@ -644,6 +695,13 @@ static void test_control_encode_refuses_invalid_messages(void **state)
 
 	m = msg_sample(CTL_DUMPED, 0);
 	m->u.dumped.len = CTL_DUMP_MAX + 1;
+	assert_int_equal(ctl_encode(m, buf, sizeof buf), -1);
+	free(m);
+
+	m = msg_sample(CTL_RTT, 0);
+	m->u.rtt.npeers = 0;
+	assert_int_equal(ctl_encode(m, buf, sizeof buf), -1);
+	m->u.rtt.npeers = CTL_MAX_PEERS + 1;
 	assert_int_equal(ctl_encode(m, buf, sizeof buf), -1);
 	free(m);
 
@@ -928,6 +986,7 @@ int main(void)
 		cmocka_unit_test(test_control_hello_layout_is_little_endian),
 		cmocka_unit_test(test_control_state_layout_packs_ships_then_bullets),
 		cmocka_unit_test(test_control_peers_layout_interleaves_ip_and_port),
+		cmocka_unit_test(test_control_rtt_layout_is_a_u16_per_peer_in_tenths_of_a_ms),
 		cmocka_unit_test(test_control_round_trip_every_type),
 		cmocka_unit_test(test_control_round_trip_maximum_counts),
 		cmocka_unit_test(test_control_round_trip_empty_and_boundary_values),
