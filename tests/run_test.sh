@@ -35,6 +35,18 @@ jq -e --argjson lo "$lo" --argjson hi "$hi" '.desync == null and (.peers | lengt
 	([.peers[] | select((.addr | startswith("127.")) and .port >= $lo and .port <= $hi and .frames >= 400)] | length) == 4' \
 	"$dir/four.json" >/dev/null || fail "4-peer report: $(jq -c '[.peers[] | {addr, port, frames}]' "$dir/four.json")"; ok
 
+# RTT per pair: one slow pair (80 ms each way) among fast links (5 ms). Each link's rtt_ms is its sender's
+# round trip to its receiver: both ways of the wire (160 or 10 ms) plus a wait for a frame at each end (0 to
+# 33 ms in all), so the slow pair stands out instead of being averaged in with the fast ones.
+"$loopsim" run --peers 3 --duration 4 --seed 8 --latency 5 --jitter 0 --loss 0 --link '0<->1:latency=80' \
+	--headless --quiet --report "$dir/rtt.json" 2>"$dir/rtt.err"
+rc=$?
+[ $rc = 0 ] || fail "RTT session exited $rc: $(tail -5 "$dir/rtt.err")"; ok
+jq -e '([.links[] | select(.from + .to == 1) | .rtt_ms | select(. != null and . >= 155 and . < 230)] | length == 2) and
+	([.links[] | select(.from + .to != 1) | .rtt_ms | select(. != null and . >= 8 and . < 60)] | length == 4) and
+	(.links[] | select(.from == 0 and .to == 1) | .rtt_ms) > 100 + (.links[] | select(.from == 0 and .to == 2) | .rtt_ms)' \
+	"$dir/rtt.json" >/dev/null || fail "per-pair RTT: $(jq -c '[.links[] | {from, to, rtt_ms}]' "$dir/rtt.json")"; ok
+
 # An injected desync on peer 1 at frame 60: exit 1, the frame and the peer named, a bundle that replays.
 "$loopsim" run --peers 3 --duration 15 --seed 6 --inject-desync 1@60 --bundle "$dir/bundle" --quiet \
 	--report "$dir/desync.json" 2>"$dir/desync.err"

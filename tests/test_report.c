@@ -390,6 +390,31 @@ static void test_report_json_has_link_fields(void **state)
 	free(text);
 }
 
+static void test_report_json_gives_each_link_its_senders_rtt_or_null(void **state)
+{
+	struct fixture *fx = *state;
+	/* 0->1 slow, 0->2 fast, 1->0 a round trip of exactly 0 ms; every other link unknown. */
+	fx->links[0].rtt_known = true;
+	fx->links[0].rtt_ms = 183.4;
+	fx->links[1].rtt_known = true;
+	fx->links[1].rtt_ms = 21.25;
+	fx->links[3].rtt_known = true;
+	fx->links[3].rtt_ms = 0;
+	char *text;
+	cJSON *root = write_and_parse(fx, &text);
+	const cJSON *links = get(root, "links");
+	assert_true(num(cJSON_GetArrayItem(links, 0), "from") == 0 && num(cJSON_GetArrayItem(links, 0), "to") == 1);
+	assert_true(num(cJSON_GetArrayItem(links, 0), "rtt_ms") == 183.4);
+	assert_true(num(cJSON_GetArrayItem(links, 1), "to") == 2);
+	assert_true(num(cJSON_GetArrayItem(links, 1), "rtt_ms") == 21.25);
+	assert_true(num(cJSON_GetArrayItem(links, 3), "from") == 1);
+	assert_true(num(cJSON_GetArrayItem(links, 3), "rtt_ms") == 0); /* a measured 0, not an unknown */
+	assert_null_value(cJSON_GetArrayItem(links, 2), "rtt_ms");
+	assert_null_value(cJSON_GetArrayItem(links, 11), "rtt_ms");
+	cJSON_Delete(root);
+	free(text);
+}
+
 static void test_report_json_says_when_the_wire_fell_behind_and_by_how_much(void **state)
 {
 	struct fixture *fx = *state;
@@ -871,6 +896,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_report_json_has_peer_fields, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_json_exit_status_null_while_running, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_json_has_link_fields, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_report_json_gives_each_link_its_senders_rtt_or_null, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_json_says_when_the_wire_fell_behind_and_by_how_much, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_report_json_has_desync_fields, setup, teardown),

@@ -321,6 +321,7 @@ static cJSON *json_link(const struct run_link *l)
 	ok &= put(o, "delay_ms", json_delay(&s->delay));
 	ok &= put(o, "lateness_ms", json_delay(&l->lateness));
 	ok &= put(o, "fell_behind", cJSON_CreateBool(link_behind(l)));
+	ok &= put(o, "rtt_ms", l->rtt_known ? json_round3(l->rtt_ms) : cJSON_CreateNull());
 	if (!ok) {
 		cJSON_Delete(o);
 		return NULL;

@@ -36,6 +36,8 @@ struct run_link {
 	uint32_t from, to;
 	struct wire_link_stats stats;
 	struct wire_hist lateness;    /* per delivered copy: hand-off to the kernel minus when it was due, µs */
+	bool rtt_known;               /* `from` reported a round trip to `to` (its RTT messages) ... */
+	double rtt_ms;                /* ... the latest one, ms, as `from` measured it */
 };
 
 struct run_desync {
@@ -104,7 +106,9 @@ struct run_result {
  * wire object holds the totals outside any link (received, strays, spoofed,
  * pool_full, unroutable, send_errors, kernel_drops, replayed, unreplayed),
  * lateness_ms over every link, and fell_behind: null, or {links, p99_ms,
- * max_ms, worst {from, to, p99_ms}} when some link's p99 passed 1 ms. Other fractions
+ * max_ms, worst {from, to, p99_ms}} when some link's p99 passed 1 ms. A
+ * link's rtt_ms is its sender's latest round trip to its receiver, as the
+ * sender measured and reported it (RTT), null when it reported none. Other fractions
  * (duration_s, rtt_ms, t_s) are rounded to three decimals. exit_status is
  * null for a peer still running (-1); problem, field and bundle are null
  * when empty.

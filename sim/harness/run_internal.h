@@ -82,6 +82,9 @@ struct slot {
 	/* For the viewer. */
 	struct ctl_state state;  /* the latest STATE */
 	bool has_state;
+	struct ctl_rtt rtt;      /* the latest RTT: its round trip to each remote, as it measured it */
+	bool has_rtt;
+	bool rtt_mismatch_logged; /* an RTT for another peer count was logged once */
 	uint64_t checksum;       /* of its latest confirmed frame */
 	run_time_ms advanced_ms; /* when its frame last moved */
 	uint32_t last_rollback;
@@ -165,6 +168,8 @@ int run__start_peers(struct session *s);
 void run__stop_peers(struct session *s);
 void run__collect_dumps(struct session *s, uint32_t frame);
 uint32_t run__disconnect_ms(const struct session *s);
+/* Peer from's latest round trip to peer to in ms, from its RTT messages; negative when it reported none. */
+double run__pair_rtt_ms(const struct session *s, uint32_t from, uint32_t to);
 
 /* run_rejoin.c */
 void run__restart_peer(struct session *s, uint32_t k, run_time_ms now);

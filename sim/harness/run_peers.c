@@ -32,6 +32,15 @@ void run__send_to(struct session *s, uint32_t k, const struct ctl_msg *m)
 		run__close_ctl(sl);
 }
 
+/* Peer from's latest round trip to peer to, in ms, as it reported it in RTT; negative when it gave none. */
+double run__pair_rtt_ms(const struct session *s, uint32_t from, uint32_t to)
+{
+	const struct slot *sl = &s->slot[from];
+	if (!sl->has_rtt || from == to || to >= sl->rtt.npeers || sl->rtt.rtt[to] == CTL_RTT_UNKNOWN)
+		return -1;
+	return sl->rtt.rtt[to] * (CTL_RTT_UNIT_US / 1000.0);
+}
+
 /* Peer k no longer counts for the oracle, and its channel is closed: it broke the rules or left. */
 static void cut_off(struct session *s, uint32_t k)
 {
@@ -116,6 +125,17 @@ static void on_message(struct session *s, uint32_t k, const struct ctl_msg *m, r
 	case CTL_STATE:
 		sl->state = m->u.state;
 		sl->has_state = true;
+		break;
+	case CTL_RTT:
+		if (m->u.rtt.npeers != s->n) {
+			if (!sl->rtt_mismatch_logged)
+				run__log(s, "peer %u sent RTT for %u peers in a session of %u; ignored", k, m->u.rtt.npeers,
+					 s->n);
+			sl->rtt_mismatch_logged = true;
+			break;
+		}
+		sl->rtt = m->u.rtt;
+		sl->has_rtt = true;
 		break;
 	case CTL_GONE:
 		if (m->u.gone.peer < s->n && m->u.gone.peer != k) {
