@@ -506,6 +506,98 @@ static void test_view_up_raises_the_selected_links_latency_by_10_ms(void **state
 	assert_string_equal(c[0].value, "30");
 }
 
+/* The link i->j in the known snapshot's order (every i, then every j != i). */
+static struct view_link *link_of(struct view_snapshot *s, uint32_t from, uint32_t to)
+{
+	for (uint32_t l = 0; l < s->nlinks; l++)
+		if (s->link[l].from == from && s->link[l].to == to)
+			return &s->link[l];
+	fail();
+	return NULL;
+}
+
+static void test_view_selected_link_shows_the_senders_round_trip(void **state)
+{
+	struct fx *f = *state;
+	char text[1024];
+	/* 0<->1 slow, 0->2 fast, 0->3 not reported. */
+	*link_of(f->s, 0, 1) = (struct view_link){ .from = 0, .to = 1, .latency_ms = 80, .rtt_known = true,
+						   .rtt_ms = 183.3f };
+	*link_of(f->s, 1, 0) = (struct view_link){ .from = 1, .to = 0, .latency_ms = 80, .rtt_known = true,
+						   .rtt_ms = 166.7f };
+	link_of(f->s, 0, 2)->rtt_known = true;
+	link_of(f->s, 0, 2)->rtt_ms = 33.3f;
+	view_frame(f->v, f->s);
+	assert_int_equal(view_select_link(f->v, 0, 1), 0);
+	assert_int_equal(view_selection_text(f->v, text, sizeof text), 9);
+	assert_non_null(strstr(text, "link 0 -> 1\n"));
+	assert_non_null(strstr(text, "\nrtt 183.3 ms, as peer 0 measures\n"));
+	assert_int_equal(view_select_link(f->v, 1, 0), 0);
+	view_selection_text(f->v, text, sizeof text);
+	assert_non_null(strstr(text, "\nrtt 166.7 ms, as peer 1 measures\n"));
+	assert_int_equal(view_select_link(f->v, 0, 3), 0);
+	view_selection_text(f->v, text, sizeof text);
+	assert_non_null(strstr(text, "\nrtt: peer 0 reports none\n"));
+	assert_null(strstr(text, "measures"));
+	/* Drawn, not only composed: the box fits its nine lines. */
+	view_frame(f->v, NULL);
+	assert_int_equal(view_screenshot(f->v, f->png, text, sizeof text), 0);
+	/* Cut to what fits, always terminated. */
+	assert_int_equal(view_select_link(f->v, 0, 1), 0);
+	assert_int_equal(view_selection_text(f->v, text, 8), 9);
+	assert_string_equal(text, "link 0 ");
+}
+
+static void test_view_selected_peer_shows_its_round_trip_to_each_remote(void **state)
+{
+	struct fx *f = *state;
+	char text[1024];
+	link_of(f->s, 0, 1)->rtt_known = true;
+	link_of(f->s, 0, 1)->rtt_ms = 183.3f;
+	link_of(f->s, 0, 3)->rtt_known = true;
+	link_of(f->s, 0, 3)->rtt_ms = 33.3f;
+	link_of(f->s, 1, 0)->rtt_known = true; /* another peer's figure: not peer 0's */
+	link_of(f->s, 1, 0)->rtt_ms = 999;
+	view_frame(f->v, f->s);
+	assert_int_equal(view_select_peer(f->v, 0), 0);
+	assert_int_equal(view_selection_text(f->v, text, sizeof text), 7);
+	assert_non_null(strstr(text, "\nrtt 40.0 ms mean\n"));
+	/* Peer 2 reported nothing: left out, not shown as 0. */
+	assert_non_null(strstr(text, "\nrtt to 1 183.3  3 33.3"));
+	assert_null(strstr(text, "999"));
+	/* None known: no line at all. */
+	assert_int_equal(view_select_peer(f->v, 2), 0);
+	assert_int_equal(view_selection_text(f->v, text, sizeof text), 6);
+	assert_null(strstr(text, "\nrtt to "));
+}
+
+static void test_view_selected_peer_wraps_its_round_trips_within_the_box(void **state)
+{
+	struct fx *f = *state;
+	/* 40 peers, each reporting a round trip to every other: more than three lines' worth. */
+	struct view_snapshot *s = f->s;
+	s->npeers = 40;
+	s->nlinks = 0;
+	s->ndots = s->nmarks = 0;
+	for (uint32_t k = 0; k < 40; k++) {
+		s->peer[k] = s->peer[k % 4];
+		s->peer[k].index = k;
+	}
+	for (uint32_t j = 1; j < 40; j++)
+		s->link[s->nlinks++] = (struct view_link){ .from = 0, .to = (uint16_t)j, .rtt_known = true,
+							   .rtt_ms = 100.0f + (float)j };
+	view_frame(f->v, s);
+	assert_int_equal(view_select_peer(f->v, 0), 0);
+	char text[2048];
+	/* Six lines of figures, three of round trips: the last ends with "...", the box's ten lines not passed. */
+	assert_int_equal(view_selection_text(f->v, text, sizeof text), 9);
+	const char *last = strrchr(text, '\n');
+	assert_non_null(last);
+	assert_non_null(strstr(last, " ..."));
+	assert_non_null(strstr(text, "\nrtt to 1 101.0  2 102.0"));
+	assert_null(strstr(text, "139.0"));
+}
+
 static void test_view_click_on_a_link_selects_it_for_the_loss_keys(void **state)
 {
 	struct fx *f = *state;
@@ -772,6 +864,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_view_help_overlay_toggles_on_f1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_view_question_mark_toggles_help, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_view_up_raises_the_selected_links_latency_by_10_ms, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_view_selected_link_shows_the_senders_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_view_selected_peer_shows_its_round_trip_to_each_remote, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_view_selected_peer_wraps_its_round_trips_within_the_box, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_view_click_on_a_link_selects_it_for_the_loss_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_view_shift_changes_both_directions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_view_keys_without_a_selected_link_change_nothing, setup, teardown),

@@ -106,6 +106,9 @@ static void snapshot_links(struct session *s, struct view_snapshot *v)
 				.p50_ms = (float)wire_hist_quantile(&st->delay, 0.5) / 1000.0f,
 				.p99_ms = (float)wire_hist_quantile(&st->delay, 0.99) / 1000.0f,
 			};
+			double rtt = run__pair_rtt_ms(s, i, j);
+			v->link[v->nlinks - 1].rtt_known = rtt >= 0;
+			v->link[v->nlinks - 1].rtt_ms = rtt >= 0 ? (float)rtt : 0;
 		}
 }
 

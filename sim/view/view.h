@@ -68,6 +68,8 @@ struct view_link {
 	bool cut;                      /* partitioned or blocked */
 	uint64_t sent, delivered, dropped;
 	float p50_ms, p99_ms;
+	bool rtt_known;                /* the sender reported a round trip to the receiver ... */
+	float rtt_ms;                  /* ... its latest, ms: the peers' own measure, not the wire's */
 };
 
 enum view_dot_kind { VIEW_DOT_NORMAL, VIEW_DOT_DUP, VIEW_DOT_CORRUPT, VIEW_DOT_REORDER };
@@ -226,6 +228,14 @@ int view_select_peer(struct view *v, uint32_t k);
 
 /* Whether the help overlay (F1 or '?') is shown. */
 bool view_help_shown(const struct view *v);
+
+/*
+ * The selection box's lines as drawn from the latest snapshot (a selected
+ * link's settings, counts and round trip; a selected peer's figures and its
+ * round trip to each remote), joined by '\n', into out (cut to cap, always
+ * terminated when cap > 0). Returns the number of lines. For tests and tools.
+ */
+int view_selection_text(struct view *v, char *out, size_t cap);
 
 /*
  * The per-second rates of link from->to over the last second of history,

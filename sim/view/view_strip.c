@@ -21,6 +21,35 @@ static void info_line(struct info *in, struct rgb c, const char *s)
 	snprintf(in->s[in->n++], sizeof in->s[0], "%s", s);
 }
 
+/* The selected peer's round trip to each remote it reported one for, "rtt to 1 183.4  2 33.3" over as many lines as
+ * the box is wide, at most max; "..." ends the last when more did not fit. */
+static void info_rtt_to(struct view *v, const struct view_snapshot *s, uint32_t from, struct info *in, int max)
+{
+	char line[128] = "", item[32];
+	int width = v->L.info.w - px(v, 12), lines = 0;
+	for (uint32_t l = 0; l < s->nlinks && lines < max; l++) {
+		const struct view_link *k = &s->link[l];
+		if (k->from != from || !k->rtt_known)
+			continue;
+		snprintf(item, sizeof item, "%s%u %.1f", line[0] ? "  " : "rtt to ", k->to, k->rtt_ms);
+		char next[128];
+		snprintf(next, sizeof next, "%s%s", line, item);
+		if (!line[0] || view__text_width(v, FONT_SMALL, next) <= width) {
+			snprintf(line, sizeof line, "%s", next);
+			continue;
+		}
+		if (++lines == max) {
+			snprintf(next, sizeof next, "%s ...", line);
+			snprintf(line, sizeof line, "%s", next);
+			break;
+		}
+		info_line(in, c_text, line);
+		snprintf(line, sizeof line, "       %u %.1f", k->to, k->rtt_ms);
+	}
+	if (line[0])
+		info_line(in, c_text, line);
+}
+
 static void info_of(struct view *v, const struct view_snapshot *s, struct info *in)
 {
 	char line[128];
@@ -46,6 +75,12 @@ static void info_of(struct view *v, const struct view_snapshot *s, struct info *
 		}
 		snprintf(line, sizeof line, "delay p50 %.1f ms  p99 %.1f ms", k->p50_ms, k->p99_ms);
 		info_line(in, c_text, line);
+		/* The peers' figure: both ways of the wire and their own frame pacing, which the delays above lack. */
+		if (k->rtt_known)
+			snprintf(line, sizeof line, "rtt %.1f ms, as peer %u measures", k->rtt_ms, k->from);
+		else
+			snprintf(line, sizeof line, "rtt: peer %u reports none", k->from);
+		info_line(in, k->rtt_known ? c_text : c_dim, line);
 		info_line(in, c_dim, "Up/Down Left/Right [ ] x (Shift: both)");
 	} else if (v->sel == SEL_PEER && v->sel_peer < s->npeers) {
 		const struct view_peer *p = &s->peer[v->sel_peer];
@@ -53,7 +88,7 @@ static void info_of(struct view *v, const struct view_snapshot *s, struct info *
 		info_line(in, rgb_of(view_peer_rgb(v->sel_peer)), line);
 		snprintf(line, sizeof line, "frame %u  confirmed %u", p->frame, p->confirmed);
 		info_line(in, c_text, line);
-		snprintf(line, sizeof line, "rtt %.1f ms", p->rtt_ms);
+		snprintf(line, sizeof line, "rtt %.1f ms mean", p->rtt_ms);
 		info_line(in, c_text, line);
 		snprintf(line, sizeof line, "rollbacks %.1f/s  last depth %u", p->rollbacks_per_s, p->last_rollback);
 		info_line(in, c_text, line);
@@ -63,6 +98,8 @@ static void info_of(struct view *v, const struct view_snapshot *s, struct info *
 		snprintf(line, sizeof line, "%s%s%s", p->ended ? "process ended  " : !p->alive ? "process exited  " : p->stalled ? "stalled  " : "",
 			 p->minority ? "desync minority  " : "", p->human ? "flown by you" : "");
 		info_line(in, c_amber, line);
+		/* Whatever room is left above the flown peer's line. */
+		info_rtt_to(v, s, v->sel_peer, in, INFO_LINES - 1 - in->n);
 	} else {
 		info_line(in, c_text, "nothing selected");
 		info_line(in, c_dim, "click a node, a link or a panel");
@@ -73,6 +110,22 @@ static void info_of(struct view *v, const struct view_snapshot *s, struct info *
 		info_line(in, c_amber, line);
 		in->flying = true;
 	}
+}
+
+int view_selection_text(struct view *v, char *out, size_t cap)
+{
+	struct info in = { 0 };
+	const struct view_snapshot *s = shown(v);
+	if (s)
+		info_of(v, s, &in);
+	size_t at = 0;
+	if (cap)
+		out[0] = '\0';
+	for (int i = 0; i < in.n && at + 1 < cap; i++) {
+		int n = snprintf(out + at, cap - at, "%s%s", i ? "\n" : "", in.s[i]);
+		at = n < 0 ? at : at + (size_t)n < cap ? at + (size_t)n : cap - 1;
+	}
+	return in.n;
 }
 
 void view__draw_info(struct view *v, struct target *t, const struct view_snapshot *s, bool full)
