@@ -51,6 +51,22 @@ static void assert_sin(const struct sockaddr_in *a, uint32_t ip, uint16_t port)
 	assert_int_equal(ntohs(a->sin_port), port);
 }
 
+static struct sockaddr_in6 sin6_of(const char *ip, uint16_t port)
+{
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
+	assert_int_equal(inet_pton(AF_INET6, ip, &a.sin6_addr), 1);
+	return a;
+}
+
+static void assert_sin6(const struct sockaddr_in6 *a, const char *ip, uint16_t port)
+{
+	char got[INET6_ADDRSTRLEN];
+	assert_int_equal(a->sin6_family, AF_INET6);
+	assert_non_null(inet_ntop(AF_INET6, &a->sin6_addr, got, sizeof got));
+	assert_string_equal(got, ip);
+	assert_int_equal(ntohs(a->sin6_port), port);
+}
+
 /* ---- the map ---- */
 
 static struct preload_map map_of(const char *base, const char *index)
@@ -196,6 +212,122 @@ static void test_preload_map_binds_local_addresses_to_its_own(void **state)
 	a = sin_of(0x7f000003u, 7778);
 	assert_false(preload_map_local_shown(&m, &a, PRELOAD_ASKED_NONE));
 	assert_sin(&a, 0x7f000003u, 7778);
+}
+
+static void test_preload_map_reads_dual_stack_forms_as_ipv4(void **state)
+{
+	(void)state;
+	struct sockaddr_in v4;
+	struct sockaddr_in6 a = sin6_of("::ffff:127.0.0.1", 7777), back;
+	assert_true(preload_map_v4_of(&a, &v4));
+	assert_sin(&v4, INADDR_LOOPBACK, 7777);
+	a = sin6_of("::1", 7778);
+	assert_true(preload_map_v4_of(&a, &v4));
+	assert_sin(&v4, INADDR_LOOPBACK, 7778);
+	a = sin6_of("::", 7779);
+	assert_true(preload_map_v4_of(&a, &v4));
+	assert_sin(&v4, INADDR_ANY, 7779);
+	a = sin6_of("::ffff:10.1.2.3", 53);
+	assert_true(preload_map_v4_of(&a, &v4));
+	assert_sin(&v4, 0x0a010203u, 53);
+	preload_map_v4_mapped(&v4, &back);
+	assert_sin6(&back, "::ffff:10.1.2.3", 53);
+	/* Real IPv6 addresses stand for no IPv4 one. */
+	a = sin6_of("fd00::2", 7777);
+	assert_false(preload_map_v4_of(&a, &v4));
+	a = sin6_of("::2", 7777);
+	assert_false(preload_map_v4_of(&a, &v4));
+	a = sin6_of("fe80::1", 7777);
+	assert_false(preload_map_v4_of(&a, &v4));
+}
+
+static void test_preload_map_dual_stack_sends_to_the_public_address(void **state)
+{
+	(void)state;
+	struct preload_map m = map_of("7777", "1");
+	struct sockaddr_in6 out, to = sin6_of("::ffff:127.0.0.1", 7779);
+	assert_true(preload_map_outbound6(&m, &to, &out));
+	assert_sin6(&out, "::ffff:127.0.0.4", 41002);
+	to = sin6_of("::1", 7777);
+	assert_true(preload_map_outbound6(&m, &to, &out));
+	assert_sin6(&out, "::ffff:127.0.0.2", 41000);
+	to = sin6_of("::ffff:0.0.0.0", 7777);
+	assert_true(preload_map_outbound6(&m, &to, &out));
+	assert_sin6(&out, "::ffff:127.0.0.2", 41000);
+	/* Itself: its own v4-mapped IP. */
+	to = sin6_of("::1", 7778);
+	assert_true(preload_map_outbound6(&m, &to, &out));
+	assert_sin6(&out, "::ffff:127.0.0.3", 7778);
+	/* Other ports, other addresses, real IPv6: left alone. */
+	to = sin6_of("::1", 7780);
+	assert_false(preload_map_outbound6(&m, &to, &out));
+	to = sin6_of("::ffff:127.0.0.2", 7777);
+	assert_false(preload_map_outbound6(&m, &to, &out));
+	to = sin6_of("fd00::1", 7777);
+	assert_false(preload_map_outbound6(&m, &to, &out));
+}
+
+static void test_preload_map_dual_stack_shows_peers_in_the_form_used(void **state)
+{
+	(void)state;
+	struct preload_map m = map_of("7777", "1");
+	struct sockaddr_in6 a = sin6_of("::ffff:127.0.0.2", 41000);
+	assert_true(preload_map_inbound6(&m, &a, false));
+	assert_sin6(&a, "::ffff:127.0.0.1", 7777);
+	a = sin6_of("::ffff:127.0.0.4", 41002);
+	assert_true(preload_map_inbound6(&m, &a, true));
+	assert_sin6(&a, "::1", 7779);
+	/* Its own IP, from another of its sockets. */
+	a = sin6_of("::ffff:127.0.0.3", 5000);
+	assert_true(preload_map_inbound6(&m, &a, false));
+	assert_sin6(&a, "::ffff:127.0.0.1", 5000);
+	/* Strangers, and real IPv6 (even ::1, which is no peer's): the truth. */
+	a = sin6_of("::ffff:127.0.0.4", 41003);
+	assert_false(preload_map_inbound6(&m, &a, false));
+	assert_sin6(&a, "::ffff:127.0.0.4", 41003);
+	a = sin6_of("::1", 41000);
+	assert_false(preload_map_inbound6(&m, &a, false));
+	a = sin6_of("fd00::2", 41000);
+	assert_false(preload_map_inbound6(&m, &a, true));
+	assert_sin6(&a, "fd00::2", 41000);
+}
+
+static void test_preload_map_dual_stack_binds_to_its_own_mapped_ip(void **state)
+{
+	(void)state;
+	struct preload_map m = map_of("7777", "1");
+	static const struct {
+		const char *want, *shown;
+		enum preload_asked asked;
+	} ok[] = {
+		{ "::", "::", PRELOAD_ASKED_ANY6 },
+		{ "::1", "::1", PRELOAD_ASKED_LOOPBACK6 },
+		{ "::ffff:0.0.0.0", "::ffff:0.0.0.0", PRELOAD_ASKED_MAPPED_ANY },
+		{ "::ffff:127.0.0.1", "::ffff:127.0.0.1", PRELOAD_ASKED_MAPPED_LOOPBACK },
+	};
+	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		struct sockaddr_in6 out, want = sin6_of(ok[i].want, 7778);
+		enum preload_asked asked = PRELOAD_ASKED_NONE;
+		assert_true(preload_map_bind6(&m, &want, &out, &asked));
+		assert_sin6(&out, "::ffff:127.0.0.3", 7778);
+		assert_int_equal(asked, ok[i].asked);
+		/* getsockname shows what was asked for, on the port bound. */
+		assert_true(preload_map_local_shown6(&m, &out, asked));
+		assert_sin6(&out, ok[i].shown, 7778);
+	}
+	/* A real IPv6 address, or another IPv4 one, is bound as asked. */
+	struct sockaddr_in6 out, want = sin6_of("fd00::2", 7778);
+	enum preload_asked asked;
+	assert_false(preload_map_bind6(&m, &want, &out, &asked));
+	want = sin6_of("::ffff:127.0.0.5", 7778);
+	assert_false(preload_map_bind6(&m, &want, &out, &asked));
+	/* Not rewritten, or asked for in the other family: the truth. */
+	struct sockaddr_in6 a = sin6_of("::ffff:127.0.0.3", 7778);
+	assert_false(preload_map_local_shown6(&m, &a, PRELOAD_ASKED_NONE));
+	assert_false(preload_map_local_shown6(&m, &a, PRELOAD_ASKED_ANY));
+	assert_sin6(&a, "::ffff:127.0.0.3", 7778);
+	struct sockaddr_in v4 = sin_of(0x7f000003u, 7778);
+	assert_false(preload_map_local_shown(&m, &v4, PRELOAD_ASKED_ANY6));
 }
 
 /* ---- the calls, in the child ---- */
@@ -647,6 +779,10 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_preload_map_sends_to_the_public_address),
 		cmocka_unit_test(test_preload_map_shows_peers_as_localhost),
 		cmocka_unit_test(test_preload_map_binds_local_addresses_to_its_own),
+		cmocka_unit_test(test_preload_map_reads_dual_stack_forms_as_ipv4),
+		cmocka_unit_test(test_preload_map_dual_stack_sends_to_the_public_address),
+		cmocka_unit_test(test_preload_map_dual_stack_shows_peers_in_the_form_used),
+		cmocka_unit_test(test_preload_map_dual_stack_binds_to_its_own_mapped_ip),
 	};
 	int failed = cmocka_run_group_tests_name("preload map", tests, NULL, NULL);
 	const char *library = argc > 1 ? argv[1] : getenv("LOOPSIM_PRELOAD");

@@ -45,10 +45,12 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -88,6 +90,7 @@ typedef struct sockaddr *sa_arg;
 static struct preload_map map;
 static bool active;                                  /* set last by the constructor */
 static _Atomic uint8_t asked[PRELOAD_MAX_FD];        /* enum preload_asked, per descriptor */
+static atomic_bool via_v6_loopback[PRELOAD_MAX_FD];  /* a dual-stack socket last reached a peer at ::1 (or ::) */
 static _Atomic uint32_t hello_port;                  /* the port of the last HELLO sent; 0: none yet */
 static atomic_bool program_speaks;                   /* the program sent on the control channel itself */
 static atomic_flag reader_started = ATOMIC_FLAG_INIT;
@@ -163,35 +166,101 @@ static void set_asked(int fd, enum preload_asked a)
 		atomic_store_explicit(&asked[fd], (uint8_t)a, memory_order_relaxed);
 }
 
+/* How a dual-stack socket shows its peers: ::1:BASE+j if it last reached one at ::1, else ::ffff:127.0.0.1. */
+static void set_v6_loopback(int fd, bool on)
+{
+	if (fd >= 0 && fd < PRELOAD_MAX_FD)
+		atomic_store_explicit(&via_v6_loopback[fd], on, memory_order_relaxed);
+}
+
+static bool get_v6_loopback(int fd)
+{
+	return fd >= 0 && fd < PRELOAD_MAX_FD && atomic_load_explicit(&via_v6_loopback[fd], memory_order_relaxed);
+}
+
 static enum preload_asked get_asked(int fd)
 {
 	return fd >= 0 && fd < PRELOAD_MAX_FD ? atomic_load_explicit(&asked[fd], memory_order_relaxed)
 					      : PRELOAD_ASKED_NONE;
 }
 
-/* Copies an AF_INET address the caller gave, if it is one and whole; never reads past len. */
-static bool sin_from(const struct sockaddr *a, socklen_t len, struct sockaddr_in *out)
+/* An address the library may rewrite (AF_INET or AF_INET6), or room for any the kernel returns. */
+union addr {
+	struct sockaddr sa;
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
+	struct sockaddr_storage any;
+};
+
+static socklen_t addr_len(const union addr *a)
 {
-	if (!a || len < (socklen_t)sizeof *out)
-		return false;
-	memcpy(out, a, sizeof *out);
-	return out->sin_family == AF_INET;
+	return a->sa.sa_family == AF_INET6 ? (socklen_t)sizeof a->in6 : (socklen_t)sizeof a->in;
 }
 
-/* Whether fd is an AF_INET datagram socket; *port gets its bound port (0: not bound yet). */
-static bool is_udp4(int fd, uint16_t *port)
+static uint16_t addr_port(const union addr *a)
 {
-	int type;
-	socklen_t tl = sizeof type;
-	struct sockaddr_in me;
+	return ntohs(a->sa.sa_family == AF_INET6 ? a->in6.sin6_port : a->in.sin_port);
+}
+
+/*
+ * Copies an AF_INET or AF_INET6 address the caller gave, if it is one and
+ * whole as the kernel takes it (an AF_INET6 one may omit sin6_scope_id, as
+ * RFC 2133 had it); never reads past len.
+ */
+static bool addr_from(const struct sockaddr *a, socklen_t len, union addr *out)
+{
+	sa_family_t family;
+	if (!a || len < (socklen_t)sizeof family)
+		return false;
+	memcpy(&family, a, sizeof family);
+	memset(&out->in6, 0, sizeof out->in6);
+	if (family == AF_INET && len >= (socklen_t)sizeof out->in) {
+		memcpy(&out->in, a, sizeof out->in);
+		return true;
+	}
+	if (family == AF_INET6 && len >= (socklen_t)offsetof(struct sockaddr_in6, sin6_scope_id)) {
+		memcpy(&out->in6, a, len < (socklen_t)sizeof out->in6 ? len : sizeof out->in6);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * The family of a UDP socket the library may rewrite for: AF_INET, or
+ * AF_INET6 when the socket is dual-stack (IPV6_V6ONLY off) and bound to
+ * nothing, to :: or to a v4-mapped address. Else 0: leave it alone (TCP, an
+ * IPv6-only socket, one bound to a real IPv6 address, not a socket). *port
+ * gets the bound port (0: not bound yet).
+ */
+static int udp_family(int fd, uint16_t *port)
+{
+	int type, v6only;
+	socklen_t tl = sizeof type, ol = sizeof v6only;
+	union addr me;
 	socklen_t ml = sizeof me;
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 || type != SOCK_DGRAM)
-		return false;
-	if (CALL_REAL(getsockname, fd, (struct sockaddr *)&me, &ml) < 0 || ml < sizeof me || me.sin_family != AF_INET)
-		return false;
+		return 0;
+	if (CALL_REAL(getsockname, fd, &me.sa, &ml) < 0)
+		return 0;
+	if (me.sa.sa_family == AF_INET && ml >= (socklen_t)sizeof me.in) {
+		/* fall through */
+	} else if (me.sa.sa_family == AF_INET6 && ml >= (socklen_t)sizeof me.in6) {
+		if (getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &ol) < 0 || v6only)
+			return 0;
+		if (!IN6_IS_ADDR_UNSPECIFIED(&me.in6.sin6_addr) && !IN6_IS_ADDR_V4MAPPED(&me.in6.sin6_addr))
+			return 0;
+	} else {
+		return 0;
+	}
 	if (port)
-		*port = ntohs(me.sin_port);
-	return true;
+		*port = addr_port(&me);
+	return me.sa.sa_family;
+}
+
+/* Whether a socket of this family can take a destination of that one (a dual-stack socket takes AF_INET too). */
+static bool family_fits(int sock, int dest)
+{
+	return sock != 0 && (sock == dest || (sock == AF_INET6 && dest == AF_INET));
 }
 
 static bool is_seqpacket(int fd)
@@ -286,11 +355,12 @@ static void hello(uint16_t port)
 /* After a bind the library made: say where the game now is. */
 static void bound(int fd, enum preload_asked a)
 {
-	struct sockaddr_in me;
+	union addr me;
 	socklen_t ml = sizeof me;
 	set_asked(fd, a);
-	if (CALL_REAL(getsockname, fd, (struct sockaddr *)&me, &ml) == 0 && ml >= sizeof me) {
-		uint16_t port = ntohs(me.sin_port);
+	if (CALL_REAL(getsockname, fd, &me.sa, &ml) == 0 && ml >= (socklen_t)sizeof me.in &&
+	    (me.sa.sa_family == AF_INET || (me.sa.sa_family == AF_INET6 && ml >= (socklen_t)sizeof me.in6))) {
+		uint16_t port = addr_port(&me);
 		atomic_fetch_or(&own_ports[port / 32], 1u << (port % 32));
 		hello(port);
 	}
@@ -303,22 +373,23 @@ static bool own_port(uint16_t port)
 
 /*
  * Before a datagram to the mesh: a UDP socket the game never bound would
- * be bound by the kernel to 0.0.0.0, and its datagrams would leave from
- * 127.0.0.1, which is no peer's address. Bind it to LOOPSIM_ADDR:0 first.
- * Returns whether fd is an AF_INET datagram socket (else: leave it alone).
+ * be bound by the kernel to 0.0.0.0 (or ::), and its datagrams would leave
+ * from 127.0.0.1, which is no peer's address. Bind it to LOOPSIM_ADDR:0
+ * (::ffff:LOOPSIM_ADDR:0) first. family is udp_family()'s, port its port.
  */
-static bool ready_to_send(int fd)
+static void ready_to_send(int fd, int family, uint16_t port)
 {
-	uint16_t port;
-	if (!is_udp4(fd, &port))
-		return false;
-	if (port == 0) {
-		struct sockaddr_in me = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(map.self_ip) };
-		/* Another thread may have bound it in between (EINVAL): either way it is bound now. */
-		if (CALL_REAL(bind, fd, (const struct sockaddr *)&me, sizeof me) == 0)
-			bound(fd, PRELOAD_ASKED_ANY);
-	}
-	return true;
+	if (port != 0)
+		return;
+	union addr me;
+	struct sockaddr_in self = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(map.self_ip) };
+	if (family == AF_INET6)
+		preload_map_v4_mapped(&self, &me.in6);
+	else
+		me.in = self;
+	/* Another thread may have bound it in between (EINVAL): either way it is bound now. */
+	if (CALL_REAL(bind, fd, &me.sa, addr_len(&me)) == 0)
+		bound(fd, family == AF_INET6 ? PRELOAD_ASKED_ANY6 : PRELOAD_ASKED_ANY);
 }
 
 /*
@@ -330,29 +401,56 @@ static bool ready_to_send(int fd)
  */
 enum dest_kind { DEST_NONE, DEST_PEER, DEST_OWN };
 
-static enum dest_kind dest_of(const struct sockaddr *to, socklen_t len, struct sockaddr_in *out)
+/*
+ * *out is in the destination's own family; an IPv6 form (::1, ::,
+ * ::ffff:127.0.0.1) becomes v4-mapped. *v6_loopback says whether the game
+ * wrote ::1 or :: rather than a v4-mapped address.
+ */
+static enum dest_kind dest_of(const struct sockaddr *to, socklen_t len, union addr *out, bool *v6_loopback)
 {
-	struct sockaddr_in in;
-	if (!sin_from(to, len, &in))
+	union addr in;
+	struct sockaddr_in v4;
+	*v6_loopback = false;
+	if (!addr_from(to, len, &in))
 		return DEST_NONE;
-	if (preload_map_outbound(&map, &in, out))
-		return DEST_PEER;
-	uint32_t ip = ntohl(in.sin_addr.s_addr);
-	if ((ip != INADDR_LOOPBACK && ip != INADDR_ANY) || !own_port(ntohs(in.sin_port)))
+	if (in.sa.sa_family == AF_INET6) {
+		if (preload_map_outbound6(&map, &in.in6, &out->in6)) {
+			*v6_loopback = !IN6_IS_ADDR_V4MAPPED(&in.in6.sin6_addr);
+			return DEST_PEER;
+		}
+		if (!preload_map_v4_of(&in.in6, &v4))
+			return DEST_NONE;
+	} else {
+		if (preload_map_outbound(&map, &in.in, &out->in))
+			return DEST_PEER;
+		v4 = in.in;
+	}
+	uint32_t ip = ntohl(v4.sin_addr.s_addr);
+	if ((ip != INADDR_LOOPBACK && ip != INADDR_ANY) || !own_port(ntohs(v4.sin_port)))
 		return DEST_NONE;
-	*out = in;
-	out->sin_addr.s_addr = htonl(map.self_ip);
+	v4.sin_addr.s_addr = htonl(map.self_ip);
+	if (in.sa.sa_family == AF_INET6)
+		preload_map_v4_mapped(&v4, &out->in6);
+	else
+		out->in = v4;
 	return DEST_OWN;
 }
 
 /* A destination to rewrite, for a UDP socket: true with *out set. Keeps errno. */
-static bool outbound(int fd, const struct sockaddr *to, socklen_t len, struct sockaddr_in *out)
+static bool outbound(int fd, const struct sockaddr *to, socklen_t len, union addr *out)
 {
-	enum dest_kind k = active ? dest_of(to, len, out) : DEST_NONE;
+	bool v6_loopback;
+	enum dest_kind k = active ? dest_of(to, len, out, &v6_loopback) : DEST_NONE;
 	if (k == DEST_NONE)
 		return false;
 	int saved = errno;
-	bool ok = k == DEST_PEER ? ready_to_send(fd) : is_udp4(fd, NULL);
+	uint16_t port;
+	int family = udp_family(fd, &port);
+	bool ok = family_fits(family, out->sa.sa_family);
+	if (ok && k == DEST_PEER) {
+		ready_to_send(fd, family, port);
+		set_v6_loopback(fd, v6_loopback);
+	}
 	errno = saved;
 	return ok;
 }
@@ -362,11 +460,13 @@ static bool outbound(int fd, const struct sockaddr *to, socklen_t len, struct so
  * of it are in ss, the caller's buffer holds `cap`; copies what fits, as the
  * kernel does, and gives the full length back.
  */
-static void give_addr(struct sockaddr_storage *ss, socklen_t got, struct sockaddr *to, socklen_t cap,
+static void give_addr(int fd, union addr *ss, socklen_t got, struct sockaddr *to, socklen_t cap,
 		      socklen_t *len_out)
 {
-	if (got >= (socklen_t)sizeof(struct sockaddr_in) && ss->ss_family == AF_INET)
-		preload_map_inbound(&map, (struct sockaddr_in *)ss);
+	if (got >= (socklen_t)sizeof ss->in && ss->sa.sa_family == AF_INET)
+		preload_map_inbound(&map, &ss->in);
+	else if (got >= (socklen_t)sizeof ss->in6 && ss->sa.sa_family == AF_INET6)
+		preload_map_inbound6(&map, &ss->in6, get_v6_loopback(fd));
 	memcpy(to, ss, got < cap ? got : cap);
 	*len_out = got;
 }
@@ -377,24 +477,27 @@ EXPORT int socket(int domain, int type, int protocol)
 {
 	int fd = CALL_REAL(socket, domain, type, protocol);
 	set_asked(fd, PRELOAD_ASKED_NONE); /* a new socket on a reused number: nothing to remember */
+	set_v6_loopback(fd, false);
 	return fd;
 }
 
 EXPORT int bind(int fd, csa_arg arg, socklen_t len)
 {
 	const struct sockaddr *addr = CSA(arg);
-	struct sockaddr_in want, to;
+	union addr want, to;
 	enum preload_asked a;
-	if (!active || !sin_from(addr, len, &want) || !preload_map_bind(&map, &want, &to, &a))
+	if (!active || !addr_from(addr, len, &want) ||
+	    !(want.sa.sa_family == AF_INET6 ? preload_map_bind6(&map, &want.in6, &to.in6, &a)
+					     : preload_map_bind(&map, &want.in, &to.in, &a)))
 		return CALL_REAL(bind, fd, addr, len);
 	int saved = errno;
-	bool udp = is_udp4(fd, NULL);
+	bool udp = udp_family(fd, NULL) == want.sa.sa_family; /* never rebinds an IPV6_V6ONLY socket */
 	errno = saved;
 	if (!udp) {
 		set_asked(fd, PRELOAD_ASKED_NONE);
 		return CALL_REAL(bind, fd, addr, len);
 	}
-	int r = CALL_REAL(bind, fd, (const struct sockaddr *)&to, sizeof to);
+	int r = CALL_REAL(bind, fd, &to.sa, addr_len(&to));
 	if (r == 0) {
 		bound(fd, a);
 		errno = saved;
@@ -405,20 +508,20 @@ EXPORT int bind(int fd, csa_arg arg, socklen_t len)
 EXPORT int connect(int fd, csa_arg arg, socklen_t len)
 {
 	const struct sockaddr *addr = CSA(arg);
-	struct sockaddr_in to;
+	union addr to;
 	if (outbound(fd, addr, len, &to))
-		return CALL_REAL(connect, fd, (const struct sockaddr *)&to, sizeof to);
+		return CALL_REAL(connect, fd, &to.sa, addr_len(&to));
 	return CALL_REAL(connect, fd, addr, len);
 }
 
 EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, csa_arg arg, socklen_t len)
 {
 	const struct sockaddr *addr = CSA(arg);
-	struct sockaddr_in to;
+	union addr to;
 	if (active && fd >= 0 && fd == map.control_fd)
 		atomic_store(&program_speaks, true);
 	if (outbound(fd, addr, len, &to))
-		return CALL_REAL(sendto, fd, buf, n, flags, (const struct sockaddr *)&to, sizeof to);
+		return CALL_REAL(sendto, fd, buf, n, flags, &to.sa, addr_len(&to));
 	return CALL_REAL(sendto, fd, buf, n, flags, addr, len);
 }
 
@@ -431,33 +534,42 @@ EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 
 EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
-	struct sockaddr_in to;
+	union addr to;
 	if (active && fd >= 0 && fd == map.control_fd)
 		atomic_store(&program_speaks, true);
 	if (!msg || !outbound(fd, msg->msg_name, msg->msg_namelen, &to))
 		return CALL_REAL(sendmsg, fd, msg, flags);
 	struct msghdr m = *msg;
 	m.msg_name = &to;
-	m.msg_namelen = sizeof to;
+	m.msg_namelen = addr_len(&to);
 	return CALL_REAL(sendmsg, fd, &m, flags);
 }
 
 EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
 {
-	struct sockaddr_in to[PRELOAD_MMSG_CHUNK];
+	union addr to[PRELOAD_MMSG_CHUNK];
 	struct mmsghdr chunk[PRELOAD_MMSG_CHUNK];
-	bool peer = false, own = false;
+	bool any = false, peer = false, v6_loopback = false, lo;
 	if (!active || !vec)
 		return CALL_REAL(sendmmsg, fd, vec, vlen, flags);
-	for (unsigned int i = 0; i < vlen && !peer; i++) {
-		enum dest_kind k = dest_of(vec[i].msg_hdr.msg_name, vec[i].msg_hdr.msg_namelen, &to[0]);
-		peer = k == DEST_PEER;
-		own |= k == DEST_OWN;
-	}
+	for (unsigned int i = 0; i < vlen && !any; i++)
+		any = dest_of(vec[i].msg_hdr.msg_name, vec[i].msg_hdr.msg_namelen, &to[0], &lo) != DEST_NONE;
 	int saved = errno;
-	if (!(peer ? ready_to_send(fd) : own && is_udp4(fd, NULL))) {
+	uint16_t port;
+	int family = any ? udp_family(fd, &port) : 0;
+	if (!family) {
 		errno = saved;
 		return CALL_REAL(sendmmsg, fd, vec, vlen, flags);
+	}
+	for (unsigned int i = 0; i < vlen; i++)
+		if (dest_of(vec[i].msg_hdr.msg_name, vec[i].msg_hdr.msg_namelen, &to[0], &lo) == DEST_PEER &&
+		    family_fits(family, to[0].sa.sa_family)) {
+			peer = true;
+			v6_loopback = lo; /* the last peer's form, as sendto() would leave it */
+		}
+	if (peer) {
+		ready_to_send(fd, family, port);
+		set_v6_loopback(fd, v6_loopback);
 	}
 	errno = saved;
 	/* The rewritten names live here, chunk by chunk; the caller's array only gets each msg_len back. */
@@ -467,9 +579,10 @@ EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
 		for (unsigned int c = 0; c < k; c++) {
 			struct msghdr *h = &chunk[c].msg_hdr;
 			chunk[c] = vec[i + c];
-			if (dest_of(h->msg_name, h->msg_namelen, &to[c]) != DEST_NONE) {
+			if (dest_of(h->msg_name, h->msg_namelen, &to[c], &lo) != DEST_NONE &&
+			    family_fits(family, to[c].sa.sa_family)) {
 				h->msg_name = &to[c];
-				h->msg_namelen = sizeof to[c];
+				h->msg_namelen = addr_len(&to[c]);
 			}
 		}
 		int r = CALL_REAL(sendmmsg, fd, chunk, k, flags);
@@ -490,11 +603,11 @@ EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, sa_arg arg, sock
 	struct sockaddr *addr = SA(arg);
 	if (!active || !addr || !len)
 		return CALL_REAL(recvfrom, fd, buf, n, flags, addr, len);
-	struct sockaddr_storage ss;
+	union addr ss;
 	socklen_t cap = *len, got = sizeof ss;
-	ssize_t r = CALL_REAL(recvfrom, fd, buf, n, flags, (struct sockaddr *)&ss, &got);
+	ssize_t r = CALL_REAL(recvfrom, fd, buf, n, flags, &ss.sa, &got);
 	if (r >= 0)
-		give_addr(&ss, got, addr, cap, len);
+		give_addr(fd, &ss, got, addr, cap, len);
 	return r;
 }
 
@@ -514,13 +627,13 @@ EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	if (!active || !msg || !msg->msg_name)
 		return CALL_REAL(recvmsg, fd, msg, flags);
-	struct sockaddr_storage ss;
+	union addr ss;
 	struct msghdr m = *msg;
 	m.msg_name = &ss;
 	m.msg_namelen = sizeof ss;
 	ssize_t r = CALL_REAL(recvmsg, fd, &m, flags);
 	if (r >= 0) {
-		give_addr(&ss, m.msg_namelen, msg->msg_name, msg->msg_namelen, &msg->msg_namelen);
+		give_addr(fd, &ss, m.msg_namelen, msg->msg_name, msg->msg_namelen, &msg->msg_namelen);
 		msg->msg_controllen = m.msg_controllen;
 		msg->msg_flags = m.msg_flags;
 	}
@@ -531,20 +644,31 @@ EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags, s
 {
 	if (!active || !vec)
 		return CALL_REAL(recvmmsg, fd, vec, vlen, flags, timeout);
-	/* Each name is rewritten in place if its buffer holds a whole sockaddr_in; a shorter one keeps the truth. */
+	/*
+	 * Each name is rewritten in place if its buffer holds the whole address
+	 * (a sockaddr_in, or a sockaddr_in6 on a dual-stack socket); a shorter
+	 * one keeps the truth.
+	 */
 	unsigned int n = vlen < PRELOAD_MMSG_MAX ? vlen : PRELOAD_MMSG_MAX;
-	bool whole[PRELOAD_MMSG_MAX];
+	socklen_t cap[PRELOAD_MMSG_MAX];
 	for (unsigned int i = 0; i < n; i++)
-		whole[i] = vec[i].msg_hdr.msg_name && vec[i].msg_hdr.msg_namelen >= sizeof(struct sockaddr_in);
+		cap[i] = vec[i].msg_hdr.msg_name ? vec[i].msg_hdr.msg_namelen : 0;
 	int r = CALL_REAL(recvmmsg, fd, vec, vlen, flags, timeout);
+	bool v6_loopback = r > 0 && get_v6_loopback(fd);
 	for (int i = 0; i < r && (unsigned int)i < n; i++) {
 		struct msghdr *h = &vec[i].msg_hdr;
-		struct sockaddr_in a;
-		if (whole[i] && h->msg_namelen == sizeof a) {
-			memcpy(&a, h->msg_name, sizeof a);
-			if (preload_map_inbound(&map, &a))
-				memcpy(h->msg_name, &a, sizeof a);
-		}
+		union addr a;
+		socklen_t len = h->msg_namelen;
+		if (cap[i] < len || (len != sizeof a.in && len != sizeof a.in6))
+			continue;
+		memcpy(&a, h->msg_name, len);
+		bool changed = false;
+		if (a.sa.sa_family == AF_INET && len == sizeof a.in)
+			changed = preload_map_inbound(&map, &a.in);
+		else if (a.sa.sa_family == AF_INET6 && len == sizeof a.in6)
+			changed = preload_map_inbound6(&map, &a.in6, v6_loopback);
+		if (changed)
+			memcpy(h->msg_name, &a, len);
 	}
 	return r;
 }
@@ -554,11 +678,11 @@ EXPORT int getpeername(int fd, sa_arg arg, socklen_t *len)
 	struct sockaddr *addr = SA(arg);
 	if (!active || !addr || !len)
 		return CALL_REAL(getpeername, fd, addr, len);
-	struct sockaddr_storage ss;
+	union addr ss;
 	socklen_t cap = *len, got = sizeof ss;
-	int r = CALL_REAL(getpeername, fd, (struct sockaddr *)&ss, &got);
+	int r = CALL_REAL(getpeername, fd, &ss.sa, &got);
 	if (r == 0)
-		give_addr(&ss, got, addr, cap, len);
+		give_addr(fd, &ss, got, addr, cap, len);
 	return r;
 }
 
@@ -568,12 +692,14 @@ EXPORT int getsockname(int fd, sa_arg arg, socklen_t *len)
 	enum preload_asked a = get_asked(fd);
 	if (!active || !addr || !len || a == PRELOAD_ASKED_NONE)
 		return CALL_REAL(getsockname, fd, addr, len);
-	struct sockaddr_storage ss;
+	union addr ss;
 	socklen_t cap = *len, got = sizeof ss;
-	int r = CALL_REAL(getsockname, fd, (struct sockaddr *)&ss, &got);
+	int r = CALL_REAL(getsockname, fd, &ss.sa, &got);
 	if (r == 0) {
-		if (got >= (socklen_t)sizeof(struct sockaddr_in))
-			preload_map_local_shown(&map, (struct sockaddr_in *)&ss, a);
+		if (got >= (socklen_t)sizeof ss.in && ss.sa.sa_family == AF_INET)
+			preload_map_local_shown(&map, &ss.in, a);
+		else if (got >= (socklen_t)sizeof ss.in6 && ss.sa.sa_family == AF_INET6)
+			preload_map_local_shown6(&map, &ss.in6, a);
 		memcpy(addr, &ss, got < cap ? got : cap);
 		*len = got;
 	}

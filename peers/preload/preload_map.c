@@ -165,8 +165,112 @@ bool preload_map_bind(const struct preload_map *m, const struct sockaddr_in *wan
 
 bool preload_map_local_shown(const struct preload_map *m, struct sockaddr_in *a, enum preload_asked asked)
 {
-	if (a->sin_family != AF_INET || asked == PRELOAD_ASKED_NONE || ntohl(a->sin_addr.s_addr) != m->self_ip)
+	if (a->sin_family != AF_INET || (asked != PRELOAD_ASKED_ANY && asked != PRELOAD_ASKED_LOOPBACK) ||
+	    ntohl(a->sin_addr.s_addr) != m->self_ip)
 		return false;
 	*a = sin_of(asked == PRELOAD_ASKED_LOOPBACK ? INADDR_LOOPBACK : INADDR_ANY, ntohs(a->sin_port));
 	return true;
+}
+
+/* ---- dual-stack AF_INET6 sockets: the same rules, through the IPv4 address each form stands for ---- */
+
+static struct sockaddr_in6 sin6_of(const struct in6_addr *ip, uint16_t port)
+{
+	struct sockaddr_in6 a;
+	memset(&a, 0, sizeof a);
+	a.sin6_family = AF_INET6;
+	a.sin6_addr = *ip;
+	a.sin6_port = htons(port);
+	return a;
+}
+
+bool preload_map_v4_of(const struct sockaddr_in6 *a, struct sockaddr_in *out)
+{
+	uint32_t ip;
+	if (a->sin6_family != AF_INET6)
+		return false;
+	if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) {
+		memcpy(&ip, &a->sin6_addr.s6_addr[12], sizeof ip);
+		ip = ntohl(ip);
+	} else if (IN6_IS_ADDR_LOOPBACK(&a->sin6_addr)) {
+		ip = INADDR_LOOPBACK;
+	} else if (IN6_IS_ADDR_UNSPECIFIED(&a->sin6_addr)) {
+		ip = INADDR_ANY;
+	} else {
+		return false;
+	}
+	*out = sin_of(ip, ntohs(a->sin6_port));
+	return true;
+}
+
+void preload_map_v4_mapped(const struct sockaddr_in *a, struct sockaddr_in6 *out)
+{
+	struct in6_addr ip;
+	memset(&ip, 0, sizeof ip);
+	ip.s6_addr[10] = 0xff;
+	ip.s6_addr[11] = 0xff;
+	memcpy(&ip.s6_addr[12], &a->sin_addr.s_addr, 4);
+	*out = sin6_of(&ip, ntohs(a->sin_port));
+}
+
+bool preload_map_outbound6(const struct preload_map *m, const struct sockaddr_in6 *to, struct sockaddr_in6 *out)
+{
+	struct sockaddr_in v4, o;
+	if (!preload_map_v4_of(to, &v4) || !preload_map_outbound(m, &v4, &o))
+		return false;
+	preload_map_v4_mapped(&o, out);
+	return true;
+}
+
+bool preload_map_inbound6(const struct preload_map *m, struct sockaddr_in6 *a, bool v6_loopback)
+{
+	struct sockaddr_in v4;
+	if (a->sin6_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&a->sin6_addr) || !preload_map_v4_of(a, &v4) ||
+	    !preload_map_inbound(m, &v4))
+		return false;
+	if (v6_loopback)
+		*a = sin6_of(&in6addr_loopback, ntohs(v4.sin_port));
+	else
+		preload_map_v4_mapped(&v4, a);
+	return true;
+}
+
+bool preload_map_bind6(const struct preload_map *m, const struct sockaddr_in6 *want, struct sockaddr_in6 *out,
+		       enum preload_asked *asked)
+{
+	struct sockaddr_in v4;
+	if (!preload_map_v4_of(want, &v4) || !is_local(ntohl(v4.sin_addr.s_addr)))
+		return false;
+	bool any = ntohl(v4.sin_addr.s_addr) == INADDR_ANY;
+	if (IN6_IS_ADDR_V4MAPPED(&want->sin6_addr))
+		*asked = any ? PRELOAD_ASKED_MAPPED_ANY : PRELOAD_ASKED_MAPPED_LOOPBACK;
+	else
+		*asked = any ? PRELOAD_ASKED_ANY6 : PRELOAD_ASKED_LOOPBACK6;
+	struct sockaddr_in self = sin_of(m->self_ip, ntohs(want->sin6_port));
+	preload_map_v4_mapped(&self, out);
+	return true;
+}
+
+bool preload_map_local_shown6(const struct preload_map *m, struct sockaddr_in6 *a, enum preload_asked asked)
+{
+	struct sockaddr_in v4;
+	if (a->sin6_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&a->sin6_addr) || !preload_map_v4_of(a, &v4) ||
+	    ntohl(v4.sin_addr.s_addr) != m->self_ip)
+		return false;
+	uint16_t port = ntohs(a->sin6_port);
+	switch (asked) {
+	case PRELOAD_ASKED_ANY6:
+		*a = sin6_of(&in6addr_any, port);
+		return true;
+	case PRELOAD_ASKED_LOOPBACK6:
+		*a = sin6_of(&in6addr_loopback, port);
+		return true;
+	case PRELOAD_ASKED_MAPPED_ANY:
+	case PRELOAD_ASKED_MAPPED_LOOPBACK:
+		v4 = sin_of(asked == PRELOAD_ASKED_MAPPED_ANY ? INADDR_ANY : INADDR_LOOPBACK, port);
+		preload_map_v4_mapped(&v4, a);
+		return true;
+	default:
+		return false;
+	}
 }

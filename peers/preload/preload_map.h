@@ -21,7 +21,8 @@
  * what. The map holds both views, parsed once from the environment; after
  * preload_map_parse() it is read-only, so any thread may use it.
  *
- * Every address here is a struct sockaddr_in in network byte order, as the
+ * Every address here is a struct sockaddr_in (or, for the dual-stack
+ * functions below, a struct sockaddr_in6) in network byte order, as the
  * socket calls carry it; every function is pure and cannot fail.
  */
 struct preload_map {
@@ -39,6 +40,11 @@ enum preload_asked {
 	PRELOAD_ASKED_NONE = 0,  /* not rewritten: show the truth */
 	PRELOAD_ASKED_ANY,       /* 0.0.0.0, or no bind at all (the library bound it before a send) */
 	PRELOAD_ASKED_LOOPBACK,  /* 127.0.0.1 */
+	/* The same, for a dual-stack AF_INET6 socket (the library bound it to ::ffff:LOOPSIM_ADDR). */
+	PRELOAD_ASKED_ANY6,            /* ::, or no bind at all */
+	PRELOAD_ASKED_LOOPBACK6,       /* ::1 */
+	PRELOAD_ASKED_MAPPED_ANY,      /* ::ffff:0.0.0.0 */
+	PRELOAD_ASKED_MAPPED_LOOPBACK, /* ::ffff:127.0.0.1 */
 };
 
 /*
@@ -79,5 +85,49 @@ bool preload_map_bind(const struct preload_map *m, const struct sockaddr_in *wan
 
 /* The socket's own address as getsockname() shows it, in place: the game's own IP becomes what it asked for. */
 bool preload_map_local_shown(const struct preload_map *m, struct sockaddr_in *a, enum preload_asked asked);
+
+/*
+ * Dual-stack AF_INET6 sockets (IPV6_V6ONLY off, Linux's default): Java's
+ * DatagramSocket, Godot, .NET. Such a socket reaches 127.0.0.1 as
+ * ::ffff:127.0.0.1, and a game may also write ::1 (or ::) for it. The
+ * library binds the socket to the v4-mapped ::ffff:LOOPSIM_ADDR, on which it
+ * carries IPv4 only, and maps addresses through the IPv4 functions above:
+ * an IPv6 form stands for an IPv4 address, the rule is applied, and the
+ * result is given back v4-mapped. Real IPv6 addresses are never rewritten.
+ */
+
+/*
+ * The IPv4 address a dual-stack address stands for: ::ffff:a.b.c.d is
+ * a.b.c.d, ::1 is 127.0.0.1 and :: is 0.0.0.0, on the same port. Returns
+ * false for any other address (a real IPv6 one) or family.
+ */
+bool preload_map_v4_of(const struct sockaddr_in6 *a, struct sockaddr_in *out);
+
+/* ::ffff:a.b.c.d on a's port: how a dual-stack socket carries the IPv4 address a. */
+void preload_map_v4_mapped(const struct sockaddr_in *a, struct sockaddr_in6 *out);
+
+/* preload_map_outbound() for a dual-stack destination (::ffff:127.0.0.1, ::1, ...); *out is v4-mapped. */
+bool preload_map_outbound6(const struct preload_map *m, const struct sockaddr_in6 *to, struct sockaddr_in6 *out);
+
+/*
+ * preload_map_inbound() for a v4-mapped source, in place: peer j becomes
+ * ::ffff:127.0.0.1:base+j, or ::1:base+j when v6_loopback (the game reaches
+ * its peers at ::1, and would see them there without loopsim). Any other
+ * source is left alone.
+ */
+bool preload_map_inbound6(const struct preload_map *m, struct sockaddr_in6 *a, bool v6_loopback);
+
+/*
+ * preload_map_bind() for a dual-stack socket: ::, ::1, ::ffff:0.0.0.0 and
+ * ::ffff:127.0.0.1 on port p become ::ffff:LOOPSIM_ADDR on port p, with
+ * *asked one of the PRELOAD_ASKED_*6 / MAPPED_* values. The caller checks
+ * that the socket is dual-stack: an IPV6_V6ONLY socket cannot take a
+ * v4-mapped address, and is left alone.
+ */
+bool preload_map_bind6(const struct preload_map *m, const struct sockaddr_in6 *want, struct sockaddr_in6 *out,
+		       enum preload_asked *asked);
+
+/* preload_map_local_shown() for a dual-stack socket: ::ffff:LOOPSIM_ADDR becomes what it asked for. */
+bool preload_map_local_shown6(const struct preload_map *m, struct sockaddr_in6 *a, enum preload_asked asked);
 
 #endif
