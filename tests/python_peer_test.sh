@@ -64,4 +64,16 @@ for p in $pids; do wait $p || fail "a standalone Python peer failed: $(cat "$dir
 states=$(sed -n 's/.*frame 59 state \([0-9a-f]*\)$/\1/p' "$dir"/alone-*.err | sort -u)
 [ "$(echo "$states" | wc -l)" = 1 ] && [ -n "$states" ] || fail "standalone peers disagree: $(cat "$dir"/alone-*.err)"; ok
 
+# RTT's bytes, as control.c's layout table gives them (test_control checks the same bytes against ctl_decode):
+# peer 0 of 3, its own slot unknown, 183.4 ms to peer 1, 25.8 ms to peer 2; then unknowns and a clamp.
+rtt=$(PYTHONPATH="$here/../peers/python" python3 -c '
+import socket, loopsim_peer as L
+a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+p = L.Peer.from_args("0", "127.0.0.2", "127.0.0.2:1,127.0.0.3:2,127.0.0.4:3", "1")
+p._sock = a
+p.rtt(0x01020304, [5, 183.4, 25.8])
+p.rtt(1, [None, float("nan"), 7000])
+print(b.recv(64).hex(), b.recv(64).hex())') || fail "the Python client cannot send RTT"
+[ "$rtt" = "4c4301110403020103ffff2a070201 4c4301110100000003fffffffffeff" ] || fail "RTT bytes from Python: $rtt"; ok
+
 echo "python_peer_test: all $checks checks passed"

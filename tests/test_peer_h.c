@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,8 +24,9 @@ _Static_assert(LOOPSIM_PEER_MAX_PEERS == CTL_MAX_PEERS, "peer count limit");
 _Static_assert(LOOPSIM_PEER__VERSION == CTL_VERSION, "protocol version");
 _Static_assert(LOOPSIM_PEER__HELLO == CTL_HELLO && LOOPSIM_PEER__FRAME == CTL_FRAME &&
 		       LOOPSIM_PEER__DESYNC == CTL_DESYNC && LOOPSIM_PEER__BYE == CTL_BYE && LOOPSIM_PEER__QUIT == CTL_QUIT &&
-		       LOOPSIM_PEER__STATE == CTL_STATE,
+		       LOOPSIM_PEER__STATE == CTL_STATE && LOOPSIM_PEER__RTT == CTL_RTT,
 	       "message types");
+_Static_assert(LOOPSIM_PEER__RTT_UNKNOWN == CTL_RTT_UNKNOWN && CTL_RTT_UNIT_US == 100, "RTT units");
 _Static_assert(LOOPSIM_PEER_STATE_SHIPS == CTL_STATE_MAX_SHIPS && LOOPSIM_PEER_STATE_BULLETS == CTL_STATE_MAX_BULLETS,
 	       "STATE limits");
 _Static_assert((int)LOOPSIM_PEER_BYE_DONE == (int)CTL_BYE_DONE && (int)LOOPSIM_PEER_BYE_QUIT == (int)CTL_BYE_QUIT &&
@@ -238,6 +240,38 @@ static void test_peer_h_desync_refuses_a_mask_beyond_the_peers(void **state)
 	assert_true(m.u.desync.checksum[2] == 3);
 }
 
+static void test_peer_h_rtt_decodes_to_tenths_of_a_ms_with_unknowns(void **state)
+{
+	struct pair *p = *state; /* index 63 of 64 */
+	struct ctl_msg m;
+	double rtt[CTL_MAX_PEERS];
+	for (unsigned k = 0; k < CTL_MAX_PEERS; k++)
+		rtt[k] = 10.0 + k;
+	rtt[0] = 183.34;  /* rounds to 1833 */
+	rtt[1] = 183.36;  /* 1834 */
+	rtt[2] = -1;      /* unknown */
+	rtt[3] = NAN;
+	rtt[4] = 7000;    /* past 6553.4: clamped */
+	rtt[5] = 0;       /* a measured 0, not an unknown */
+	rtt[63] = 5;      /* its own: unknown whatever it says */
+	assert_int_equal(loopsim_peer_rtt(&p->lp, 0xfedcba98u, rtt), 0);
+	recv_and_decode(p->fd[0], &m);
+	assert_int_equal(m.type, CTL_RTT);
+	assert_int_equal(m.u.rtt.frame, 0xfedcba98u);
+	assert_int_equal(m.u.rtt.npeers, 64);
+	assert_int_equal(m.u.rtt.rtt[0], 1833);
+	assert_int_equal(m.u.rtt.rtt[1], 1834);
+	assert_int_equal(m.u.rtt.rtt[2], CTL_RTT_UNKNOWN);
+	assert_int_equal(m.u.rtt.rtt[3], CTL_RTT_UNKNOWN);
+	assert_int_equal(m.u.rtt.rtt[4], 0xfffe);
+	assert_int_equal(m.u.rtt.rtt[5], 0);
+	assert_int_equal(m.u.rtt.rtt[6], 160);
+	assert_int_equal(m.u.rtt.rtt[62], 720);
+	assert_int_equal(m.u.rtt.rtt[63], CTL_RTT_UNKNOWN);
+	assert_int_equal(loopsim_peer_rtt(&p->lp, 1, NULL), -EINVAL);
+	assert_nothing_waits(p->fd[0]);
+}
+
 /* The fullest STATE, with negative and high-bit values in every field, decodes field for field. */
 static void test_peer_h_state_decodes_to_the_same_values(void **state)
 {
@@ -446,6 +480,7 @@ static void test_peer_h_reports_are_no_ops_without_a_control_fd(void **state)
 	assert_int_equal(loopsim_peer_desync(&lp, 1, 3, sums), 0);
 	assert_int_equal(loopsim_peer_desync(&lp, 1, ~0ull, NULL), 0); /* not even checked: nothing is sent */
 	assert_int_equal(loopsim_peer_state(&lp, 1, NULL, 99, NULL, 0), 0);
+	assert_int_equal(loopsim_peer_rtt(&lp, 1, NULL), 0);
 	assert_int_equal(loopsim_peer_bye(&lp, LOOPSIM_PEER_BYE_DONE), 0);
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(loopsim_peer_poll_quit(&lp), 0);
@@ -595,6 +630,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_peer_h_desync_decodes_to_the_same_values, pair_setup_full,
 						pair_teardown),
 		cmocka_unit_test_setup_teardown(test_peer_h_desync_refuses_a_mask_beyond_the_peers, pair_setup,
+						pair_teardown),
+		cmocka_unit_test_setup_teardown(test_peer_h_rtt_decodes_to_tenths_of_a_ms_with_unknowns, pair_setup_full,
 						pair_teardown),
 		cmocka_unit_test_setup_teardown(test_peer_h_state_decodes_to_the_same_values, pair_setup, pair_teardown),
 		cmocka_unit_test_setup_teardown(test_peer_h_state_refuses_what_the_harness_would, pair_setup,

@@ -36,6 +36,8 @@ STATE_MAX_BULLETS = 128
 
 HELLO, FRAME, STATE, DESYNC, BYE, DUMPED = 1, 2, 3, 4, 5, 6
 DUMP, QUIT, PERTURB = 10, 11, 13
+RTT = 17
+RTT_UNKNOWN = 0xFFFF
 
 BYE_DONE, BYE_QUIT, BYE_ERROR = 0, 1, 2
 
@@ -193,6 +195,18 @@ class Peer:
             raise ValueError("one checksum per peer, and no known_mask bit at or above npeers")
         self._send(_header(DESYNC) + struct.pack("<IBQ", frame & 0xFFFFFFFF, self.npeers, known_mask)
                    + b"".join(struct.pack("<Q", c & 0xFFFFFFFFFFFFFFFF) for c in checksums))
+
+    def rtt(self, frame, rtt_ms):
+        """RTT (optional): my round trip to each remote, so the viewer and the report show it per pair.
+        rtt_ms has npeers entries in index order, in ms; None (or a negative number) is unknown, and so is my
+        own entry. Sent in 0.1 ms, longer than 6553.4 ms clamped. About once a second is plenty."""
+        if len(rtt_ms) != self.npeers:
+            raise ValueError("one round trip per peer")
+        body = struct.pack("<IB", frame & 0xFFFFFFFF, self.npeers)
+        for k, v in enumerate(rtt_ms):
+            known = k != self.index and v is not None and v >= 0  # NaN >= 0 is False
+            body += struct.pack("<H", min(int(v * 10 + 0.5), RTT_UNKNOWN - 1) if known else RTT_UNKNOWN)
+        self._send(_header(RTT) + body)
 
     def bye(self, reason=BYE_QUIT):
         """BYE: I am leaving (BYE_DONE, BYE_QUIT or BYE_ERROR). Send it last."""

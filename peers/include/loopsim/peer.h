@@ -110,6 +110,7 @@ struct loopsim_peer {
 #define LOOPSIM_PEER__DUMP 10
 #define LOOPSIM_PEER__QUIT 11
 #define LOOPSIM_PEER__PERTURB 13
+#define LOOPSIM_PEER__RTT 17
 #define LOOPSIM_PEER_DUMP_MAX 12288 /* CTL_DUMP_MAX: the most state loopsim_peer_dumped() carries */
 #define LOOPSIM_PEER_STATE_SHIPS 16    /* CTL_STATE_MAX_SHIPS: the most ships one STATE carries */
 #define LOOPSIM_PEER_STATE_BULLETS 128 /* CTL_STATE_MAX_BULLETS */
@@ -117,6 +118,8 @@ struct loopsim_peer {
 #define LOOPSIM_PEER__FRAME_SIZE 44
 #define LOOPSIM_PEER__BYE_SIZE 5
 #define LOOPSIM_PEER__DESYNC_SIZE(n) (17 + 8 * (n))
+#define LOOPSIM_PEER__RTT_SIZE(n) (9 + 2 * (n))
+#define LOOPSIM_PEER__RTT_UNKNOWN 0xFFFF   /* CTL_RTT_UNKNOWN */
 #define LOOPSIM_PEER__STATE_SIZE(ns, nb) (10 + 13 * (ns) + 9 * (nb))
 
 /* Without MSG_NOSIGNAL (macOS), init sets SO_NOSIGPIPE on the control fd: the harness going away must show as
@@ -422,6 +425,31 @@ static inline int loopsim_peer_frame(const struct loopsim_peer *p, uint32_t fram
 				     uint64_t checksum)
 {
 	return loopsim_peer_frame_stats(p, frame, confirmed, checksum, NULL);
+}
+
+/* RTT (optional): your round trip to each remote, so that the viewer and the report show it per pair (FRAME's
+ * rtt_ms is one figure for all). rtt_ms[] has p->npeers entries in index order, in ms; a negative entry (or NaN)
+ * is unknown, and so is your own. Sent in 0.1 ms, longer than 6553.4 ms clamped. About once a second is
+ * plenty. -EINVAL if rtt_ms is NULL. */
+static inline int loopsim_peer_rtt(const struct loopsim_peer *p, uint32_t frame, const double *rtt_ms)
+{
+	uint8_t buf[LOOPSIM_PEER__RTT_SIZE(LOOPSIM_PEER_MAX_PEERS)], *b = buf;
+	if (p->control_fd < 0)
+		return 0;
+	if (!rtt_ms || p->npeers < 1 || p->npeers > LOOPSIM_PEER_MAX_PEERS)
+		return -EINVAL;
+	b = loopsim_peer__header(b, LOOPSIM_PEER__RTT);
+	b = loopsim_peer__put(b, frame, 4);
+	b = loopsim_peer__put(b, p->npeers, 1);
+	for (unsigned k = 0; k < p->npeers; k++) {
+		double v = rtt_ms[k];
+		uint32_t tenths = LOOPSIM_PEER__RTT_UNKNOWN;
+		if (k != p->index && v >= 0) /* false for NaN too */
+			tenths = v * 10 + 0.5 >= LOOPSIM_PEER__RTT_UNKNOWN ? LOOPSIM_PEER__RTT_UNKNOWN - 1
+									    : (uint32_t)(v * 10 + 0.5);
+		b = loopsim_peer__put(b, tenths, 2);
+	}
+	return loopsim_peer__send(p, buf, (size_t)(b - buf));
 }
 
 /* DESYNC (optional): my own netcode saw checksums of `frame` disagree. checksum[] has p->npeers entries in index
