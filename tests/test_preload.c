@@ -653,6 +653,142 @@ static void test_preload_other_traffic_is_untouched(void **state)
 	close(devnull);
 }
 
+/* A dual-stack AF_INET6 socket, as Java, Godot and .NET open one; skipped where the kernel has no IPv6. */
+static int udp6(void)
+{
+	int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 && errno == EAFNOSUPPORT)
+		skip();
+	assert_true(fd >= 0);
+	return fd;
+}
+
+static void raw_sockname6(int fd, struct sockaddr_in6 *a)
+{
+	socklen_t len = sizeof *a;
+	assert_int_equal(syscall(SYS_getsockname, fd, a, &len), 0);
+}
+
+static char self_mapped[INET6_ADDRSTRLEN]; /* ::ffff:LOOPSIM_ADDR */
+
+static void test_preload_dual_stack_socket_reaches_peers_at_both_forms(void **state)
+{
+	(void)state;
+	int fd = udp6();
+	struct sockaddr_in6 me = sin6_of("::", 0), got, from6;
+	struct sockaddr_in from;
+	char buf[8];
+	errno = 1234;
+	assert_int_equal(bind(fd, (struct sockaddr *)&me, sizeof me), 0);
+	assert_int_equal(errno, 1234);
+	raw_sockname6(fd, &got);
+	uint16_t port = ntohs(got.sin6_port);
+	assert_sin6(&got, self_mapped, port);
+	socklen_t len = sizeof got;
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&got, &len), 0);
+	assert_int_equal(len, sizeof got);
+	assert_sin6(&got, "::", port);
+
+	/* ::ffff:127.0.0.1:BASE+1 is peer 1; it answers as ::ffff:127.0.0.1:BASE+1. */
+	struct sockaddr_in6 to = sin6_of("::ffff:127.0.0.1", (uint16_t)(base + 1));
+	assert_int_equal(sendto(fd, "six", 3, 0, (struct sockaddr *)&to, sizeof to), 3);
+	assert_int_equal(errno, 1234);
+	assert_int_equal(raw_recvfrom(wire_fd[1], buf, sizeof buf, &from), 3);
+	assert_sin(&from, self_ip, port);
+	raw_sendto(wire_fd[1], "xis", 3, &from);
+	assert_true(readable(fd));
+	len = sizeof from6;
+	assert_int_equal(recvfrom(fd, buf, sizeof buf, 0, (struct sockaddr *)&from6, &len), 3);
+	assert_int_equal(len, sizeof from6);
+	assert_sin6(&from6, "::ffff:127.0.0.1", (uint16_t)(base + 1));
+
+	/* ::1:BASE+2 is peer 2; once the socket reaches peers there, it sees them there (recvmsg). */
+	to = sin6_of("::1", (uint16_t)(base + 2));
+	assert_int_equal(sendto(fd, "one", 3, 0, (struct sockaddr *)&to, sizeof to), 3);
+	assert_int_equal(raw_recvfrom(wire_fd[2], buf, sizeof buf, &from), 3);
+	assert_sin(&from, self_ip, port);
+	raw_sendto(wire_fd[2], "eno", 3, &from);
+	assert_true(readable(fd));
+	struct iovec iov = { .iov_base = buf, .iov_len = sizeof buf };
+	struct msghdr mh = { .msg_name = &from6, .msg_namelen = sizeof from6, .msg_iov = &iov, .msg_iovlen = 1 };
+	assert_int_equal(recvmsg(fd, &mh, 0), 3);
+	assert_int_equal(mh.msg_namelen, sizeof from6);
+	assert_sin6(&from6, "::1", (uint16_t)(base + 2));
+
+	/* An AF_INET destination, which Linux takes on a dual-stack socket, and sendmmsg/recvmmsg. */
+	struct sockaddr_in to4 = sin_of(INADDR_LOOPBACK, (uint16_t)(base + 1));
+	to = sin6_of("::ffff:127.0.0.1", (uint16_t)(base + 2));
+	struct iovec v[2] = { { .iov_base = "m1", .iov_len = 2 }, { .iov_base = "m2", .iov_len = 2 } };
+	struct mmsghdr mm[2] = {
+		{ .msg_hdr = { .msg_name = &to4, .msg_namelen = sizeof to4, .msg_iov = &v[0], .msg_iovlen = 1 } },
+		{ .msg_hdr = { .msg_name = &to, .msg_namelen = sizeof to, .msg_iov = &v[1], .msg_iovlen = 1 } },
+	};
+	assert_int_equal(sendmmsg(fd, mm, 2, 0), 2);
+	assert_int_equal(raw_recvfrom(wire_fd[1], buf, sizeof buf, &from), 2);
+	assert_sin(&from, self_ip, port);
+	assert_int_equal(raw_recvfrom(wire_fd[2], buf, sizeof buf, &from), 2);
+	assert_sin(&from, self_ip, port);
+	raw_sendto(wire_fd[1], "r1", 2, &from);
+	assert_true(readable(fd));
+	iov = (struct iovec){ .iov_base = buf, .iov_len = sizeof buf };
+	mm[0] = (struct mmsghdr){ .msg_hdr = { .msg_name = &from6, .msg_namelen = sizeof from6, .msg_iov = &iov,
+					       .msg_iovlen = 1 } };
+	assert_int_equal(recvmmsg(fd, mm, 1, MSG_DONTWAIT, NULL), 1);
+	assert_int_equal(mm[0].msg_hdr.msg_namelen, sizeof from6);
+	assert_sin6(&from6, "::ffff:127.0.0.1", (uint16_t)(base + 1)); /* the last peer was reached v4-mapped */
+
+	/* Its own sockets: ::1:BASE+0 is the game itself (an AF_INET socket), shown to it as 127.0.0.1. */
+	to = sin6_of("::1", base);
+	assert_int_equal(sendto(fd, "me", 2, 0, (struct sockaddr *)&to, sizeof to), 2);
+	assert_true(readable(game_fd));
+	len = sizeof from;
+	assert_int_equal(recvfrom(game_fd, buf, sizeof buf, 0, (struct sockaddr *)&from, &len), 2);
+	assert_sin(&from, INADDR_LOOPBACK, port);
+	close(fd);
+}
+
+static void test_preload_dual_stack_socket_is_bound_before_it_sends(void **state)
+{
+	(void)state;
+	int fd = udp6();
+	struct sockaddr_in6 to = sin6_of("::1", (uint16_t)(base + 2)), me, peer;
+	struct sockaddr_in from;
+	char buf[8];
+	assert_int_equal(connect(fd, (struct sockaddr *)&to, sizeof to), 0);
+	socklen_t len = sizeof peer;
+	assert_int_equal(getpeername(fd, (struct sockaddr *)&peer, &len), 0);
+	assert_sin6(&peer, "::1", (uint16_t)(base + 2));
+	assert_int_equal(send(fd, "conn", 4, 0), 4);
+	assert_int_equal(raw_recvfrom(wire_fd[2], buf, sizeof buf, &from), 4);
+	assert_int_equal(ntohl(from.sin_addr.s_addr), self_ip);
+	raw_sockname6(fd, &me);
+	assert_sin6(&me, self_mapped, ntohs(from.sin_port));
+	len = sizeof me;
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&me, &len), 0);
+	assert_sin6(&me, "::", ntohs(from.sin_port)); /* as if the kernel had bound it */
+	close(fd);
+}
+
+static void test_preload_ipv6_only_socket_is_untouched(void **state)
+{
+	(void)state;
+	int fd = udp6(), on = 1;
+	assert_int_equal(setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on), 0);
+	struct sockaddr_in6 me = sin6_of("::", 0), got;
+	assert_int_equal(bind(fd, (struct sockaddr *)&me, sizeof me), 0);
+	raw_sockname6(fd, &got);
+	uint16_t port = ntohs(got.sin6_port);
+	assert_sin6(&got, "::", port);
+	/* Its datagram to ::1:BASE+1 is not rerouted to peer 1 (it may fail: ::1 may be down in a container). */
+	struct sockaddr_in6 to = sin6_of("::1", (uint16_t)(base + 1));
+	(void)sendto(fd, "v6", 2, 0, (struct sockaddr *)&to, sizeof to);
+	struct pollfd p = { .fd = wire_fd[1], .events = POLLIN };
+	assert_int_equal(poll(&p, 1, 0), 0);
+	raw_sockname6(fd, &got);
+	assert_sin6(&got, "::", port);
+	close(fd);
+}
+
 static void test_preload_quit_is_answered_with_bye_and_sigterm(void **state)
 {
 	(void)state;
@@ -689,6 +825,7 @@ static int run_calls(void)
 		return 1;
 	}
 	self_ip = ntohl(a.s_addr);
+	snprintf(self_mapped, sizeof self_mapped, "::ffff:%s", addr);
 	base = (uint16_t)atoi(b);
 	harness_fd = atoi(h);
 	const struct CMUnitTest tests[] = {
@@ -706,6 +843,9 @@ static int run_calls(void)
 		cmocka_unit_test(test_preload_sending_to_itself_skips_the_wire),
 		cmocka_unit_test(test_preload_sockets_of_one_game_reach_each_other_over_localhost),
 		cmocka_unit_test(test_preload_other_traffic_is_untouched),
+		cmocka_unit_test(test_preload_dual_stack_socket_reaches_peers_at_both_forms),
+		cmocka_unit_test(test_preload_dual_stack_socket_is_bound_before_it_sends),
+		cmocka_unit_test(test_preload_ipv6_only_socket_is_untouched),
 		/* Last: it ends the library's reader thread. */
 		cmocka_unit_test(test_preload_quit_is_answered_with_bye_and_sigterm),
 	};
