@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: MIT
+// When each frame ran: a ring of first-report times, and frames.tsv written and read back.
+#include "harness/frame_clock.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Slot frame % SPAN holds that frame's time plus one (0: empty), with the frame, since the ring wraps. */
+struct frame_clock {
+	bool any;
+	uint32_t top;
+	uint32_t frame[FRAME_CLOCK_SPAN];
+	uint64_t t1[FRAME_CLOCK_SPAN];
+};
+
+struct frame_clock *frame_clock_create(void)
+{
+	return calloc(1, sizeof(struct frame_clock));
+}
+
+void frame_clock_destroy(struct frame_clock *c)
+{
+	free(c);
+}
+
+void frame_clock_note(struct frame_clock *c, uint32_t frame, uint64_t t_us)
+{
+	if (!c || (c->any && frame <= c->top))
+		return;
+	c->any = true;
+	c->top = frame;
+	c->frame[frame % FRAME_CLOCK_SPAN] = frame;
+	c->t1[frame % FRAME_CLOCK_SPAN] = t_us + 1;
+}
+
+bool frame_clock_top(const struct frame_clock *c, uint32_t *frame)
+{
+	if (!c || !c->any)
+		return false;
+	*frame = c->top;
+	return true;
+}
+
+/* Frame f's own time, if it was noted and the ring still keeps it. */
+static bool kept(const struct frame_clock *c, uint32_t f, uint64_t *t_us)
+{
+	if (!c->any || f > c->top || c->top - f >= FRAME_CLOCK_SPAN)
+		return false;
+	uint32_t i = f % FRAME_CLOCK_SPAN;
+	if (c->frame[i] != f || c->t1[i] == 0)
+		return false;
+	*t_us = c->t1[i] - 1;
+	return true;
+}
+
+/* The oldest frame the ring keeps (the newest is top). */
+static uint32_t oldest(const struct frame_clock *c)
+{
+	uint32_t lo = c->top >= FRAME_CLOCK_SPAN - 1 ? c->top - (FRAME_CLOCK_SPAN - 1) : 0;
+	uint64_t t;
+	for (uint32_t f = lo; f < c->top; f++)
+		if (kept(c, f, &t))
+			return f;
+	return c->top;
+}
+
+/* Microseconds a frame, over everything kept; 60 a second when one frame is all there is. */
+static double pace_us(const struct frame_clock *c)
+{
+	uint32_t first = oldest(c);
+	uint64_t t0, t1;
+	if (first == c->top || !kept(c, first, &t0) || !kept(c, c->top, &t1) || t1 <= t0)
+		return 1e6 / 60;
+	return (double)(t1 - t0) / (double)(c->top - first);
+}
+
+bool frame_clock_at(const struct frame_clock *c, uint32_t frame, uint64_t *t_us)
+{
+	if (!c || !c->any)
+		return false;
+	if (kept(c, frame, t_us))
+		return true;
+	uint32_t first = oldest(c);
+	uint64_t tlo = 0, thi = 0;
+	if (frame > c->top) {
+		kept(c, c->top, &tlo);
+		*t_us = tlo + (uint64_t)(pace_us(c) * (double)(frame - c->top));
+		return true;
+	}
+	if (frame < first) {
+		kept(c, first, &thi);
+		double back = pace_us(c) * (double)(first - frame);
+		*t_us = back >= (double)thi ? 0 : thi - (uint64_t)back;
+		return true;
+	}
+	/* Inside the kept span, between two kept frames: every report in between skipped it. */
+	uint32_t lo = frame, hi = frame;
+	while (lo > first && !kept(c, lo, &tlo))
+		lo--;
+	while (hi < c->top && !kept(c, hi, &thi))
+		hi++;
+	kept(c, lo, &tlo);
+	kept(c, hi, &thi);
+	*t_us = tlo + (uint64_t)((double)(thi - tlo) * (double)(frame - lo) / (double)(hi - lo));
+	return true;
+}
+
+int frame_clock_write(const struct frame_clock *c, uint64_t start_us, FILE *f)
+{
+	fprintf(f, "# loopsim frames v1 start_us=%" PRIu64 "\n# frame\tt_us\n", start_us);
+	if (c && c->any) {
+		uint64_t t;
+		for (uint32_t fr = oldest(c);; fr++) {
+			if (kept(c, fr, &t))
+				fprintf(f, "%" PRIu32 "\t%" PRIu64 "\n", fr, t);
+			if (fr == c->top)
+				break;
+		}
+	}
+	return ferror(f) ? -1 : 0;
+}
+
+void frame_map_free(struct frame_map *m)
+{
+	free(m->frame);
+	free(m->t_us);
+	memset(m, 0, sizeof *m);
+}
+
+int frame_map_load(const char *path, struct frame_map *m, char *err, size_t errlen)
+{
+	memset(m, 0, sizeof *m);
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		if (errno == ENOENT)
+			return 1;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	char line[128];
+	uint32_t lineno = 0, cap = 0;
+	int rc = 0;
+	while (fgets(line, sizeof line, f)) {
+		lineno++;
+		if (line[0] == '#') {
+			const char *s = strstr(line, "start_us=");
+			if (s)
+				m->start_us = strtoull(s + 9, NULL, 10);
+			continue;
+		}
+		uint32_t fr;
+		uint64_t t;
+		char tail;
+		if (sscanf(line, "%" SCNu32 "\t%" SCNu64 "%c", &fr, &t, &tail) != 3 || tail != '\n' ||
+		    (m->n && (fr <= m->frame[m->n - 1] || t < m->t_us[m->n - 1]))) {
+			snprintf(err, errlen, "%s:%u: want 'frame<TAB>t_us', frames and times increasing", path, lineno);
+			rc = -1;
+			break;
+		}
+		if (m->n == cap) {
+			uint32_t nc = cap ? cap * 2 : 1024;
+			uint32_t *nf = realloc(m->frame, sizeof *nf * nc);
+			if (nf)
+				m->frame = nf;
+			uint64_t *nt = nf ? realloc(m->t_us, sizeof *nt * nc) : NULL;
+			if (!nt) {
+				snprintf(err, errlen, "%s: out of memory", path);
+				rc = -1;
+				break;
+			}
+			m->t_us = nt;
+			cap = nc;
+		}
+		m->frame[m->n] = fr;
+		m->t_us[m->n] = t;
+		m->n++;
+	}
+	if (rc == 0 && ferror(f)) {
+		snprintf(err, errlen, "%s: read error", path);
+		rc = -1;
+	}
+	fclose(f);
+	if (rc < 0)
+		frame_map_free(m);
+	return rc;
+}
+
+double frame_map_frame_at(const struct frame_map *m, uint64_t t_us, double fps)
+{
+	double period = 1e6 / fps;
+	if (m->n >= 2 && m->t_us[m->n - 1] > m->t_us[0])
+		period = (double)(m->t_us[m->n - 1] - m->t_us[0]) / (double)(m->frame[m->n - 1] - m->frame[0]);
+	if (m->n == 0)
+		return (double)t_us / period;
+	if (t_us <= m->t_us[0])
+		return (double)m->frame[0] - (double)(m->t_us[0] - t_us) / period;
+	if (t_us >= m->t_us[m->n - 1])
+		return (double)m->frame[m->n - 1] + (double)(t_us - m->t_us[m->n - 1]) / period;
+	uint32_t lo = 0, hi = m->n - 1; /* t_us[lo] < t_us <= t_us[hi] */
+	while (hi - lo > 1) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (m->t_us[mid] < t_us)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	double span = (double)(m->t_us[hi] - m->t_us[lo]);
+	double part = span > 0 ? (double)(t_us - m->t_us[lo]) / span : 1;
+	return (double)m->frame[lo] + part * (double)(m->frame[hi] - m->frame[lo]);
+}
