@@ -10,6 +10,11 @@
  *   mesh    bind 0.0.0.0:BASE+index (or 127.0.0.1 with --bind loopback), send to every other instance
  *   server  index 0 only: bind 0.0.0.0:BASE, send to every client it has heard from, at the address it saw
  *   client  bind 0.0.0.0:0 (or not at all with --bind none), send to the server at 127.0.0.1:BASE
+ * With --ipv6 mapped or --ipv6 loopback it is the same game on a dual-stack
+ * AF_INET6 socket, as Java's DatagramSocket opens one: it binds :: (or ::1
+ * with --bind loopback) and reaches the others at ::ffff:127.0.0.1:BASE+j
+ * (mapped) or ::1:BASE+j (loopback), and it takes datagrams only from the
+ * form it sends to.
  * It sends for --seconds, writes the summary a moment later, then waits to
  * be stopped: SIGTERM ends it with status 0 (writing the summary then if it
  * was not yet).
@@ -55,6 +60,27 @@ static int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* An address of either family, as the game keeps it. */
+union addr {
+	struct sockaddr sa;
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
+	struct sockaddr_storage any;
+};
+
+/* "ip:port", or "[ip]:port" for IPv6. */
+static void addr_str(const union addr *a, char *out, size_t len)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+	if (a->sa.sa_family == AF_INET6) {
+		inet_ntop(AF_INET6, &a->in6.sin6_addr, ip, sizeof ip);
+		snprintf(out, len, "[%s]:%u", ip, ntohs(a->in6.sin6_port));
+	} else {
+		inet_ntop(AF_INET, &a->in.sin_addr, ip, sizeof ip);
+		snprintf(out, len, "%s:%u", ip, ntohs(a->in.sin_port));
+	}
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -64,7 +90,8 @@ static int cmp_double(const void *a, const void *b)
 static void usage(void)
 {
 	fprintf(stderr, "usage: localhost_game --index K --peers N --base B --out FILE [--seconds S] [--rate HZ]\n"
-			"                      [--role mesh|server|client] [--bind any|loopback|none]\n");
+			"                      [--role mesh|server|client] [--bind any|loopback|none]\n"
+			"                      [--ipv6 mapped|loopback]\n");
 	exit(2);
 }
 
@@ -72,7 +99,7 @@ int main(int argc, char **argv)
 {
 	int index = -1, peers = 0, base = 0;
 	double seconds = 3.0, rate = 100.0;
-	const char *role = "mesh", *bindto = "any", *out = NULL;
+	const char *role = "mesh", *bindto = "any", *out = NULL, *ipv6 = NULL;
 	for (int i = 1; i + 1 < argc; i += 2) {
 		const char *k = argv[i], *v = argv[i + 1];
 		if (!strcmp(k, "--index"))
@@ -91,37 +118,68 @@ int main(int argc, char **argv)
 			bindto = v;
 		else if (!strcmp(k, "--out"))
 			out = v;
+		else if (!strcmp(k, "--ipv6"))
+			ipv6 = v;
 		else
 			usage();
 	}
 	bool mesh = !strcmp(role, "mesh"), server = !strcmp(role, "server"), client = !strcmp(role, "client");
 	if (index < 0 || peers < 2 || peers > MAX_PEERS || index >= peers || base < 1 || base + peers > 65536 || !out ||
-	    rate <= 0 || (!mesh && !server && !client) || (server && index != 0))
+	    rate <= 0 || (!mesh && !server && !client) || (server && index != 0) ||
+	    (ipv6 && strcmp(ipv6, "mapped") != 0 && strcmp(ipv6, "loopback") != 0))
 		usage();
 
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-	int rcvbuf = 1 << 20;
+	/* The others' address, in the form this game writes it; datagrams from any other are foreign. */
+	union addr local;
+	memset(&local, 0, sizeof local);
+	socklen_t alen = ipv6 ? sizeof local.in6 : sizeof local.in;
+	if (ipv6) {
+		local.in6.sin6_family = AF_INET6;
+		inet_pton(AF_INET6, !strcmp(ipv6, "mapped") ? "::ffff:127.0.0.1" : "::1", &local.in6.sin6_addr);
+	} else {
+		local.in.sin_family = AF_INET;
+		local.in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	}
+	int fd = socket(ipv6 ? AF_INET6 : AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0) {
+		perror("localhost_game: socket");
+		return 1;
+	}
+	int rcvbuf = 1 << 20, off = 0;
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
-	struct sockaddr_in me = { .sin_family = AF_INET };
-	me.sin_addr.s_addr = htonl(!strcmp(bindto, "loopback") ? INADDR_LOOPBACK : INADDR_ANY);
-	me.sin_port = htons((uint16_t)(mesh ? base + index : server ? base : 0));
-	if (strcmp(bindto, "none") != 0 && bind(fd, (struct sockaddr *)&me, sizeof me) < 0) {
+	if (ipv6) /* dual-stack whatever net.ipv6.bindv6only says, as Java makes it */
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
+	union addr me;
+	memset(&me, 0, sizeof me);
+	uint16_t my_port = (uint16_t)(mesh ? base + index : server ? base : 0);
+	bool lo = !strcmp(bindto, "loopback");
+	if (ipv6) {
+		me.in6 = (struct sockaddr_in6){ .sin6_family = AF_INET6, .sin6_port = htons(my_port),
+						.sin6_addr = lo ? in6addr_loopback : in6addr_any };
+	} else {
+		me.in = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(my_port),
+					      .sin_addr.s_addr = htonl(lo ? INADDR_LOOPBACK : INADDR_ANY) };
+	}
+	if (strcmp(bindto, "none") != 0 && bind(fd, &me.sa, alen) < 0) {
 		perror("localhost_game: bind");
 		return 1;
 	}
 	struct sigaction sa = { .sa_handler = on_term };
 	sigaction(SIGTERM, &sa, NULL);
 
-	struct sockaddr_in dest[MAX_PEERS];
+	union addr dest[MAX_PEERS];
 	bool has_dest[MAX_PEERS] = { false };
 	for (int j = 0; j < peers; j++) {
-		dest[j] = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-						.sin_port = htons((uint16_t)(base + j)) };
+		dest[j] = local;
+		if (ipv6)
+			dest[j].in6.sin6_port = htons((uint16_t)(base + j));
+		else
+			dest[j].in.sin_port = htons((uint16_t)(base + j));
 		has_dest[j] = (mesh && j != index) || (client && j == 0);
 	}
 	static struct link_in in[MAX_PEERS];
 	uint32_t sent[MAX_PEERS] = { 0 };
-	char sources[MAX_SOURCES][32];
+	char sources[MAX_SOURCES][64];
 	int nsources = 0;
 	uint32_t foreign = 0;
 	bool written = false;
@@ -142,7 +200,7 @@ int main(int argc, char **argv)
 					b[4 + i] = (uint8_t)(seq >> (8 * i));
 				for (int i = 0; i < 8; i++)
 					b[8 + i] = (uint8_t)(t >> (8 * i));
-				if (sendto(fd, b, sizeof b, 0, (struct sockaddr *)&dest[j], sizeof dest[j]) < 0 &&
+				if (sendto(fd, b, sizeof b, 0, &dest[j].sa, alen) < 0 &&
 				    errno != ECONNREFUSED)
 					perror("localhost_game: sendto");
 			}
@@ -150,18 +208,18 @@ int main(int argc, char **argv)
 		}
 		if (stop || (!sending && now - start >= send_ns + SETTLE_NS && !written)) {
 			written = true;
-			struct sockaddr_in name;
+			union addr name;
 			socklen_t nl = sizeof name;
-			char nbuf[INET_ADDRSTRLEN] = "?";
-			getsockname(fd, (struct sockaddr *)&name, &nl);
-			inet_ntop(AF_INET, &name.sin_addr, nbuf, sizeof nbuf);
+			char nbuf[64] = "?";
+			if (getsockname(fd, &name.sa, &nl) == 0)
+				addr_str(&name, nbuf, sizeof nbuf);
 			FILE *f = fopen(out, "w");
 			if (!f) {
 				perror(out);
 				return 1;
 			}
-			fprintf(f, "{\"lang\": \"c\", \"index\": %d, \"role\": \"%s\", \"sockname\": \"%s:%u\", \"sent\": {",
-				index, role, nbuf, ntohs(name.sin_port));
+			fprintf(f, "{\"lang\": \"c\", \"index\": %d, \"role\": \"%s\", \"sockname\": \"%s\", \"sent\": {",
+				index, role, nbuf);
 			const char *sep = "";
 			for (int j = 0; j < peers; j++)
 				if (has_dest[j]) {
@@ -207,23 +265,24 @@ int main(int argc, char **argv)
 		if (poll(&p, 1, wait_ns > 0 ? (int)(wait_ns / 1000000) : 0) <= 0)
 			continue;
 		uint8_t b[2048];
-		struct sockaddr_in src;
+		union addr src;
 		socklen_t sl = sizeof src;
-		ssize_t n = recvfrom(fd, b, sizeof b, MSG_DONTWAIT, (struct sockaddr *)&src, &sl);
+		ssize_t n = recvfrom(fd, b, sizeof b, MSG_DONTWAIT, &src.sa, &sl);
 		int64_t t = now_ns();
 		if (n < 0)
 			continue;
-		char s[32], ip[INET_ADDRSTRLEN];
-		inet_ntop(AF_INET, &src.sin_addr, ip, sizeof ip);
-		snprintf(s, sizeof s, "%s:%u", ip, ntohs(src.sin_port));
+		char s[64];
+		addr_str(&src, s, sizeof s);
 		bool known = false;
 		for (int i = 0; i < nsources && !known; i++)
 			known = !strcmp(sources[i], s);
 		if (!known && nsources < MAX_SOURCES)
 			strcpy(sources[nsources++], s);
-		int j = ntohs(src.sin_port) - base;
-		if (n < HEADER_SIZE || src.sin_addr.s_addr != htonl(INADDR_LOOPBACK) || j < 0 || j >= peers ||
-		    memcmp(b, "LG1", 3) != 0 || b[3] != j) {
+		bool from_local = ipv6 ? src.sa.sa_family == AF_INET6 &&
+					       !memcmp(&src.in6.sin6_addr, &local.in6.sin6_addr, sizeof local.in6.sin6_addr)
+				       : src.sa.sa_family == AF_INET && src.in.sin_addr.s_addr == local.in.sin_addr.s_addr;
+		int j = ntohs(ipv6 ? src.in6.sin6_port : src.in.sin_port) - base;
+		if (n < HEADER_SIZE || !from_local || j < 0 || j >= peers || memcmp(b, "LG1", 3) != 0 || b[3] != j) {
 			foreign++;
 			continue;
 		}

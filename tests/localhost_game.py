@@ -8,6 +8,9 @@
 #   mesh    bind 0.0.0.0:BASE+index (or 127.0.0.1 with --bind loopback), send to every other instance
 #   server  index 0 only: bind 0.0.0.0:BASE, send to every client it has heard from, at the address it saw
 #   client  bind 0.0.0.0:0 (or not at all with --bind none), send to the server at 127.0.0.1:BASE
+# With --ipv6 mapped or --ipv6 loopback it is the same game on a dual-stack AF_INET6 socket: it binds :: (or ::1
+# with --bind loopback), reaches the others at ::ffff:127.0.0.1:BASE+j (mapped) or ::1:BASE+j (loopback), and takes
+# datagrams only from the form it sends to.
 # It sends for --seconds, writes the summary a moment later, and then waits to be stopped: SIGTERM ends it with
 # status 0 (the summary is written then if it was not yet).
 import argparse
@@ -32,12 +35,23 @@ def main():
     ap.add_argument("--rate", type=float, default=100.0, help="datagrams per second to each destination")
     ap.add_argument("--role", choices=("mesh", "server", "client"), default="mesh")
     ap.add_argument("--bind", choices=("any", "loopback", "none"), default="any")
+    ap.add_argument("--ipv6", choices=("mapped", "loopback"))
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
 
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    if a.ipv6:
+        s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)  # dual-stack whatever bindv6only says
+        host = "::1" if a.bind == "loopback" else "::"
+        local = "::ffff:127.0.0.1" if a.ipv6 == "mapped" else "::1"
+    else:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        host = "127.0.0.1" if a.bind == "loopback" else "0.0.0.0"
+        local = "127.0.0.1"
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-    host = "127.0.0.1" if a.bind == "loopback" else "0.0.0.0"
+
+    def addr_str(addr):
+        return ("[%s]:%d" if a.ipv6 else "%s:%d") % (addr[0], addr[1])
     if a.role == "mesh":
         s.bind((host, a.base + a.index))
     elif a.role == "server":
@@ -48,9 +62,9 @@ def main():
 
     dests = {}  # index -> address, as the game believes it
     if a.role == "mesh":
-        dests = {j: ("127.0.0.1", a.base + j) for j in range(a.peers) if j != a.index}
+        dests = {j: (local, a.base + j) for j in range(a.peers) if j != a.index}
     elif a.role == "client":
-        dests = {0: ("127.0.0.1", a.base)}
+        dests = {0: (local, a.base)}
     seq = {}
     recv = {}  # sender index -> {"seqs": set, "count", "delays": []}
     sources = set()
@@ -62,8 +76,7 @@ def main():
             return
         done["written"] = True
         try:
-            name = s.getsockname()
-            sockname = "%s:%d" % (name[0], name[1])
+            sockname = addr_str(s.getsockname())
         except OSError:
             sockname = "?"
         out = {"lang": "python", "index": a.index, "role": a.role, "sockname": sockname,
@@ -106,9 +119,9 @@ def main():
         except socket.timeout:
             continue
         t = time.monotonic_ns()
-        sources.add("%s:%d" % src)
+        sources.add(addr_str(src))
         j = src[1] - a.base
-        ok = len(data) >= HEADER.size and src[0] == "127.0.0.1" and 0 <= j < a.peers
+        ok = len(data) >= HEADER.size and src[0] == local and 0 <= j < a.peers
         if ok:
             magic, sender, n, sent_ns = HEADER.unpack_from(data)
             ok = magic == MAGIC and sender == j

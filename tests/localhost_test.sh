@@ -5,7 +5,8 @@
 # The games (tests/localhost_game.c and .py) bind 0.0.0.0:BASE+k or 127.0.0.1:BASE+k and send to
 # 127.0.0.1:BASE+j; they know nothing of loopsim. Through the preload library their datagrams cross the wire,
 # and what they measure themselves must show the wire's settings: per-link latency, loss, a partition. Then a
-# client-server game (clients on port 0, or never bound), the pcap, and the flag's usage errors.
+# client-server game (clients on port 0, or never bound), the pcap, the same games on dual-stack IPv6 sockets (as
+# Java opens them), and the flag's usage errors.
 set -u
 loopsim=$1 game_c=$2 game_py=$3
 dir=$(mktemp -d)
@@ -169,6 +170,73 @@ for b in bad:
 sys.exit(1 if bad else 0)
 EOF
 ok
+
+# ---- dual-stack IPv6: peers 0 (C) and 2 (Python) bind :: and send to ::ffff:127.0.0.1, peer 1 (C) binds ::1 and
+# sends to ::1; the wire's per-link latency shows in their own delays, and its links carried every datagram ----
+if ! python3 -c 'import socket; socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)' 2>/dev/null; then
+	echo "localhost_test: no IPv6 sockets on this kernel: the dual-stack case is skipped"
+else
+	cat >"$dir/v6.ini" <<'EOF'
+[link *]
+latency = 25
+jitter = 0
+loss = 0
+[link 0->1]
+latency = 60
+EOF
+	cmd="if [ {index} = 2 ]; then exec python3 $game_py --ipv6 mapped --index {index} --peers 3 --base $base --seconds 2 --out $dir/v6-{index}.json;"
+	cmd="$cmd elif [ {index} = 1 ]; then exec $game_c --ipv6 loopback --bind loopback --index {index} --peers 3 --base $base --seconds 2 --out $dir/v6-{index}.json;"
+	cmd="$cmd else exec $game_c --ipv6 mapped --index {index} --peers 3 --base $base --seconds 2 --out $dir/v6-{index}.json; fi"
+	timeout 60 "$loopsim" run "$dir/v6.ini" --headless --network-only --peers 3 --duration 3 --seed 14 \
+		--localhost-ports "$base" --peer-cmd "$cmd" --report "$dir/v6.json" 2>"$dir/v6.err"
+	rc=$?
+	[ $rc = 0 ] || fail "dual-stack: exit $rc: $(cat "$dir/v6.err")"; ok
+	python3 - "$dir" "$base" <<'EOF' || fail "dual-stack: the games' measurements (above)"
+import json, sys
+d, base = sys.argv[1], int(sys.argv[2])
+out = {k: json.load(open("%s/v6-%d.json" % (d, k))) for k in range(3)}
+rep = json.load(open(d + "/v6.json"))
+bad = []
+def check(cond, what):
+    if not cond:
+        bad.append(what)
+links = {(l["from"], l["to"]): l for l in rep["links"]}
+for k, o in out.items():
+    # Each sees the others in the form it reaches them by, and itself as it bound.
+    form = "::1" if k == 1 else "::ffff:127.0.0.1"
+    others = sorted("[%s]:%d" % (form, base + j) for j in range(3) if j != k)
+    check(o["sources"] == others, "peer %d saw sources %s, wanted %s" % (k, o["sources"], others))
+    check(o["foreign"] == 0, "peer %d got %d datagrams from unexpected addresses" % (k, o["foreign"]))
+    want = "[%s]:%d" % ("::1" if k == 1 else "::", base + k)
+    check(o["sockname"] == want, "peer %d: getsockname %s, wanted %s" % (k, o["sockname"], want))
+    for j in range(3):
+        if j == k:
+            continue
+        r, l = o["recv"].get(str(j)), links[(j, k)]
+        lat = 60 if (j, k) == (0, 1) else 25
+        check(r is not None and r["unique"] > 100, "%d->%d: the game received %s" % (j, k, r))
+        if not r:
+            continue
+        print("  %d->%d (%s) latency %d ms: measured min %.2f p50 %.2f max %.2f ms; %d received; the wire sent %d, delivered %d, p50 %s ms"
+              % (j, k, o["lang"], lat, r["min_ms"], r["p50_ms"], r["max_ms"], r["unique"], l["sent"], l["delivered"], l["delay_ms"]["p50"]))
+        check(r["min_ms"] >= lat - 1, "%d->%d: min delay %.2f ms under the link's %d ms" % (j, k, r["min_ms"], lat))
+        check(r["p50_ms"] <= lat + 25, "%d->%d: median delay %.2f ms far above the link's %d ms" % (j, k, r["p50_ms"], lat))
+        # Every datagram the game received crossed the wire (none went straight between the games).
+        check(l["delivered"] >= r["unique"], "%d->%d: the game received %d, the wire delivered only %d" % (j, k, r["unique"], l["delivered"]))
+# The per-link latency shows: 0->1 is 35 ms slower than 1->0.
+diff = out[1]["recv"]["0"]["p50_ms"] - out[0]["recv"]["1"]["p50_ms"]
+check(25 <= diff <= 45, "0->1 minus 1->0 median delay is %.1f ms, wanted about 35" % diff)
+# The library's HELLO from a dual-stack socket told the harness each port; every game stopped cleanly on QUIT.
+for p in rep["peers"]:
+    check(p["port"] == base + p["index"] and p["exit_status"] == 0,
+          "report: peer %d port %s exit %s" % (p["index"], p["port"], p["exit_status"]))
+check(rep["wire"]["strays"] == 0 and not rep["misfits"], "strays %s, misfits %s" % (rep["wire"]["strays"], rep["misfits"]))
+for b in bad:
+    print("FAIL:", b)
+sys.exit(1 if bad else 0)
+EOF
+	ok
+fi
 
 # ---- usage: the flag's errors name it, exit 2; a missing library is a failure to start, exit 3 ----
 usage() {
