@@ -109,6 +109,15 @@ static inline const char *fz_ctl_invalid(const struct ctl_msg *m)
 				return "REJOIN data past len not zeroed";
 		return NULL;
 	}
+	case CTL_RTT: {
+		const struct ctl_rtt *rt = &m->u.rtt;
+		if (rt->npeers < 1 || rt->npeers > CTL_MAX_PEERS)
+			return "RTT npeers";
+		for (unsigned k = rt->npeers; k < CTL_MAX_PEERS; k++)
+			if (rt->rtt[k])
+				return "RTT entry past npeers not zeroed";
+		return NULL;
+	}
 	case CTL_FRAME:
 	case CTL_START:
 	case CTL_DUMP:
