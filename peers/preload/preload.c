@@ -14,17 +14,26 @@
  *   recvfrom, recvmsg, recvmmsg, getpeername
  *               peer j's public address -> 127.0.0.1:BASE+j
  *   getsockname LOOPSIM_ADDR:p -> whatever the game asked for, on port p
- * Everything else passes through untouched: TCP, other addresses, AF_INET6,
- * AF_UNIX, every call on a file. Without LOOPSIM_LOCALHOST_BASE the library
- * does nothing at all (it is inherited by every process a peer starts).
+ * A dual-stack AF_INET6 UDP socket (IPV6_V6ONLY off, Linux's default: Java,
+ * Godot, .NET) gets the same rules in v4-mapped form. bind of ::, ::1,
+ * ::ffff:0.0.0.0 or ::ffff:127.0.0.1 goes to ::ffff:LOOPSIM_ADDR, on which
+ * the socket carries IPv4 only, as the wire does; ::ffff:127.0.0.1:BASE+j
+ * and ::1:BASE+j (and an AF_INET destination, which Linux takes on such a
+ * socket) go to peer j's public address, v4-mapped; peer j is shown as
+ * ::ffff:127.0.0.1:BASE+j, or as ::1:BASE+j once the socket last reached a
+ * peer at ::1 (what a game that writes ::1 would see without loopsim).
+ * Everything else passes through untouched: TCP, other addresses, an
+ * IPV6_V6ONLY socket or one bound to a real IPv6 address, AF_UNIX, every
+ * call on a file. Without LOOPSIM_LOCALHOST_BASE the library does nothing
+ * at all (it is inherited by every process a peer starts).
  *
  * The control channel. The game does not speak loopsim's control protocol,
  * so the library speaks two messages of it for the game: a HELLO with the
- * port of the first UDP socket it binds (and again if a later one is bound
- * to BASE+index), so that the wire can deliver to a peer that has not sent
- * yet and the harness does not wait for one; and, on the harness's QUIT at
- * the end of the run, a BYE and a SIGTERM to the process, which is how a
- * game is normally asked to stop. A reader thread (all signals blocked)
+ * port of the first UDP socket it binds, of either family (and again if a
+ * later one is bound to BASE+index), so that the wire can deliver to a peer
+ * that has not sent yet and the harness does not wait for one; and, on the
+ * harness's QUIT at the end of the run, a BYE and a SIGTERM to the process,
+ * which is how a game is normally asked to stop. A reader thread (all signals blocked)
  * waits for the QUIT; it stops for good, without reading, as soon as the
  * program sends anything on the channel itself (a game that uses peer.h or
  * the Python client reads its own messages). The channel is used only if it
