@@ -25,7 +25,7 @@
 /*
  * Runs data through target's check and returns its verdict; *why gets the
  * reason. Verdicts: scenario an fz_scn_verdict; control, cli_args and
- * link_opts 1 accepted, 0 refused; proto bit 0 accepted as sent, bit 1
+ * wire_opts 1 accepted, 0 refused; proto bit 0 accepted as sent, bit 1
  * accepted with its CRC made right, and why "<as sent>|<CRC made right>";
  * enet_label the label.
  */
@@ -49,7 +49,7 @@ static int replay(const char *target, const uint8_t *data, size_t len, char *why
 		return (int)fz_enet_label_one(data, len);
 	if (strcmp(target, "cli_args") == 0)
 		return fz_cli_args_one(data, len, why, whylen);
-	if (strcmp(target, "link_opts") == 0)
+	if (strcmp(target, "wire_opts") == 0)
 		return fz_wire_opts_one(data, len, why, whylen);
 	fail_msg("no fuzz target '%s'", target);
 	return -1;
@@ -111,7 +111,7 @@ static uint8_t *filled(const void *head, size_t h, size_t n, char c, const char 
 	return buf;
 }
 
-static const char *const targets[] = { "scenario", "control", "proto", "enet_label", "cli_args", "link_opts" };
+static const char *const targets[] = { "scenario", "control", "proto", "enet_label", "cli_args", "wire_opts" };
 
 /* ---- what the fuzzers found ---- */
 
@@ -502,32 +502,32 @@ static void test_fuzz_regressions_cli_args_refuse_nasty_values(void **state)
 static void test_fuzz_regressions_wire_opts_refuse_nasty_settings(void **state)
 {
 	(void)state;
-	EXPECT_TEXT("link_opts", "empty", "", 0, "unknown link setting ''");
-	EXPECT_TEXT("link_opts", "a key alone", "0latency", 0, "is not a time in milliseconds");
-	EXPECT_TEXT("link_opts", "an empty value", "0latency=", 0, "is not a time in milliseconds");
-	EXPECT_TEXT("link_opts", "a NUL in the key", "0lat\0ency=5", 0, "unknown link setting 'lat'");
-	EXPECT_TEXT("link_opts", "a NUL in the value", "0latency=5\0junk", 1, NULL);
-	EXPECT_TEXT("link_opts", "no preset", "0preset=moon", 0, "no preset called 'moon'");
-	EXPECT_TEXT("link_opts", "five ge parameters", "0ge=1,2,3,4,5", 0, "more than four parameters");
-	EXPECT_TEXT("link_opts", "an empty ge parameter", "0ge=1,,100", 0, "is not a percentage");
-	EXPECT_TEXT("link_opts", "jitter-corr of 100", "0jitter-corr=100", 0, "must be below 100 percent");
-	EXPECT_TEXT("link_opts", "a burst of half a packet", "0burst=0.5", 0, "at least 1 packet");
-	EXPECT_TEXT("link_opts", "an MTU of 27", "0mtu=27", 0, "at least 28 bytes");
-	EXPECT_TEXT("link_opts", "a queue of 0", "0queue=0", 0, "out of range");
-	EXPECT_TEXT("link_opts", "loss over ge", "2loss=1", 1, NULL);
-	EXPECT_TEXT("link_opts", "an empty list", "1", 0, "has an empty setting");
-	EXPECT_TEXT("link_opts", "an empty item", "1loss=1,,dup=1", 0, "has an empty setting");
-	EXPECT_TEXT("link_opts", "a trailing comma", "1loss=1,", 0, "has an empty setting");
-	EXPECT_TEXT("link_opts", "an item without '='", "1loss=1,dup", 0, "'dup' is not key=value");
-	EXPECT_TEXT("link_opts", "a bad item last", "1loss=1,dup=200", 0, "--fuzz: dup: 200 must be between 0 and 100");
-	EXPECT_TEXT("link_opts", "two presets", "1preset=3g,latency=5,preset=wifi", 1, NULL);
+	EXPECT_TEXT("wire_opts", "empty", "", 0, "unknown link setting ''");
+	EXPECT_TEXT("wire_opts", "a key alone", "0latency", 0, "is not a time in milliseconds");
+	EXPECT_TEXT("wire_opts", "an empty value", "0latency=", 0, "is not a time in milliseconds");
+	EXPECT_TEXT("wire_opts", "a NUL in the key", "0lat\0ency=5", 0, "unknown link setting 'lat'");
+	EXPECT_TEXT("wire_opts", "a NUL in the value", "0latency=5\0junk", 1, NULL);
+	EXPECT_TEXT("wire_opts", "no preset", "0preset=moon", 0, "no preset called 'moon'");
+	EXPECT_TEXT("wire_opts", "five ge parameters", "0ge=1,2,3,4,5", 0, "more than four parameters");
+	EXPECT_TEXT("wire_opts", "an empty ge parameter", "0ge=1,,100", 0, "is not a percentage");
+	EXPECT_TEXT("wire_opts", "jitter-corr of 100", "0jitter-corr=100", 0, "must be below 100 percent");
+	EXPECT_TEXT("wire_opts", "a burst of half a packet", "0burst=0.5", 0, "at least 1 packet");
+	EXPECT_TEXT("wire_opts", "an MTU of 27", "0mtu=27", 0, "at least 28 bytes");
+	EXPECT_TEXT("wire_opts", "a queue of 0", "0queue=0", 0, "out of range");
+	EXPECT_TEXT("wire_opts", "loss over ge", "2loss=1", 1, NULL);
+	EXPECT_TEXT("wire_opts", "an empty list", "1", 0, "has an empty setting");
+	EXPECT_TEXT("wire_opts", "an empty item", "1loss=1,,dup=1", 0, "has an empty setting");
+	EXPECT_TEXT("wire_opts", "a trailing comma", "1loss=1,", 0, "has an empty setting");
+	EXPECT_TEXT("wire_opts", "an item without '='", "1loss=1,dup", 0, "'dup' is not key=value");
+	EXPECT_TEXT("wire_opts", "a bad item last", "1loss=1,dup=200", 0, "--fuzz: dup: 200 must be between 0 and 100");
+	EXPECT_TEXT("wire_opts", "two presets", "1preset=3g,latency=5,preset=wifi", 1, NULL);
 
 	size_t len;
 	uint8_t *buf = FILLED("0ge=", 200, '1', "", &len);
-	expect("link_opts", "ge of 200 characters", buf, len, 0, "is too long");
+	expect("wire_opts", "ge of 200 characters", buf, len, 0, "is too long");
 	free(buf);
 	buf = FILLED("1", 20000, ',', "", &len);
-	expect("link_opts", "20000 commas", buf, len, 0, "--fuzz: ',,,,");
+	expect("wire_opts", "20000 commas", buf, len, 0, "--fuzz: ',,,,");
 	free(buf);
 }
 
