@@ -32,15 +32,16 @@ static void info_rtt_to(struct view *v, const struct view_snapshot *s, uint32_t 
 		if (k->from != from || !k->rtt_known)
 			continue;
 		snprintf(item, sizeof item, "%s%u %.1f", line[0] ? "  " : "rtt to ", k->to, k->rtt_ms);
-		char next[128];
-		snprintf(next, sizeof next, "%s%s", line, item);
-		if (!line[0] || view__text_width(v, FONT_SMALL, next) <= width) {
-			snprintf(line, sizeof line, "%s", next);
+		char next[sizeof line];
+		/* A line too long for its buffer is as full as one too wide for the box. */
+		bool fits = snprintf(next, sizeof next, "%s%s", line, item) < (int)sizeof next;
+		if (!line[0] || (fits && view__text_width(v, FONT_SMALL, next) <= width)) {
+			memcpy(line, next, sizeof line);
 			continue;
 		}
 		if (++lines == max) {
-			snprintf(next, sizeof next, "%s ...", line);
-			snprintf(line, sizeof line, "%s", next);
+			size_t used = strnlen(line, sizeof line - 5);
+			memcpy(line + used, " ...", 5);
 			break;
 		}
 		info_line(in, c_text, line);
