@@ -315,10 +315,17 @@ static const char *print_readme(FILE *f, const void *ctx)
 	}
 	fprintf(f,
 		"fates.tsv           the fate of every datagram on the wire; capture.pcap what was delivered\n"
+		"frames.tsv          when each frame ran, on the clock of fates.tsv (the window's lanes use it)\n"
 		"peer-K.log          what each peer printed\n"
 		"%s%s",
 		r->note[0] ? "\n" : "", r->note);
 	return NULL;
+}
+
+static const char *print_frames(FILE *f, const void *ctx)
+{
+	const struct bundle_input *in = ctx;
+	return frame_clock_write(in->clock, in->start_us, f) < 0 ? "cannot write the frame times" : NULL;
 }
 
 int bundle_write(const struct bundle_input *in, const char *dir_in, char *err, size_t errlen)
@@ -358,6 +365,8 @@ int bundle_write(const struct bundle_input *in, const char *dir_in, char *err, s
 	}
 	bw_copy(&b, in->pcap, "capture.pcap");
 	bw_copy(&b, in->fates, "fates.tsv");
+	if (in->clock)
+		bw_text(&b, "frames.tsv", print_frames, in);
 	bw_text(&b, "diff.txt", print_diff, in);
 	struct readme r = { .in = in, .dir = dir, .note = b.note };
 	bw_text(&b, "README.txt", print_readme, &r);

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "harness/frame_clock.h"
 #include "harness/oracle.h"
 #include "harness/report.h"
 #include "harness/scenario.h"
@@ -20,6 +21,7 @@
  *   reference-state.bin   the harness's own re-simulation after that frame (built-in game)
  *   diff.txt              per peer, the first entity/field that differs from the reference, both values
  *   fates.tsv, capture.pcap, peer-K.log
+ *   frames.tsv            when each frame ran, on fates.tsv's clock (harness/frame_clock.h)
  *   README.txt            what the files are, and `loopsim replay DIR`
  */
 struct bundle_input {
@@ -27,6 +29,8 @@ struct bundle_input {
 	struct run_result *res;       /* desync.bundle and desync.field are filled in */
 	struct oracle *oracle;        /* its logs (in workdir) are flushed, then copied */
 	const char *pcap, *fates, *workdir;
+	const struct frame_clock *clock; /* NULL: no frames.tsv */
+	uint64_t start_us;               /* the session's start on the clock of fates.tsv */
 	const uint8_t *dump[RUN_MAX_PEERS];
 	size_t dump_len[RUN_MAX_PEERS];
 };

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "harness/bundle_internal.h"
+#include "harness/frame_clock.h"
 #include "harness/scenario.h"
 #include "wire/capture.h"
 #include "wire/sched.h"
@@ -156,6 +157,20 @@ static int read_diff(struct bundle_story *s, char *err, size_t errlen)
 	return 0;
 }
 
+/* By sent frame: the lines interleave the links as datagrams arrived, nearly in order already. */
+static void sort_by_sent(struct bundle_story *s)
+{
+	for (uint32_t i = 1; i < s->nfates; i++) {
+		struct story_fate x = s->fate[i];
+		uint32_t j = i;
+		while (j > 0 && s->fate[j - 1].sent > x.sent) {
+			s->fate[j] = s->fate[j - 1];
+			j--;
+		}
+		s->fate[j] = x;
+	}
+}
+
 /* fates.tsv, placed on frames (see the header's Time). A missing log leaves the lanes empty. */
 static int read_fates(struct bundle_story *s, uint32_t last_logged, char *err, size_t errlen)
 {
@@ -212,7 +227,27 @@ static int read_fates(struct bundle_story *s, uint32_t last_logged, char *err, s
 		s->nfates++;
 	}
 	fclose(f);
-	if (rc == 0 && s->nfates) {
+	struct frame_map map;
+	char mpath[1200];
+	snprintf(mpath, sizeof mpath, "%s/frames.tsv", s->dir);
+	int mrc = rc == 0 ? frame_map_load(mpath, &map, err, errlen) : 1;
+	if (mrc < 0)
+		rc = -1;
+	if (rc == 0 && mrc == 0 && map.n) {
+		/* The bundle says when each frame ran: every time is placed by it, at whatever pace the game ran. */
+		for (uint32_t i = 0; i < s->nfates; i++) {
+			struct story_fate *sf = &s->fate[i];
+			sf->sent = (float)frame_map_frame_at(&map, when[i].t, BUNDLE_STORY_FPS);
+			sf->arrived = (float)frame_map_frame_at(&map, when[i].t + when[i].d[0], BUNDLE_STORY_FPS);
+			sf->copy_arrived = (float)frame_map_frame_at(&map, when[i].t + when[i].d[1], BUNDLE_STORY_FPS);
+		}
+		for (uint32_t i = 0; i < s->nevents; i++)
+			s->event[i].frame = (float)frame_map_frame_at(
+				&map, map.start_us + (uint64_t)(s->event[i].frame * 1e6), BUNDLE_STORY_FPS);
+		if (!last_logged)
+			s->last = map.frame[map.n - 1];
+		sort_by_sent(s);
+	} else if (rc == 0 && s->nfates) {
 		double period = 1e6 / BUNDLE_STORY_FPS;
 		uint32_t anchor = last_logged ? last_logged : (uint32_t)((double)(t_last - t_first) / period);
 		double t0 = (double)t_last - (double)(anchor + 1) * period;
@@ -227,17 +262,10 @@ static int read_fates(struct bundle_story *s, uint32_t last_logged, char *err, s
 			s->event[i].frame = (float)((s->event[i].frame * 1e6 + (double)t_first - t0) / period);
 		if (!last_logged)
 			s->last = anchor;
-		/* By sent frame: the lines interleave the links as datagrams arrived, nearly in order already. */
-		for (uint32_t i = 1; i < s->nfates; i++) {
-			struct story_fate x = s->fate[i];
-			uint32_t j = i;
-			while (j > 0 && s->fate[j - 1].sent > x.sent) {
-				s->fate[j] = s->fate[j - 1];
-				j--;
-			}
-			s->fate[j] = x;
-		}
+		sort_by_sent(s);
 	}
+	if (mrc == 0)
+		frame_map_free(&map);
 	free(when);
 	return rc;
 }

@@ -24,12 +24,13 @@
  * stepped from checkpoints every BUNDLE_STORY_CKPT frames, so any frame
  * costs at most that many game_step()s per peer.
  *
- * Time. fates.tsv counts microseconds from the wire's start, and the bundle
- * does not record when each frame ran; frames are placed at the game's 60
- * a second, the last datagram on the last frame any peer logged. Peers run
- * a few frames ahead of what they confirmed, so a lane may sit a few
- * frames early. Timeline events (seconds from the start) are placed the
- * same way, from the first datagram.
+ * Time. fates.tsv counts microseconds from the wire's start, and
+ * frames.tsv says when each frame ran on that clock (the first report of
+ * it by any peer), so datagrams and timeline events (seconds from the
+ * session's start) are placed on the frames that were running, at the
+ * game's own pace, stalls included. A bundle without frames.tsv (an older
+ * loopsim) is placed at 60 frames a second, the last datagram on the last
+ * frame any peer logged, and timeline events from the first datagram.
  */
 
 #define BUNDLE_STORY_CKPT 32

@@ -358,6 +358,7 @@ static cJSON *json_desync(const struct run_result *r)
 		ok &= put(sums, key, cJSON_CreateString(hex));
 	}
 	ok &= put(o, "frame", cJSON_CreateNumber(d->frame));
+	ok &= put(o, "t_s", d->has_t ? cJSON_CreateNumber(round(d->t_s * 1000) / 1000) : cJSON_CreateNull());
 	ok &= put(o, "peers", peers);
 	ok &= put(o, "checksums", sums);
 	ok &= put(o, "field", json_str_or_null(d->field));

@@ -49,6 +49,8 @@ struct run_desync {
 	uint64_t checksum[RUN_MAX_PEERS];
 	char field[160];              /* "ship 2.x: 1234 != 1240", or "" if unknown */
 	char bundle[512];             /* "" if none was written */
+	bool has_t;
+	double t_s;                   /* when the divergent frame ran, seconds from the start (frame_clock.h) */
 };
 
 /* Something that changed during the run: a timeline event or a live change from the viewer. */

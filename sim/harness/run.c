@@ -195,6 +195,7 @@ static int setup(struct session *s)
 					 wire_addr_str(a, sizeof a, wire_peer_ip(k), wire_public_port(s->wire, k)));
 		res->peers[k].public_port = wire_public_port(s->wire, k);
 	}
+	s->clock = frame_clock_create(); /* without it, a bundle's lanes fall back to 60 frames a second */
 	s->oracle = oracle_create(s->n, s->builtin, cfg->scn.seed, s->workdir);
 	if (!s->oracle) {
 		run__note(s, VERDICT_FAILED, "cannot start the oracle's logs in %s: %s", s->workdir, strerror(errno));
@@ -273,7 +274,12 @@ static void on_desync(struct session *s)
 		run__build_snapshot(s, found_ms); /* the moment of the desync, which the window then holds */
 	run__collect_dumps(s, res->desync.frame);
 	struct bundle_input bi = { .scn = &cfg->scn, .res = res, .oracle = s->oracle, .pcap = s->pcap,
-				   .fates = s->fates, .workdir = s->workdir };
+				   .fates = s->fates, .workdir = s->workdir, .clock = s->clock, .start_us = s->start_us };
+	uint64_t ran_us;
+	if (frame_clock_at(s->clock, res->desync.frame, &ran_us)) {
+		res->desync.has_t = true;
+		res->desync.t_s = ran_us > s->start_us ? (double)(ran_us - s->start_us) / 1e6 : 0;
+	}
 	for (uint32_t k = 0; k < s->n; k++)
 		if (s->slot[k].dumped && s->slot[k].dump.ok && s->slot[k].dump.frame == res->desync.frame) {
 			bi.dump[k] = s->slot[k].dump.data;
@@ -407,6 +413,7 @@ int run_session(const struct run_cfg *cfg_in, struct run_result *res)
 	if (run__start_peers(&s) < 0)
 		goto stop;
 	s.start_ms = run__clock_ms(); /* the timeline counts from START */
+	s.start_us = wire_clock_us() - wire_started_us(s.wire);
 	run__log(&s, "start: %u peers, %s, seed %" PRIu64, s.n, res->netcode, cfg.scn.seed);
 	loop(&s);
 	if (cfg.progress)
@@ -431,6 +438,7 @@ out:
 	decide(&s);
 	wire_destroy(s.wire);
 	oracle_destroy(s.oracle);
+	frame_clock_destroy(s.clock);
 	if (s.sigfd >= 0)
 		close(s.sigfd);
 	res->verdict = s.verdict;

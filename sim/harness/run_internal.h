@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 #include "control.h"
+#include "harness/frame_clock.h"
 #include "harness/oracle.h"
 #include "harness/run.h"
 #include "harness/verdict.h"
@@ -106,12 +107,14 @@ struct session {
 	uint32_t n;
 	struct wire *wire;
 	struct oracle *oracle;
+	struct frame_clock *clock;     /* when each frame ran, on the fate log's clock; NULL if memory ran out */
 	struct slot slot[RUN_MAX_PEERS];
 	struct verdict verdict;
 	char workdir[64];
 	char program[512];
 	char peers_list[RUN_MAX_PEERS * WIRE_ADDR_STRLEN];
 	run_time_ms start_ms;
+	sim_time_us start_us;          /* start_ms on the fate log's clock (from the wire's creation) */
 	uint64_t session_id;
 	int sigfd;
 	bool builtin;

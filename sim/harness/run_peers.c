@@ -73,6 +73,9 @@ static void on_frame(struct session *s, uint32_t k, const struct ctl_frame *f, r
 	}
 	sl->framed = true;
 	sl->last_frame_ms = now;
+	/* A frame far beyond what the peer confirmed is no frame it is on: the clock then takes the confirmed one. */
+	uint32_t on = f->frame >= f->confirmed && f->frame - f->confirmed <= RUN_FRAME_LEAD ? f->frame : f->confirmed;
+	frame_clock_note(s->clock, on, wire_clock_us() - wire_started_us(s->wire));
 	if (f->frame != rp->frames)
 		sl->advanced_ms = now;
 	if ((int64_t)f->confirmed > sl->confirmed) {

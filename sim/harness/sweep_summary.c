@@ -24,7 +24,7 @@ static const enum verdict_kind count_order[] = { VERDICT_CLEAN,	 VERDICT_NETWORK
 						 VERDICT_DESYNC };
 #define NVERDICTS (sizeof count_order / sizeof count_order[0])
 
-/* The game runs at 60 frames a second: a desync's frame as a time, for the fault it belongs to. */
+/* The built-in game's pace: a desync's frame as a time when its report does not say when the frame ran. */
 #define SWEEP_FRAMES_PER_S 60.0
 
 static char *slurp(const char *path)
@@ -134,7 +134,9 @@ cJSON *sweep_record(const struct sweep_run_id *id, const char *scenario, const c
 		} else {
 			cJSON_AddNullToObject(r, "bundle");
 		}
-		t_s = frame / SWEEP_FRAMES_PER_S;
+		/* When the divergent frame ran, as the run measured it; a report without it, at 60 frames a second. */
+		const cJSON *ran = cJSON_GetObjectItemCaseSensitive(desync, "t_s");
+		t_s = cJSON_IsNumber(ran) ? ran->valuedouble : frame / SWEEP_FRAMES_PER_S;
 	} else {
 		cJSON_AddNullToObject(r, "frame");
 		cJSON_AddNullToObject(r, "minority");

@@ -35,6 +35,11 @@ sim_time_us wire_clock_us(void)
 	return (sim_time_us)ts.tv_sec * 1000000u + (sim_time_us)ts.tv_nsec / 1000u;
 }
 
+sim_time_us wire_started_us(const struct wire *w)
+{
+	return w->t0_us;
+}
+
 static uint64_t realtime_us(void)
 {
 	struct timespec ts;

@@ -220,4 +220,7 @@ uint32_t wire_recent_drops(struct wire *w, uint64_t *cursor, struct wire_drop *o
 /* CLOCK_MONOTONIC in µs: the wire's clock. */
 sim_time_us wire_clock_us(void);
 
+/* When w was created, on the wire's clock: the fate log's times count from here. */
+sim_time_us wire_started_us(const struct wire *w);
+
 #endif
