@@ -15,6 +15,7 @@ timeout 60 "$loopsim" run --headless --quiet --peers 3 --duration 6 --seed 4 --p
 rc=$?
 [ $rc = 1 ] || fail "the desync run exited $rc: $(cat "$dir/err")"
 [ -s "$dir/b/fates.tsv" ] || fail "the bundle has no fates.tsv"
+[ -s "$dir/b/frames.tsv" ] || fail "the bundle has no frames.tsv"
 
 "$test_bin" "$dir/b" || fail "test_replay_view failed"
 
