@@ -100,12 +100,22 @@ static void test_frame_clock_round_trips_through_frames_tsv(void **state)
 	assert_int_equal(frame_map_load(path, &m, err, sizeof err), 0);
 	assert_int_equal(m.n, 39);
 	assert_int_equal(m.start_us, 123456);
+	assert_float_equal(m.period_us, 33333, 1e-6);
 	assert_true(m.frame[0] == 0 && m.t_us[0] == 200000);
 	assert_float_equal(frame_map_frame_at(&m, 200000 + 33333ull * 7, 60), 7.0, 1e-9);
 	assert_float_equal(frame_map_frame_at(&m, 200000 + 33333ull * 7 + 16666, 60), 7.5, 1e-4);
 	assert_float_equal(frame_map_frame_at(&m, 200000 + 33333ull * 25, 60), 25.0, 1e-9); /* between 19 and 31 */
 	assert_float_equal(frame_map_frame_at(&m, 200000 + 33333ull * 60, 60), 60.0, 1e-6); /* past the end */
 	assert_float_equal(frame_map_frame_at(&m, 200000 - 33333ull * 2, 60), -2.0, 1e-6);  /* before the start */
+	frame_map_free(&m);
+
+	/* A session that stalled for a second at the start and caught up by jumps still has its own pace. */
+	f = fopen(path, "w");
+	fputs("0\t0\n1\t1000000\n2\t1016667\n5\t1016800\n6\t1033467\n7\t1050134\n8\t1066801\n", f);
+	fclose(f);
+	assert_int_equal(frame_map_load(path, &m, err, sizeof err), 0);
+	assert_float_equal(m.period_us, 16667, 1);
+	assert_float_equal(frame_map_frame_at(&m, 1066801 + 166670, 60), 18.0, 1e-3);
 	frame_map_free(&m);
 
 	/* No file: an older bundle, placed at the given pace. */

@@ -221,6 +221,20 @@ static void test_replay_view_keys_move_the_scrubber(void **state)
 	assert_int_equal(view_replay_push_keys("NoSuchKey"), -1);
 }
 
+/* A second is the game's own: the built-in game's bundle says about 60 frames; a 30 frames/s game's page is 30. */
+static void test_replay_view_page_keys_step_a_second_of_the_games_frames(void **state)
+{
+	struct fx *f = *state;
+	assert_true(f->story->fps > 50 && f->story->fps < 70);
+	replay_view_fill(f->story, 0, f->snap);
+	assert_int_equal(f->snap->per_second, (uint32_t)(f->story->fps + 0.5f));
+	f->snap->per_second = 30;
+	uint32_t fr = 0;
+	assert_int_equal(view_replay_push_keys("PageDown PageDown PageUp"), 3);
+	view_replay_events(f->v, f->snap, &fr, 0);
+	assert_int_equal(fr, 30);
+}
+
 static void test_replay_view_click_on_the_scrubber_jumps_there(void **state)
 {
 	struct fx *f = *state;
@@ -259,6 +273,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_replay_view_lanes_show_losses_where_the_fate_log_has_them, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_replay_view_keys_move_the_scrubber, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_replay_view_page_keys_step_a_second_of_the_games_frames, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_replay_view_click_on_the_scrubber_jumps_there, setup, teardown),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -246,6 +246,8 @@ static int read_fates(struct bundle_story *s, uint32_t last_logged, char *err, s
 				&map, map.start_us + (uint64_t)(s->event[i].frame * 1e6), BUNDLE_STORY_FPS);
 		if (!last_logged)
 			s->last = map.frame[map.n - 1];
+		if (map.period_us > 0)
+			s->fps = (float)(1e6 / map.period_us);
 		sort_by_sent(s);
 	} else if (rc == 0 && s->nfates) {
 		double period = 1e6 / BUNDLE_STORY_FPS;
@@ -417,6 +419,7 @@ struct bundle_story *bundle_story_open(const char *dir, char *err, size_t errlen
 		goto err;
 	}
 	s->npeers = scn->peers;
+	s->fps = BUNDLE_STORY_FPS;
 	s->seed = scn->seed;
 	s->game = !scn->peer_cmd[0];
 	if (s->game && scn->peers > GAME_MAX_PLAYERS) {

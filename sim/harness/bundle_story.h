@@ -64,6 +64,7 @@ struct bundle_story {
 	char minority[64];            /* "1" or "1, 3" */
 	char field[160];              /* diff.txt's first differing field of a minority peer, or "" */
 	uint32_t last;                /* the last frame of any peer's inputs (or of the fates, without inputs) */
+	float fps;                    /* frames a second, as frames.tsv says they ran; BUNDLE_STORY_FPS without it */
 	uint8_t *bytes[RUN_MAX_PEERS];  /* state-K.bin, owned; NULL when missing */
 	uint32_t nbytes[RUN_MAX_PEERS];
 	uint8_t *byte_diff[RUN_MAX_PEERS]; /* nonzero where bytes[k] differs from the majority's; owned */

@@ -122,6 +122,31 @@ int frame_clock_write(const struct frame_clock *c, uint64_t start_us, FILE *f)
 	return ferror(f) ? -1 : 0;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/*
+ * The median of each step's time per frame: a session's start, a partition's
+ * stall and the catch-up after it are outliers, not the pace.
+ */
+static double median_period(const struct frame_map *m)
+{
+	if (m->n < 2)
+		return 0;
+	double *p = malloc(sizeof *p * (m->n - 1));
+	if (!p) /* no memory for the median: the mean over the whole map */
+		return (double)(m->t_us[m->n - 1] - m->t_us[0]) / (double)(m->frame[m->n - 1] - m->frame[0]);
+	for (uint32_t i = 0; i + 1 < m->n; i++)
+		p[i] = (double)(m->t_us[i + 1] - m->t_us[i]) / (double)(m->frame[i + 1] - m->frame[i]);
+	qsort(p, m->n - 1, sizeof *p, cmp_double);
+	double mid = p[(m->n - 1) / 2];
+	free(p);
+	return mid;
+}
+
 void frame_map_free(struct frame_map *m)
 {
 	free(m->frame);
@@ -184,14 +209,14 @@ int frame_map_load(const char *path, struct frame_map *m, char *err, size_t errl
 	fclose(f);
 	if (rc < 0)
 		frame_map_free(m);
+	else
+		m->period_us = median_period(m);
 	return rc;
 }
 
 double frame_map_frame_at(const struct frame_map *m, uint64_t t_us, double fps)
 {
-	double period = 1e6 / fps;
-	if (m->n >= 2 && m->t_us[m->n - 1] > m->t_us[0])
-		period = (double)(m->t_us[m->n - 1] - m->t_us[0]) / (double)(m->frame[m->n - 1] - m->frame[0]);
+	double period = m->n >= 2 && m->period_us > 0 ? m->period_us : 1e6 / fps;
 	if (m->n == 0)
 		return (double)t_us / period;
 	if (t_us <= m->t_us[0])

@@ -61,6 +61,8 @@ struct frame_map {
 	uint32_t *frame;
 	uint64_t *t_us;
 	uint64_t start_us;
+	double period_us; /* the game's pace: the median time a frame took (a stall or a catch-up does not
+			     skew it); 0 with fewer than 2 frames */
 };
 
 int frame_map_load(const char *path, struct frame_map *m, char *err, size_t errlen);
@@ -68,8 +70,8 @@ void frame_map_free(struct frame_map *m);
 
 /*
  * The frame, fractional, that was running at t_us: between the two frames
- * around it, or at the map's pace (its first to its last frame) beyond
- * them. `fps` is the pace of a map with one frame or none.
+ * around it, or at the map's pace (period_us) beyond them. `fps` is the
+ * pace of a map with fewer than two frames.
  */
 double frame_map_frame_at(const struct frame_map *m, uint64_t t_us, double fps);
 

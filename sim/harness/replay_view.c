@@ -119,6 +119,7 @@ void replay_view_fill(const struct bundle_story *s, uint32_t f, struct view_repl
 	out->frame = f > s->last ? s->last : f;
 	f = out->frame;
 	out->last = s->last;
+	out->per_second = (uint32_t)(s->fps + 0.5f);
 	out->divergence = s->divergence;
 	snprintf(out->minority, sizeof out->minority, "%s", s->minority);
 	snprintf(out->field, sizeof out->field, "%s", s->field);

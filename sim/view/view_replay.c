@@ -519,10 +519,10 @@ int view_replay_events(struct view *v, const struct view_replay_snapshot *s, uin
 				f++;
 				break;
 			case SDLK_PAGEUP:
-				f -= 60;
+				f -= s->per_second ? s->per_second : 60;
 				break;
 			case SDLK_PAGEDOWN:
-				f += 60;
+				f += s->per_second ? s->per_second : 60;
 				break;
 			case SDLK_HOME:
 				f = 0;

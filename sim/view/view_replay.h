@@ -69,6 +69,7 @@ struct view_replay_snapshot {
 	uint32_t npeers;
 	uint32_t frame;                  /* shown */
 	uint32_t last;                   /* the scrubber covers 0..last */
+	uint32_t per_second;             /* frames in a second of play, PageUp/PageDown's step; 0 is 60 */
 	int64_t divergence;              /* the first frame whose state differs; -1 unknown */
 	char minority[64];               /* "1" or "1, 3" */
 	char field[160];                 /* diff.txt's first differing field, or "" */
@@ -92,7 +93,7 @@ int view_replay_screenshot(struct view *v, const struct view_replay_snapshot *s,
 
 /*
  * Handles pending SDL events against s (the snapshot on screen): Left and
- * Right step a frame, PageUp and PageDown a second (60 frames), Home and
+ * Right step a frame, PageUp and PageDown a second (per_second frames), Home and
  * End go to the ends, d to the divergent frame, a click or a drag on the
  * scrubber to the frame under it; Escape, q or closing the window quit.
  * *frame is moved within 0..s->last. Waits up to wait_ms for the first
