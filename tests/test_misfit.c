@@ -138,6 +138,13 @@ static void test_misfit_a_quiet_live_peer_bypassed_the_wire(void **state)
 	assert_true(w.out[0].fails);
 	assert_string_equal(w.out[0].kind, "bypass");
 	assert_non_null(strstr(w.out[0].text, "peer 0 sent no datagram"));
+	assert_non_null(strstr(w.out[0].text, "run it with --localhost-ports BASE"));
+	/* Under --localhost-ports, the fix is not the flag already given. */
+	w.in.localhost = true;
+	assert_int_equal(run(&w), 1);
+	assert_null(strstr(w.out[0].text, "run it with --localhost-ports"));
+	assert_non_null(strstr(w.out[0].text, "IPv6-only socket"));
+	w.in.localhost = false;
 	/* Too short a run to tell. */
 	w.in.played_s = 1;
 	assert_int_equal(run(&w), 0);
@@ -184,6 +191,30 @@ static void test_misfit_parses_proc_net_udp(void **state)
 	assert_int_equal(misfit_parse_udp_line("garbage", &ip, &port, &inode), -1);
 }
 
+/* /proc/net/udp6: a v4-mapped address gives its IPv4 one, :: the wildcard, any other IPv6 address 1. */
+static void test_misfit_parses_proc_net_udp6(void **state)
+{
+	(void)state;
+	uint32_t ip = 1;
+	uint16_t port;
+	unsigned long inode;
+	const char *tail = " 00000000000000000000000000000000:0000 07 00000000:00000000 00:00000000 00000000     0"
+			   "        0 4242 2 0000000000000000 0\n";
+	char line[300];
+	snprintf(line, sizeof line, "  17: 0000000000000000FFFF00000300007F:1E63%s", tail);
+	assert_int_equal(misfit_parse_udp6_line(line, &ip, &port, &inode), 0);
+	assert_int_equal(ip, 0x7f000003);
+	assert_int_equal(port, 7779);
+	assert_int_equal(inode, 4242);
+	snprintf(line, sizeof line, "  17: 00000000000000000000000000000000:1E64%s", tail);
+	assert_int_equal(misfit_parse_udp6_line(line, &ip, &port, &inode), 0);
+	assert_int_equal(ip, 0);
+	assert_int_equal(port, 7780);
+	snprintf(line, sizeof line, "  17: 00000000000000000000000001000000:1E64%s", tail); /* ::1 */
+	assert_int_equal(misfit_parse_udp6_line(line, &ip, &port, &inode), 1);
+	assert_int_equal(misfit_parse_udp6_line("  sl  local_address remote_address\n", &ip, &port, &inode), -1);
+}
+
 /* A real process in its own group binds 127.0.0.1:0; /proc says it is that group's, and no one else's. */
 static void test_misfit_finds_the_process_that_owns_a_socket(void **state)
 {
@@ -200,8 +231,17 @@ static void test_misfit_finds_the_process_that_owns_a_socket(void **state)
 		socklen_t len = sizeof a;
 		if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || getsockname(fd, (struct sockaddr *)&a, &len) < 0)
 			_exit(1);
-		uint16_t port = ntohs(a.sin_port);
-		if (write(pipefd[1], &port, sizeof port) != sizeof port)
+		/* And a dual-stack socket on the v4-mapped 127.0.0.1 (/proc/net/udp6), as Java's or Godot's are. */
+		int fd6 = socket(AF_INET6, SOCK_DGRAM, 0);
+		struct sockaddr_in6 a6 = { .sin6_family = AF_INET6 };
+		socklen_t len6 = sizeof a6;
+		uint8_t mapped[16] = { [10] = 0xff, [11] = 0xff, [12] = 127, [15] = 1 };
+		memcpy(&a6.sin6_addr, mapped, sizeof mapped);
+		if (fd6 < 0 || bind(fd6, (struct sockaddr *)&a6, sizeof a6) < 0 ||
+		    getsockname(fd6, (struct sockaddr *)&a6, &len6) < 0)
+			_exit(1);
+		uint16_t ports[2] = { ntohs(a.sin_port), ntohs(a6.sin6_port) };
+		if (write(pipefd[1], ports, sizeof ports) != sizeof ports)
 			_exit(1);
 		char c;
 		close(gate[1]);
@@ -210,10 +250,12 @@ static void test_misfit_finds_the_process_that_owns_a_socket(void **state)
 	}
 	setpgid(child, child); /* either side may win the race; both set the same */
 	close(gate[0]);
-	uint16_t port = 0;
-	assert_int_equal(read(pipefd[0], &port, sizeof port), (ssize_t)sizeof port);
+	uint16_t ports[2] = { 0, 0 }, port;
+	assert_int_equal(read(pipefd[0], ports, sizeof ports), (ssize_t)sizeof ports);
+	port = ports[0];
 	pid_t groups[3] = { 0, getpgrp(), child };
 	assert_int_equal(misfit_socket_owner(LOCALHOST, port, groups, 3), 2);
+	assert_int_equal(misfit_socket_owner(LOCALHOST, ports[1], groups, 3), 2);
 	pid_t others[2] = { 0, getpgrp() };
 	assert_int_equal(misfit_socket_owner(LOCALHOST, port, others, 2), -1);
 	/* A port nothing holds. */
@@ -235,6 +277,7 @@ int main(void)
 		cmocka_unit_test(test_misfit_a_quiet_live_peer_bypassed_the_wire),
 		cmocka_unit_test(test_misfit_failing_findings_come_first_and_cap_holds),
 		cmocka_unit_test(test_misfit_parses_proc_net_udp),
+		cmocka_unit_test(test_misfit_parses_proc_net_udp6),
 		cmocka_unit_test(test_misfit_finds_the_process_that_owns_a_socket),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

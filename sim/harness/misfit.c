@@ -117,10 +117,12 @@ static size_t findings(const struct misfit_input *in, struct misfit *out, size_t
 			     !p->early && !p->spoofed;
 		if (quiet && failing && (m = add(out, cap, &n, (int)k, "bypass", 0, true)))
 			snprintf(m->text, sizeof m->text,
-				 "peer %u sent no datagram through the wire in %.1f s: if it talks to the others at "
-				 "127.0.0.1, run it with --localhost-ports BASE; otherwise send to the addresses in "
-				 "LOOPSIM_PEERS",
-				 k, in->played_s);
+				 "peer %u sent no datagram through the wire in %.1f s: %s", k, in->played_s,
+				 in->localhost ? "it reaches the others in a way the preload library does not rewrite (an "
+						 "IPv6-only socket, a static binary, raw syscalls: see README, \"An "
+						 "unmodified localhost game\")"
+					       : "if it talks to the others at 127.0.0.1, run it with --localhost-ports BASE; "
+						 "otherwise send to the addresses in LOOPSIM_PEERS");
 		if (p->to_self && !failing && (m = add(out, cap, &n, (int)k, "to_self", p->to_self, false)))
 			snprintf(m->text, sizeof m->text,
 				 "peer %u sent %" PRIu64 " %s to its own public address: the wire carries only "
@@ -148,6 +150,29 @@ int misfit_parse_udp_line(const char *line, uint32_t *ip, uint16_t *port, unsign
 	/* The kernel prints the address as the 32-bit word it stores, in network byte order. */
 	*ip = ntohl(lip);
 	*port = (uint16_t)lport;
+	return 0;
+}
+
+int misfit_parse_udp6_line(const char *line, uint32_t *ip, uint16_t *port, unsigned long *inode)
+{
+	unsigned slot, w[4], lport, r[4], rport, st, txq, rxq, tr, uid, retr;
+	unsigned long when;
+	int timeout;
+	if (sscanf(line, " %u: %8X%8X%8X%8X:%4X %8X%8X%8X%8X:%4X %2X %8X:%8X %2X:%8lX %8X %u %d %lu", &slot, &w[0],
+		   &w[1], &w[2], &w[3], &lport, &r[0], &r[1], &r[2], &r[3], &rport, &st, &txq, &rxq, &tr, &when, &retr,
+		   &uid, &timeout, inode) != 20)
+		return -1;
+	/* Four 32-bit words as the kernel stores them, each in network byte order. */
+	*port = (uint16_t)lport;
+	if (w[0] || w[1])
+		return 1;
+	if (!w[2] && !w[3]) {
+		*ip = 0; /* :: */
+		return 0;
+	}
+	if (ntohl(w[2]) != 0xffff)
+		return 1;
+	*ip = ntohl(w[3]);
 	return 0;
 }
 
@@ -179,19 +204,23 @@ int misfit_socket_owner(uint32_t ip, uint16_t port, const pid_t *groups, uint32_
 {
 	unsigned long inodes[8];
 	size_t ninodes = 0;
-	FILE *f = fopen("/proc/net/udp", "r");
-	if (!f)
-		return -1;
-	char line[512];
-	while (fgets(line, sizeof line, f) && ninodes < 8) {
-		uint32_t lip;
-		uint16_t lport;
-		unsigned long inode;
-		if (misfit_parse_udp_line(line, &lip, &lport, &inode) == 0 && lport == port && (lip == ip || lip == 0) &&
-		    inode)
-			inodes[ninodes++] = inode;
+	/* IPv4 sockets, then dual-stack IPv6 ones (bound to :: or to a v4-mapped address), which send IPv4 too. */
+	for (int v6 = 0; v6 < 2; v6++) {
+		FILE *f = fopen(v6 ? "/proc/net/udp6" : "/proc/net/udp", "r");
+		if (!f)
+			continue;
+		char line[512];
+		while (fgets(line, sizeof line, f) && ninodes < 8) {
+			uint32_t lip;
+			uint16_t lport;
+			unsigned long inode;
+			int got = v6 ? misfit_parse_udp6_line(line, &lip, &lport, &inode)
+				     : misfit_parse_udp_line(line, &lip, &lport, &inode);
+			if (got == 0 && lport == port && (lip == ip || lip == 0) && inode)
+				inodes[ninodes++] = inode;
+		}
+		fclose(f);
 	}
-	fclose(f);
 	if (!ninodes)
 		return -1;
 	DIR *d = opendir("/proc");

@@ -71,6 +71,14 @@ size_t misfit_findings(const struct misfit_input *in, struct misfit *out, size_t
 int misfit_parse_udp_line(const char *line, uint32_t *ip, uint16_t *port, unsigned long *inode);
 
 /*
+ * The same for /proc/net/udp6, for a socket that can carry IPv4: one bound
+ * to a v4-mapped address (::ffff:a.b.c.d gives *ip = a.b.c.d) or to ::
+ * (*ip = 0, as for 0.0.0.0). Returns 1 for any other IPv6 address (no
+ * IPv4 datagram comes from it), 0 or -1 as above.
+ */
+int misfit_parse_udp6_line(const char *line, uint32_t *ip, uint16_t *port, unsigned long *inode);
+
+/*
  * The peer whose process holds a UDP socket bound to ip:port (or to
  * 0.0.0.0:port): groups[k] is peer k's process group (0 for none). Reads
  * /proc/net/udp and /proc/PID/fd. Returns k, or -1 when no peer's process
