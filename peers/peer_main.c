@@ -374,7 +374,7 @@ static void send_frame(struct peer *p)
 		double rtt = 0;
 		uint32_t n = 0;
 		for (uint32_t k = 0; k < p->npeers; k++)
-			if (k != p->index && s.remote[k].connected) {
+			if (k != p->index && s.remote[k].connected && s.remote[k].rtt_known) { /* no sample is not 0 ms */
 				rtt += s.remote[k].rtt_ms;
 				n++;
 			}

@@ -205,6 +205,10 @@ expect_usage "$bad:5: fate 'vanished'" run --peers 2 --headless --replay-fates "
 expect_usage "$TMP/none.fates: " wire --peers 2 --replay-fates "$TMP/none.fates"
 # A log of 2 peers names links a session of 1 does not have.
 expect_usage "a log of 2 peers" wire --peers 1 --replay-fates "$fates"
+# --resolve-only writes the scenario and stops: the fate log it would replay is not even read.
+run 10 run --peers 2 --resolve-only "$TMP/resolved.ini" --replay-fates "$bad"
+expect_rc 0
+expect_in resolved.ini "peers = 2"
 
 # --- --addr-base: the wire's own address plan, inside 127.0.0.0/8 or refused ----------------------
 

@@ -225,7 +225,7 @@ static void test_replay_view_keys_move_the_scrubber(void **state)
 static void test_replay_view_page_keys_step_a_second_of_the_games_frames(void **state)
 {
 	struct fx *f = *state;
-	assert_true(f->story->fps > 50 && f->story->fps < 70);
+	assert_true(f->story->fps > 30 && f->story->fps < 90); /* 60, measured by a real run: a wide margin */
 	replay_view_fill(f->story, 0, f->snap);
 	assert_int_equal(f->snap->per_second, (uint32_t)(f->story->fps + 0.5f));
 	f->snap->per_second = 30;

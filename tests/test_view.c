@@ -539,7 +539,7 @@ static void test_view_selected_link_shows_the_senders_round_trip(void **state)
 	view_selection_text(f->v, text, sizeof text);
 	assert_non_null(strstr(text, "\nrtt: peer 0 reports none\n"));
 	assert_null(strstr(text, "measures"));
-	/* Drawn, not only composed: the box fits its nine lines. */
+	/* Drawn as well as composed. */
 	view_frame(f->v, NULL);
 	assert_int_equal(view_screenshot(f->v, f->png, text, sizeof text), 0);
 	/* Cut to what fits, always terminated. */

@@ -205,7 +205,7 @@ class Peer:
         body = struct.pack("<IB", frame & 0xFFFFFFFF, self.npeers)
         for k, v in enumerate(rtt_ms):
             known = k != self.index and v is not None and v >= 0  # NaN >= 0 is False
-            body += struct.pack("<H", min(int(v * 10 + 0.5), RTT_UNKNOWN - 1) if known else RTT_UNKNOWN)
+            body += struct.pack("<H", int(min(v * 10 + 0.5, RTT_UNKNOWN - 1)) if known else RTT_UNKNOWN)
         self._send(_header(RTT) + body)
 
     def bye(self, reason=BYE_QUIT):

@@ -2,6 +2,7 @@
 // When each frame ran: a ring of first-report times, and frames.tsv written and read back.
 #include "harness/frame_clock.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -178,7 +179,8 @@ int frame_map_load(const char *path, struct frame_map *m, char *err, size_t errl
 		uint32_t fr;
 		uint64_t t;
 		char tail;
-		if (sscanf(line, "%" SCNu32 "\t%" SCNu64 "%c", &fr, &t, &tail) != 3 || tail != '\n' ||
+		if (!isdigit((unsigned char)line[0]) || !strchr(line, '\t') || !isdigit((unsigned char)strchr(line, '\t')[1]) ||
+		    sscanf(line, "%" SCNu32 "\t%" SCNu64 "%c", &fr, &t, &tail) != 3 || tail != '\n' ||
 		    (m->n && (fr <= m->frame[m->n - 1] || t < m->t_us[m->n - 1]))) {
 			snprintf(err, errlen, "%s:%u: want 'frame<TAB>t_us', frames and times increasing", path, lineno);
 			rc = -1;

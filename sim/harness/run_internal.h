@@ -66,6 +66,9 @@ typedef uint64_t run_time_ms;
  */
 enum rejoin_stage { RJ_NONE, RJ_HELLO, RJ_AGREED, RJ_DUMP };
 
+/* How far past its confirmed frame a peer's current frame counts for the frame clock (a rollback's depth). */
+#define RUN_CLOCK_LEAD 16
+
 struct slot {
 	pid_t pid;
 	int ctl;                 /* -1 once closed */

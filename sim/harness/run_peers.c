@@ -73,9 +73,15 @@ static void on_frame(struct session *s, uint32_t k, const struct ctl_frame *f, r
 	}
 	sl->framed = true;
 	sl->last_frame_ms = now;
-	/* A frame far beyond what the peer confirmed is no frame it is on: the clock then takes the confirmed one. */
-	uint32_t on = f->frame >= f->confirmed && f->frame - f->confirmed <= RUN_FRAME_LEAD ? f->frame : f->confirmed;
-	frame_clock_note(s->clock, on, wire_clock_us() - wire_started_us(s->wire));
+	/*
+	 * The frame it is on, for the clock of when frames ran: at most a few
+	 * frames past what it confirmed (the confirmed frame is checked above),
+	 * so that one peer's report far ahead cannot hide the others' frames.
+	 */
+	uint32_t on = f->frame >= f->confirmed && f->frame - f->confirmed <= RUN_CLOCK_LEAD ? f->frame
+											    : f->confirmed;
+	uint64_t now_us = (uint64_t)now * 1000, w0 = wire_started_us(s->wire); /* both CLOCK_MONOTONIC */
+	frame_clock_note(s->clock, on, now_us > w0 ? now_us - w0 : 0);
 	if (f->frame != rp->frames)
 		sl->advanced_ms = now;
 	if ((int64_t)f->confirmed > sl->confirmed) {

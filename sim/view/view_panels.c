@@ -90,6 +90,7 @@ void view__draw_game(struct view *v, struct target *t, uint32_t k, const struct 
 struct header {
 	char title[32], badge[8], frames[48], rb[96];
 	const char *flag;
+	struct rgb flag_rgb;
 	bool you, ok;
 };
 
@@ -98,6 +99,7 @@ static void header_of(struct view *v, const struct view_peer *p, int room, struc
 	snprintf(hd->title, sizeof hd->title, "peer %u", p->index);
 	/* An exit the run expected is no alarm; one it did not expect is. */
 	hd->flag = p->ended ? "ENDED" : !p->alive ? "EXITED" : p->stalled ? "STALL" : "";
+	hd->flag_rgb = p->ended ? c_dim : !p->alive ? c_bad : c_amber;
 	hd->you = p->human;
 	hd->ok = p->checksum_ok;
 	snprintf(hd->badge, sizeof hd->badge, "%04x", (unsigned)(p->checksum >> 48));
@@ -126,9 +128,7 @@ static void draw_header_line(struct view *v, struct target *t, uint32_t k, const
 	if (line == 0) {
 		x += view__text(v, t, FONT_SMALL, hd->title, x, y, rgb_of(view_peer_rgb(k)), &c_panel, AL_LEFT) + px(v, 6);
 		if (hd->flag[0])
-			x += view__text(v, t, FONT_SMALL, hd->flag, x, y, hd->flag[1] == 'X' ? c_bad : hd->flag[1] == 'N' ? c_dim : c_amber, &c_panel,
-				  AL_LEFT) +
-			     px(v, 6);
+			x += view__text(v, t, FONT_SMALL, hd->flag, x, y, hd->flag_rgb, &c_panel, AL_LEFT) + px(v, 6);
 		if (hd->you)
 			view__text(v, t, FONT_SMALL, "you", x, y, c_amber, &c_panel, AL_LEFT);
 		int bw = view__text_width(v, FONT_SMALL, hd->badge) + px(v, 6), bx = rc.x + rc.w - bw;
