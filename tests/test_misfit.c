@@ -231,7 +231,7 @@ static void test_misfit_finds_the_process_that_owns_a_socket(void **state)
 		socklen_t len = sizeof a;
 		if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || getsockname(fd, (struct sockaddr *)&a, &len) < 0)
 			_exit(1);
-		/* And a dual-stack socket on the v4-mapped 127.0.0.1 (/proc/net/udp6), as Java's or Godot's are. */
+		/* And a dual-stack socket on the v4-mapped 127.0.0.1 (/proc/net/udp6), as Java's are. */
 		int fd6 = socket(AF_INET6, SOCK_DGRAM, 0);
 		struct sockaddr_in6 a6 = { .sin6_family = AF_INET6 };
 		socklen_t len6 = sizeof a6;

@@ -653,7 +653,7 @@ static void test_preload_other_traffic_is_untouched(void **state)
 	close(devnull);
 }
 
-/* A dual-stack AF_INET6 socket, as Java, Godot and .NET open one; skipped where the kernel has no IPv6. */
+/* A dual-stack AF_INET6 socket, as Java opens one; skipped where the kernel has no IPv6. */
 static int udp6(void)
 {
 	int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);

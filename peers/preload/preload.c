@@ -14,8 +14,8 @@
  *   recvfrom, recvmsg, recvmmsg, getpeername
  *               peer j's public address -> 127.0.0.1:BASE+j
  *   getsockname LOOPSIM_ADDR:p -> whatever the game asked for, on port p
- * A dual-stack AF_INET6 UDP socket (IPV6_V6ONLY off, Linux's default: Java,
- * Godot, .NET) gets the same rules in v4-mapped form. bind of ::, ::1,
+ * A dual-stack AF_INET6 UDP socket (IPV6_V6ONLY off, Linux's default; a
+ * Java DatagramSocket is one) gets the same rules in v4-mapped form. bind of ::, ::1,
  * ::ffff:0.0.0.0 or ::ffff:127.0.0.1 goes to ::ffff:LOOPSIM_ADDR, on which
  * the socket carries IPv4 only, as the wire does; ::ffff:127.0.0.1:BASE+j
  * and ::1:BASE+j (and an AF_INET destination, which Linux takes on such a

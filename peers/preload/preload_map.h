@@ -87,8 +87,8 @@ bool preload_map_bind(const struct preload_map *m, const struct sockaddr_in *wan
 bool preload_map_local_shown(const struct preload_map *m, struct sockaddr_in *a, enum preload_asked asked);
 
 /*
- * Dual-stack AF_INET6 sockets (IPV6_V6ONLY off, Linux's default): Java's
- * DatagramSocket, Godot, .NET. Such a socket reaches 127.0.0.1 as
+ * Dual-stack AF_INET6 sockets (IPV6_V6ONLY off, Linux's default), such as
+ * Java's DatagramSocket opens. Such a socket reaches 127.0.0.1 as
  * ::ffff:127.0.0.1, and a game may also write ::1 (or ::) for it. The
  * library binds the socket to the v4-mapped ::ffff:LOOPSIM_ADDR, on which it
  * carries IPv4 only, and maps addresses through the IPv4 functions above:
