@@ -413,6 +413,17 @@ static void test_report_json_gives_each_link_its_senders_rtt_or_null(void **stat
 	assert_null_value(cJSON_GetArrayItem(links, 11), "rtt_ms");
 	cJSON_Delete(root);
 	free(text);
+	/* The summary names the slowest pair and the quickest; without any figure it says nothing of them. */
+	char *sum;
+	summary(fx->r, &sum);
+	assert_non_null(
+		strstr(sum, "rtt per pair, as each sender measured it: slowest 0->1 183.4 ms, quickest 1->0 0.0 ms\n"));
+	free(sum);
+	for (uint32_t i = 0; i < fx->r->nlinks; i++)
+		fx->links[i].rtt_known = false;
+	summary(fx->r, &sum);
+	assert_null(strstr(sum, "rtt per pair"));
+	free(sum);
 }
 
 static void test_report_json_says_when_the_wire_fell_behind_and_by_how_much(void **state)

@@ -820,12 +820,33 @@ static void print_links(const struct run_result *r, FILE *out)
 	}
 }
 
+/* The round trips the peers measured per pair, when they reported them: the slowest and the quickest. */
+static void print_rtt_pairs(const struct run_result *r, FILE *out)
+{
+	const struct run_link *slow = NULL, *quick = NULL;
+	for (uint32_t i = 0; i < r->nlinks; i++) {
+		const struct run_link *l = &r->links[i];
+		if (!l->rtt_known)
+			continue;
+		if (!slow || l->rtt_ms > slow->rtt_ms)
+			slow = l;
+		if (!quick || l->rtt_ms < quick->rtt_ms)
+			quick = l;
+	}
+	if (slow)
+		fprintf(out,
+			"rtt per pair, as each sender measured it: slowest %" PRIu32 "->%" PRIu32 " %.1f ms, quickest "
+			"%" PRIu32 "->%" PRIu32 " %.1f ms\n",
+			slow->from, slow->to, slow->rtt_ms, quick->from, quick->to, quick->rtt_ms);
+}
+
 void report_print_summary(const struct run_result *r, FILE *out)
 {
 	assert(r && out);
 	print_verdict(r, out);
 	print_peers(r, out);
 	print_links(r, out);
+	print_rtt_pairs(r, out);
 	if (r->desync.found && r->desync.bundle[0])
 		fprintf(out, "bundle: %s\n", r->desync.bundle);
 	if (r->workdir[0])
