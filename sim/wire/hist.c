@@ -60,8 +60,9 @@ uint64_t wire_hist_quantile(const struct wire_hist *h, double q)
 		rank++;
 	if (rank < 1)
 		rank = 1;
+	/* Every bucket below min's is empty: a link's delays span an octave or two of the 21, so start there. */
 	uint64_t seen = 0;
-	for (unsigned i = 0; i < WIRE_HIST_BUCKETS; i++) {
+	for (unsigned i = bucket_of(h->min_us); i < WIRE_HIST_BUCKETS; i++) {
 		if (seen + h->bucket[i] >= rank) {
 			/*
 			 * Interpolate within the bucket, as if its values were spread
