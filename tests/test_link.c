@@ -1355,6 +1355,45 @@ static void test_link_cfg_validate_names_the_field(void **state)
 	assert_int_equal(wire_link_cfg_validate(&c, &field, &why), 0);
 }
 
+/* An idle link owns no delay histogram; its first delivery allocates one, and a snapshot's quantiles come from it. */
+static void test_link_delay_histogram_starts_at_first_delivery(void **state)
+{
+	(void)state;
+	struct wire_link_cfg cfg;
+	wire_link_cfg_default(&cfg);
+	struct wire_link l;
+	assert_int_equal(wire_link_init(&l, SEED, 0, 1, &cfg), 0);
+	assert_null(l.delay);
+	struct wire_link_stats s;
+	struct wire_hist h;
+	wire_link_get_stats(&l, &s);
+	wire_link_get_delay(&l, &h);
+	assert_int_equal(s.delay.count, 0);
+	assert_int_equal(s.delay.p99_us, 0);
+	assert_int_equal(h.count, 0);
+
+	for (uint64_t v = 20000; v < 21000; v++)
+		wire_link_note_delivery(&l, 64, v);
+	assert_non_null(l.delay);
+	wire_link_get_stats(&l, &s);
+	wire_link_get_delay(&l, &h);
+	assert_int_equal(s.delivered, 1000);
+	assert_int_equal(s.bytes, 64000);
+	assert_int_equal(s.delay.count, 1000);
+	assert_int_equal(s.delay.min_us, 20000);
+	assert_int_equal(s.delay.max_us, 20999);
+	/* 20000..20999 once each: the nearest-rank quantiles, within the histogram's 1%. */
+	assert_in_range(s.delay.p50_us, 20499 * 0.99, 20499 * 1.01);
+	assert_in_range(s.delay.p90_us, 20899 * 0.99, 20899 * 1.01);
+	assert_in_range(s.delay.p99_us, 20989 * 0.99, 20999);
+	assert_in_range(s.delay.p999_us, 20998 * 0.99, 20999);
+	assert_int_equal(h.count, 1000);
+	assert_int_equal(wire_hist_quantile(&h, 0.5), s.delay.p50_us);
+	assert_int_equal(wire_hist_quantile(&h, 0.999), s.delay.p999_us);
+	wire_link_fini(&l);
+	assert_null(l.delay);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1388,6 +1427,7 @@ int main(void)
 		cmocka_unit_test(test_link_configure_keeps_queue),
 		cmocka_unit_test(test_link_configure_rate_applies_behind_queue),
 		cmocka_unit_test(test_link_cfg_validate_names_the_field),
+		cmocka_unit_test(test_link_delay_histogram_starts_at_first_delivery),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -149,9 +149,8 @@ static void print_link_stats(struct wire *w, uint64_t seed, const char *replay_p
 				" %7" PRIu64 " %7" PRIu64 " %7" PRIu64 " %11" PRIu64 " %8.2f %8.2f %8.2f %8.2f %8.2f %9.3f\n",
 				name, s.sent, s.delivered, s.dropped[WIRE_FATE_LOSS], s.dropped[WIRE_FATE_PARTITION],
 				s.dropped[WIRE_FATE_QUEUE], s.dropped[WIRE_FATE_MTU], s.duplicated, s.reordered,
-				s.corrupted, s.bytes, wire_hist_quantile(&s.delay, 0.5) / 1000.0,
-				wire_hist_quantile(&s.delay, 0.9) / 1000.0, wire_hist_quantile(&s.delay, 0.99) / 1000.0,
-				wire_hist_quantile(&s.delay, 0.999) / 1000.0, s.delay.max_us / 1000.0, late99 / 1000.0);
+				s.corrupted, s.bytes, s.delay.p50_us / 1000.0, s.delay.p90_us / 1000.0,
+				s.delay.p99_us / 1000.0, s.delay.p999_us / 1000.0, s.delay.max_us / 1000.0, late99 / 1000.0);
 			wire_hist_merge(&late_all, &late);
 			if (late.count && late99 > WIRE_BEHIND_US)
 				behind++;

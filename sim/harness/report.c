@@ -318,7 +318,7 @@ static cJSON *json_link(const struct run_link *l)
 	ok &= put(o, "reordered", json_u64(s->reordered));
 	ok &= put(o, "corrupted", json_u64(s->corrupted));
 	ok &= put(o, "bytes", json_u64(s->bytes));
-	ok &= put(o, "delay_ms", json_delay(&s->delay));
+	ok &= put(o, "delay_ms", json_delay(&l->delay));
 	ok &= put(o, "lateness_ms", json_delay(&l->lateness));
 	ok &= put(o, "fell_behind", cJSON_CreateBool(link_behind(l)));
 	ok &= put(o, "rtt_ms", l->rtt_known ? json_round3(l->rtt_ms) : cJSON_CreateNull());
@@ -748,6 +748,7 @@ static void print_links(const struct run_result *r, FILE *out)
 	if (!r->links || r->nlinks == 0)
 		return;
 	struct wire_link_stats tot = { 0 };
+	struct wire_hist delay = { 0 }; /* every link's, merged */
 	const struct run_link *worst = NULL;
 	double worst_loss = -1;
 	uint64_t worst_p99 = 0;
@@ -760,12 +761,12 @@ static void print_links(const struct run_result *r, FILE *out)
 		tot.corrupted += s->corrupted;
 		for (int k = 0; k < WIRE_FATE_COUNT; k++)
 			tot.dropped[k] += s->dropped[k];
-		wire_hist_merge(&tot.delay, &s->delay);
+		wire_hist_merge(&delay, &r->links[i].delay);
 		/* The worst link loses the largest share; among equals, the slowest p99. */
 		if (s->sent == 0)
 			continue;
 		double loss = (double)link_dropped(s) / (double)s->sent;
-		uint64_t p99 = wire_hist_quantile(&s->delay, 0.99);
+		uint64_t p99 = wire_hist_quantile(&r->links[i].delay, 0.99);
 		if (loss > worst_loss || (loss == worst_loss && p99 > worst_p99)) {
 			worst = &r->links[i];
 			worst_loss = loss;
@@ -795,24 +796,24 @@ static void print_links(const struct run_result *r, FILE *out)
 	if (w->replayed || w->unreplayed)
 		fprintf(out, "replayed: %" PRIu64 " datagrams given their logged fate, %" PRIu64 " not in the log\n",
 			w->replayed, w->unreplayed);
-	if (tot.delay.count) {
+	if (delay.count) {
 		fputs("delay: p50 ", out);
-		print_ms3(out, wire_hist_quantile(&tot.delay, 0.5));
+		print_ms3(out, wire_hist_quantile(&delay, 0.5));
 		fputs(", p90 ", out);
-		print_ms3(out, wire_hist_quantile(&tot.delay, 0.9));
+		print_ms3(out, wire_hist_quantile(&delay, 0.9));
 		fputs(", p99 ", out);
-		print_ms3(out, wire_hist_quantile(&tot.delay, 0.99));
+		print_ms3(out, wire_hist_quantile(&delay, 0.99));
 		fputs(", p99.9 ", out);
-		print_ms3(out, wire_hist_quantile(&tot.delay, 0.999));
+		print_ms3(out, wire_hist_quantile(&delay, 0.999));
 		fputs(", max ", out);
-		print_ms3(out, tot.delay.max_us);
+		print_ms3(out, delay.max_us);
 		fputs(" over all links", out);
 		print_behind(r, out);
 	}
 	if (worst) {
 		fprintf(out, "worst link %" PRIu32 "->%" PRIu32 ": %.1f%% dropped", worst->from, worst->to,
 			100 * worst_loss);
-		if (worst->stats.delay.count) {
+		if (worst->delay.count) {
 			fputs(", p99 ", out);
 			print_ms3(out, worst_p99);
 		}

@@ -35,6 +35,7 @@ struct run_peer {
 struct run_link {
 	uint32_t from, to;
 	struct wire_link_stats stats;
+	struct wire_hist delay;       /* the link's whole delay histogram (stats.delay in brief), for merging */
 	struct wire_hist lateness;    /* per delivered copy: hand-off to the kernel minus when it was due, µs */
 	bool rtt_known;               /* `from` reported a round trip to `to` (its RTT messages) ... */
 	double rtt_ms;                /* ... the latest one, ms, as `from` measured it */

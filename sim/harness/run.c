@@ -114,6 +114,7 @@ static void collect_links(struct session *s)
 			l->from = i;
 			l->to = j;
 			wire_link_stats(s->wire, i, j, &l->stats);
+			wire_link_delay(s->wire, i, j, &l->delay);
 			wire_link_lateness(s->wire, i, j, &l->lateness);
 			l->rtt_ms = run__pair_rtt_ms(s, i, j);
 			l->rtt_known = l->rtt_ms >= 0;

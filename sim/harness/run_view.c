@@ -103,8 +103,8 @@ static void snapshot_links(struct session *s, struct view_snapshot *v)
 				.jitter_ms = (float)c.jitter_ms, .loss_pct = (float)c.loss_pct,
 				.cut = c.blocked || wire_link_partitioned(s->wire, i, j), .sent = st->sent,
 				.delivered = st->delivered, .dropped = dropped,
-				.p50_ms = (float)wire_hist_quantile(&st->delay, 0.5) / 1000.0f,
-				.p99_ms = (float)wire_hist_quantile(&st->delay, 0.99) / 1000.0f,
+				.p50_ms = (float)st->delay.p50_us / 1000.0f,
+				.p99_ms = (float)st->delay.p99_us / 1000.0f,
 			};
 			double rtt = run__pair_rtt_ms(s, i, j);
 			v->link[v->nlinks - 1].rtt_known = rtt >= 0;

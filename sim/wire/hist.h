@@ -20,8 +20,10 @@
  * with 128, against what receivers measure.
  *
  * Memory: 10,776 bytes, fixed; recording is O(1) and never allocates, so a
- * histogram can live in every link and be filled on the per-datagram path.
- * A quantile or a merge walks every bucket (2688).
+ * histogram can be filled on the per-datagram path. Too big to sit in every
+ * link of a large wire, most of which carry nothing: a link allocates its own
+ * at its first delivery (link.h). A quantile walks the buckets from min's to
+ * its own, a merge all of them (2688).
  */
 #define WIRE_HIST_SUB_BITS 7
 #define WIRE_HIST_SUB (1u << WIRE_HIST_SUB_BITS)

@@ -196,9 +196,8 @@ static int queue_resize(struct wire_link *l, uint32_t limit)
 
 /*
  * Sets up a link whose memory is already zero. Writes only the settings and
- * the derived values at the top of the struct, so that a model's idle links
- * (calloc'd, mostly a delay histogram) stay untouched pages until they carry
- * traffic: 510 peers' 260,100 links would otherwise be resident at once.
+ * the derived values, so that a model's idle links (calloc'd) cost no more
+ * than their own bytes: 510 peers have 260,100 links.
  */
 static int link_setup_zeroed(struct wire_link *l, uint64_t seed, uint32_t from, uint32_t to,
 			     const struct wire_link_cfg *cfg)
@@ -218,6 +217,8 @@ int wire_link_init(struct wire_link *l, uint64_t seed, uint32_t from, uint32_t t
 
 void wire_link_fini(struct wire_link *l)
 {
+	free(l->delay);
+	l->delay = NULL;
 	free(l->queue_us);
 	l->queue_us = NULL;
 	l->queue_cap = l->queue_len = l->queue_head = 0;
@@ -605,7 +606,35 @@ void wire_link_note_delivery(struct wire_link *l, uint32_t size, uint64_t delay_
 {
 	l->stats.delivered++;
 	l->stats.bytes += size;
-	wire_hist_record(&l->stats.delay, delay_us);
+	struct wire_delay_summary *d = &l->stats.delay;
+	if (d->count++ == 0 || delay_us < d->min_us)
+		d->min_us = delay_us;
+	if (delay_us > d->max_us)
+		d->max_us = delay_us;
+	/* Once per link, not per datagram: a retry costs only while allocation fails. */
+	if (!l->delay)
+		l->delay = calloc(1, sizeof *l->delay);
+	if (l->delay)
+		wire_hist_record(l->delay, delay_us);
+}
+
+void wire_link_get_stats(const struct wire_link *l, struct wire_link_stats *out)
+{
+	*out = l->stats;
+	if (!l->delay)
+		return;
+	out->delay.p50_us = wire_hist_quantile(l->delay, 0.5);
+	out->delay.p90_us = wire_hist_quantile(l->delay, 0.9);
+	out->delay.p99_us = wire_hist_quantile(l->delay, 0.99);
+	out->delay.p999_us = wire_hist_quantile(l->delay, 0.999);
+}
+
+void wire_link_get_delay(const struct wire_link *l, struct wire_hist *out)
+{
+	if (l->delay)
+		*out = *l->delay;
+	else
+		memset(out, 0, sizeof *out);
 }
 
 int wire_model_init(struct wire_model *m, uint32_t npeers, uint64_t seed, const struct wire_link_cfg *cfg)

@@ -155,7 +155,22 @@ void wire_link_cfg_default(struct wire_link_cfg *cfg);
  */
 int wire_link_cfg_validate(const struct wire_link_cfg *cfg, const char **field, const char **why);
 
-/* Counters of one directed link. "dropped" is indexed by enum wire_fate_kind. */
+/*
+ * A link's delay distribution in brief, µs. count, min_us and max_us are
+ * exact, kept on every delivery. The quantiles come from the link's
+ * histogram (within 1%, see hist.h) and are computed when a snapshot is
+ * taken (wire_link_get_stats()); in the link's own stats they stay 0.
+ */
+struct wire_delay_summary {
+	uint64_t count, min_us, max_us;
+	uint64_t p50_us, p90_us, p99_us, p999_us;
+};
+
+/*
+ * Counters of one directed link. "dropped" is indexed by enum wire_fate_kind.
+ * A plain value type of about 150 bytes: the delay histogram itself is not
+ * in it (see struct wire_link's delay).
+ */
 struct wire_link_stats {
 	uint64_t sent;        /* datagrams that entered the link */
 	uint64_t delivered;   /* copies handed to the receiver (originals and duplicates) */
@@ -164,7 +179,7 @@ struct wire_link_stats {
 	uint64_t duplicated;  /* extra copies made */
 	uint64_t reordered;   /* datagrams sent at once, skipping the delay */
 	uint64_t corrupted;   /* copies with a flipped bit */
-	struct wire_hist delay; /* achieved delay of each delivered copy */
+	struct wire_delay_summary delay; /* achieved delay of each delivered copy */
 };
 
 /* One copy of a datagram to deliver. */
@@ -222,6 +237,13 @@ struct wire_link {
 	uint32_t queue_head, queue_len, queue_cap;
 
 	struct wire_link_stats stats;
+	/*
+	 * The histogram of stats.delay, allocated at the link's first delivery
+	 * and owned by the link: most links of a large model never carry a
+	 * datagram, and a histogram is 10.7 KB against about 600 bytes for the
+	 * rest of the link. NULL until then, or while its allocation fails.
+	 */
+	struct wire_hist *delay;
 };
 
 /* Sets up a link with the given settings (which must validate). Returns 0, or -ENOMEM. */
@@ -247,8 +269,24 @@ int wire_link_configure(struct wire_link *link, const struct wire_link_cfg *cfg)
  */
 void wire_link_fate(struct wire_link *link, sim_time_us now_us, uint32_t size, struct wire_fate *fate);
 
-/* Counts one delivered copy of size bytes that spent delay_us on the link. */
+/*
+ * Counts one delivered copy of size bytes that spent delay_us on the link.
+ * The first call allocates the link's delay histogram. This function can't
+ * fail: if that allocation fails, the copy is still counted in
+ * stats.delay's count, min and max, and only its place in the quantiles is
+ * lost (the next delivery tries again; with no histogram at all the
+ * quantiles read 0).
+ */
 void wire_link_note_delivery(struct wire_link *link, uint32_t size, uint64_t delay_us);
+
+/* Copies the link's stats, with the delay quantiles computed from its histogram. This function can't fail. */
+void wire_link_get_stats(const struct wire_link *link, struct wire_link_stats *out);
+
+/*
+ * Copies the link's delay histogram, for merging links; an empty one if the
+ * link has none. This function can't fail.
+ */
+void wire_link_get_delay(const struct wire_link *link, struct wire_hist *out);
 
 /* Every link between n peers, indexed [from * n + to]. The diagonal exists but carries nothing. */
 struct wire_model {

@@ -172,14 +172,25 @@ int wire_peer_misfit(struct wire *w, uint32_t k, struct wire_peer_misfit *out);
  */
 size_t wire_stray_sources(struct wire *w, struct wire_stray_source *out, size_t cap, uint64_t *unlisted);
 
-/* Copies the stats of link from->to. Returns 0 or -EINVAL. */
+/*
+ * Copies the stats of link from->to, with its delay quantiles computed under
+ * the lock (a walk of the histogram's occupied buckets, typically a few
+ * hundred). Returns 0 or -EINVAL.
+ */
 int wire_link_stats(struct wire *w, uint32_t from, uint32_t to, struct wire_link_stats *out);
 /*
- * Copies every link's stats: out has npeers * npeers entries, [from * npeers
- * + to]. Each link's copy is whole; the links are copied one lock at a time,
- * so the relay never waits for more than one (they may be microseconds apart).
+ * Copies every link's stats, as wire_link_stats() does: out has npeers *
+ * npeers entries, [from * npeers + to]. Each link's copy is whole; the links
+ * are copied one lock at a time, so the relay never waits for more than one
+ * (they may be microseconds apart).
  */
 void wire_all_link_stats(struct wire *w, struct wire_link_stats *out);
+/*
+ * Copies link from->to's whole delay histogram (10.7 KB), for merging
+ * several links' delays; empty if the link delivered nothing. The stats
+ * carry the quantiles one link needs. Returns 0 or -EINVAL.
+ */
+int wire_link_delay(struct wire *w, uint32_t from, uint32_t to, struct wire_hist *out);
 void wire_get_totals(struct wire *w, struct wire_totals *out);
 
 /*

@@ -430,13 +430,14 @@ static void sum_links(struct wire *w, uint32_t n, struct link_sums *out)
 	for (uint32_t i = 0; i < n; i++)
 		for (uint32_t j = 0; j < n; j++) {
 			struct wire_link_stats st;
-			if (i == j || wire_link_stats(w, i, j, &st) < 0)
+			struct wire_hist delay;
+			if (i == j || wire_link_stats(w, i, j, &st) < 0 || wire_link_delay(w, i, j, &delay) < 0)
 				continue;
 			out->sent += st.sent;
 			out->delivered += st.delivered;
 			for (int f = 1; f < WIRE_FATE_COUNT; f++)
 				out->dropped_model += st.dropped[f];
-			wire_hist_merge(&out->delay, &st.delay);
+			wire_hist_merge(&out->delay, &delay);
 		}
 }
 
