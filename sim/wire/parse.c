@@ -264,7 +264,7 @@ int parse_peer_set(const char *what, const char *s, uint32_t npeers, uint8_t *fl
 		}
 	}
 	for (p = s;;) {
-		uint32_t k;
+		uint32_t k = 0;
 		p = skip_space(p);
 		peer_index(&p, npeers, &k);
 		flags[k] = 1;

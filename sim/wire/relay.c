@@ -218,6 +218,8 @@ void wire_destroy(struct wire *w)
 	free(w->private_port);
 	free(w->misfit);
 	free(w->multi_socket);
+	for (size_t k = 0; w->lateness && k < (size_t)w->npeers * w->npeers; k++)
+		free(w->lateness[k]);
 	free(w->lateness);
 	free(w->ovfl_seen);
 	free(w->tx_count);
@@ -560,8 +562,11 @@ static void deliver_due(struct wire *w, sim_time_us now)
 				sim_time_us sent = w->tx_at[i];
 				wire_link_note_delivery(wire_model_link(&w->model, p->from, p->to), p->len,
 							sent > p->sent_us ? sent - p->sent_us : 0);
-				wire_hist_record(&w->lateness[(size_t)p->from * w->npeers + p->to],
-						 sent > p->due_us ? sent - p->due_us : 0);
+				struct wire_hist **late = &w->lateness[(size_t)p->from * w->npeers + p->to];
+				if (!*late)
+					*late = calloc(1, sizeof **late); /* once per link, at its first delivery */
+				if (*late)
+					wire_hist_record(*late, sent > p->due_us ? sent - p->due_us : 0);
 			} else if (w->tx_sent[i] == 2) {
 				w->totals.send_errors++;
 			} else {

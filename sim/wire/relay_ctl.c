@@ -217,7 +217,11 @@ int wire_link_lateness(struct wire *w, uint32_t from, uint32_t to, struct wire_h
 	if (from >= w->npeers || to >= w->npeers)
 		return -EINVAL;
 	pthread_mutex_lock(&w->lock);
-	*out = w->lateness[(size_t)from * w->npeers + to];
+	const struct wire_hist *h = w->lateness[(size_t)from * w->npeers + to];
+	if (h)
+		*out = *h;
+	else
+		memset(out, 0, sizeof *out); /* no delivery yet */
 	pthread_mutex_unlock(&w->lock);
 	return 0;
 }

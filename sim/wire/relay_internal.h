@@ -37,7 +37,12 @@ struct wire {
 	uint8_t *multi_socket;   /* per peer: 1 if known by its IP alone */
 	bool registered_only;    /* ports come from wire_register_port() only */
 	const struct wire_fate_table *replay; /* borrowed; NULL unless replaying */
-	struct wire_hist *lateness; /* per link, [from * npeers + to]: hand-off minus due, µs */
+	/*
+	 * Per link, [from * npeers + to]: hand-off minus due, µs. Each is
+	 * allocated at the link's first delivery (an idle link costs a pointer);
+	 * without memory for it, that delivery's lateness is not counted.
+	 */
+	struct wire_hist **lateness;
 	uint32_t *ovfl_seen;     /* last SO_RXQ_OVFL counter per socket */
 	int epfd, timerfd, stopfd;
 	sim_time_us timer_armed_us; /* 0 when disarmed */
