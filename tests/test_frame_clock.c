@@ -57,6 +57,10 @@ static void test_frame_clock_places_skipped_frames_between_their_neighbours(void
 	assert_int_equal(t20, 5000000);
 	assert_true(t15 > t9 && t15 < t20);
 	assert_int_equal(t15, t9 + (t20 - t9) * 6 / 11);
+	/* Past the newest, at the game's pace (the median step), which the stall does not drag out. */
+	uint64_t t31;
+	assert_true(frame_clock_at(c, 31, &t31));
+	assert_int_equal(t31, 5016667 + 10 * 16667);
 	frame_clock_destroy(c);
 }
 

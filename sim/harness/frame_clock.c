@@ -67,14 +67,52 @@ static uint32_t oldest(const struct frame_clock *c)
 	return c->top;
 }
 
-/* Microseconds a frame, over everything kept; 60 a second when one frame is all there is. */
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/*
+ * The median of each step's time per frame: a session's start, a partition's
+ * stall and the catch-up after it are outliers, not the pace.
+ */
+static double median_period(const struct frame_map *m)
+{
+	if (m->n < 2)
+		return 0;
+	double *p = malloc(sizeof *p * (m->n - 1));
+	if (!p) /* no memory for the median: the mean over the whole map */
+		return (double)(m->t_us[m->n - 1] - m->t_us[0]) / (double)(m->frame[m->n - 1] - m->frame[0]);
+	for (uint32_t i = 0; i + 1 < m->n; i++)
+		p[i] = (double)(m->t_us[i + 1] - m->t_us[i]) / (double)(m->frame[i + 1] - m->frame[i]);
+	qsort(p, m->n - 1, sizeof *p, cmp_double);
+	double mid = p[(m->n - 1) / 2];
+	free(p);
+	return mid;
+}
+
+/* Microseconds a frame: the median over the kept frames' steps, as for a map; 60 a second with one frame. */
 static double pace_us(const struct frame_clock *c)
 {
-	uint32_t first = oldest(c);
-	uint64_t t0, t1;
-	if (first == c->top || !kept(c, first, &t0) || !kept(c, c->top, &t1) || t1 <= t0)
-		return 1e6 / 60;
-	return (double)(t1 - t0) / (double)(c->top - first);
+	struct frame_map m = { .frame = malloc(sizeof *m.frame * FRAME_CLOCK_SPAN),
+			       .t_us = malloc(sizeof *m.t_us * FRAME_CLOCK_SPAN) };
+	double pace = 0;
+	if (m.frame && m.t_us) {
+		uint64_t t;
+		for (uint32_t f = oldest(c);; f++) {
+			if (kept(c, f, &t)) {
+				m.frame[m.n] = f;
+				m.t_us[m.n++] = t;
+			}
+			if (f == c->top)
+				break;
+		}
+		pace = median_period(&m);
+	}
+	free(m.frame);
+	free(m.t_us);
+	return pace > 0 ? pace : 1e6 / 60;
 }
 
 bool frame_clock_at(const struct frame_clock *c, uint32_t frame, uint64_t *t_us)
@@ -121,31 +159,6 @@ int frame_clock_write(const struct frame_clock *c, uint64_t start_us, FILE *f)
 		}
 	}
 	return ferror(f) ? -1 : 0;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-/*
- * The median of each step's time per frame: a session's start, a partition's
- * stall and the catch-up after it are outliers, not the pace.
- */
-static double median_period(const struct frame_map *m)
-{
-	if (m->n < 2)
-		return 0;
-	double *p = malloc(sizeof *p * (m->n - 1));
-	if (!p) /* no memory for the median: the mean over the whole map */
-		return (double)(m->t_us[m->n - 1] - m->t_us[0]) / (double)(m->frame[m->n - 1] - m->frame[0]);
-	for (uint32_t i = 0; i + 1 < m->n; i++)
-		p[i] = (double)(m->t_us[i + 1] - m->t_us[i]) / (double)(m->frame[i + 1] - m->frame[i]);
-	qsort(p, m->n - 1, sizeof *p, cmp_double);
-	double mid = p[(m->n - 1) / 2];
-	free(p);
-	return mid;
 }
 
 void frame_map_free(struct frame_map *m)
