@@ -267,6 +267,47 @@ static void graph_series(struct view *v, SDL_Renderer *r, const struct plot *pl,
 		SDL_RenderDrawLinesF(r, v->series, (int)m);
 }
 
+static float rtt_of(const struct hist *h, uint32_t slot, uint32_t k)
+{
+	return h->rtt[slot][k];
+}
+
+static float rb_of(const struct hist *h, uint32_t slot, uint32_t k)
+{
+	return h->rb[slot][k];
+}
+
+/*
+ * One line per peer of a history series (value_of), over the count samples
+ * from first, at times tbuf: the scale is the largest value, at least ymin,
+ * rounded up to a nice number. pl carries the time axis in and the plot out.
+ */
+static void per_peer_graph(struct view *v, struct target *t, const struct view_snapshot *s, SDL_Rect g,
+			   const char *title, float ymin,
+			   float (*value_of)(const struct hist *h, uint32_t slot, uint32_t k), uint32_t first,
+			   uint32_t count, uint32_t npeers, const double *tbuf, struct plot *pl)
+{
+	const struct hist *h = v->hist;
+	float vbuf[VIEW_HIST_LEN];
+	pl->ymax = ymin;
+	for (uint32_t n = 0; n < count; n++)
+		for (uint32_t k = 0; k < npeers; k++) {
+			float y = value_of(h, view__hist_slot(h, first + n), k);
+			if (y > pl->ymax)
+				pl->ymax = y;
+		}
+	pl->ymax = view__nice_ceil(pl->ymax);
+	graph_frame(v, t, g, title, pl);
+	graph_events(v, t, s, pl);
+	view__clip_set(t, &(SDL_Rect){ pl->area.x, pl->area.y - 1, pl->area.w + 1, pl->area.h + 2 });
+	for (uint32_t k = 0; k < npeers; k++) {
+		for (uint32_t n = 0; n < count; n++)
+			vbuf[n] = value_of(h, view__hist_slot(h, first + n), k);
+		graph_series(v, t->r, pl, vbuf, tbuf, count, rgb_of(view_peer_rgb(k)));
+	}
+	view__clip_set(t, NULL);
+}
+
 /*
  * The graphs end at the newest sample, not at the snapshot's time: they
  * change only when the history does (VIEW_HIST_HZ), so between samples a
@@ -303,43 +344,13 @@ void view__draw_graphs(struct view *v, struct target *t, const struct view_snaps
 			count = n + 1 - first;
 	}
 	double tbuf[VIEW_HIST_LEN];
-	float vbuf[VIEW_HIST_LEN];
 	for (uint32_t n = 0; n < count; n++)
 		tbuf[n] = h->t[view__hist_slot(h, first + n)];
 
-	/* RTT per peer. */
-	struct plot pl = { .t0 = t0, .t1 = t1, .ymax = 10, .whole = whole };
-	for (uint32_t n = 0; n < count; n++)
-		for (uint32_t k = 0; k < npeers; k++)
-			if (h->rtt[view__hist_slot(h, first + n)][k] > pl.ymax)
-				pl.ymax = h->rtt[view__hist_slot(h, first + n)][k];
-	pl.ymax = view__nice_ceil(pl.ymax);
-	graph_frame(v, t, L->graph[0], "RTT per peer, ms", &pl);
-	graph_events(v, t, s, &pl);
-	view__clip_set(t, &(SDL_Rect){ pl.area.x, pl.area.y - 1, pl.area.w + 1, pl.area.h + 2 });
-	for (uint32_t k = 0; k < npeers; k++) {
-		for (uint32_t n = 0; n < count; n++)
-			vbuf[n] = h->rtt[view__hist_slot(h, first + n)][k];
-		graph_series(v, r, &pl, vbuf, tbuf, count, rgb_of(view_peer_rgb(k)));
-	}
-	view__clip_set(t, NULL);
-
-	/* Rollback depth per peer. */
-	pl.ymax = 4;
-	for (uint32_t n = 0; n < count; n++)
-		for (uint32_t k = 0; k < npeers; k++)
-			if (h->rb[view__hist_slot(h, first + n)][k] > pl.ymax)
-				pl.ymax = h->rb[view__hist_slot(h, first + n)][k];
-	pl.ymax = view__nice_ceil(pl.ymax);
-	graph_frame(v, t, L->graph[1], "rollback depth per peer, frames", &pl);
-	graph_events(v, t, s, &pl);
-	view__clip_set(t, &(SDL_Rect){ pl.area.x, pl.area.y - 1, pl.area.w + 1, pl.area.h + 2 });
-	for (uint32_t k = 0; k < npeers; k++) {
-		for (uint32_t n = 0; n < count; n++)
-			vbuf[n] = h->rb[view__hist_slot(h, first + n)][k];
-		graph_series(v, r, &pl, vbuf, tbuf, count, rgb_of(view_peer_rgb(k)));
-	}
-	view__clip_set(t, NULL);
+	struct plot pl = { .t0 = t0, .t1 = t1, .whole = whole };
+	per_peer_graph(v, t, s, L->graph[0], "RTT per peer, ms", 10, rtt_of, first, count, npeers, tbuf, &pl);
+	per_peer_graph(v, t, s, L->graph[1], "rollback depth per peer, frames", 4, rb_of, first, count, npeers, tbuf,
+		       &pl);
 
 	/* Delivered and dropped per second on the selected link (all links when none is). */
 	int pair = -1;
